@@ -1,0 +1,4 @@
+"""`python -m previrt` is the `previrt` command."""
+from previrt.cli import main
+
+raise SystemExit(main())

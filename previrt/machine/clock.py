@@ -1,0 +1,65 @@
+"""Deterministic virtual time, counted in guest instructions, and the event queue devices schedule on.
+
+The run loop executes exactly up to `next_deadline()` and then calls `advance()`; nothing reads the host clock."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from dataclasses import dataclass, field
+from typing import Callable
+
+DEFAULT_HZ = 100_000_000  # guest instructions per simulated second
+
+
+@dataclass(order=True)
+class Event:
+    at: int
+    seq: int
+    callback: Callable[[], None] = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+
+class Clock:
+    def __init__(self, hz: int = DEFAULT_HZ):
+        if hz <= 0:
+            raise ValueError(f"clock rate must be positive, not {hz}")
+        self.hz = hz
+        self.now = 0
+        self._queue: list[Event] = []
+        self._seq = itertools.count()
+
+    def schedule(self, at: int, callback: Callable[[], None]) -> Event:
+        """Run `callback` once virtual time reaches instruction count `at` (never in the past)."""
+        ev = Event(max(at, self.now), next(self._seq), callback)
+        heapq.heappush(self._queue, ev)
+        return ev
+
+    def schedule_in(self, delta: int, callback: Callable[[], None]) -> Event:
+        return self.schedule(self.now + max(delta, 0), callback)
+
+    @staticmethod
+    def cancel(event: Event | None) -> None:
+        if event is not None:
+            event.cancelled = True
+
+    def next_deadline(self) -> int | None:
+        while self._queue and self._queue[0].cancelled:
+            heapq.heappop(self._queue)
+        return self._queue[0].at if self._queue else None
+
+    def advance(self, to: int) -> None:
+        """Move time forward to `to` and fire every due event in (deadline, scheduling) order."""
+        if to < self.now:
+            raise ValueError(f"virtual time runs forward: {to} < {self.now}")
+        self.now = to
+        while self._queue and self._queue[0].at <= to:
+            ev = heapq.heappop(self._queue)
+            if not ev.cancelled:
+                ev.callback()
+
+    def seconds(self) -> float:
+        return self.now / self.hz
+
+    def insns_for(self, seconds: float) -> int:
+        return round(seconds * self.hz)
