@@ -1,0 +1,337 @@
+"""`previrt sites` and `previrt audit`: the objtool-like gate proving every sensitive instruction is a site.
+
+Checks return Finding objects (audit()); the text output is apart (format_finding, list_sites, audit_command)."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Iterator, TextIO
+
+from capstone import CS_ARCH_X86, CS_MODE_32, Cs
+from capstone import x86 as X
+
+from previrt.elf import Image, read_image
+from previrt.isa.i386 import classify_capstone, row
+from previrt.sites import SECTION, Site
+
+X86_MAX_INSN = 15  # longest IA-32 instruction encoding
+
+# Padding that counts as a NOP, precisely (what `.nops` and `.p2align` emit for i386, and nothing with
+# an effect): capstone X86_INS_NOP (90, 66 90, 0f 1f /0 with 66 / 2e / 3e prefixes: nopl, nopw, cs nopw);
+# `lea 0(%r32[,%eiz,s]),%r32` with the same register, disp 0, no prefix (8d 76 00, 8d 74 26 00,
+# 8d b6/b4 … disp32); and `mov %r32,%r32` with the same register (89 f6 / 8b f6, older GAS tunes).
+# Not padding: pause (f3 90), `xchg` of two different registers, a jmp over the padding, anything
+# with a lock/rep prefix or a 67 address-size prefix (lea with 16-bit addressing truncates the register).
+NOP_PREFIXES = frozenset({0, 0x66, 0x2E, 0x3E})
+LEA_PREFIXES = frozenset({0})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One audit finding: where (site or instruction address) and what is wrong."""
+
+    address: int
+    message: str
+
+
+@dataclass
+class AuditResult:
+    findings: list[Finding]
+    sites: int = 0
+    ranges: int = 0
+    swept_bytes: int = 0
+    instructions: int = 0
+    sensitive: int = 0
+    unswept_bytes: int = 0
+    by_function: bool = False
+
+
+@dataclass(frozen=True)
+class SweepRange:
+    start: int
+    end: int
+    data: bytes  # the bytes of [start, end)
+
+
+@dataclass
+class Sweep:
+    """Instruction boundaries of a linear sweep: address → (size, text)."""
+
+    insns: dict[int, tuple[int, str]] = field(default_factory=dict)
+
+    def containing(self, address: int) -> int | None:
+        starts = sorted(self.insns)
+        i = bisect.bisect_right(starts, address) - 1
+        if i >= 0 and address < starts[i] + self.insns[starts[i]][0]:
+            return starts[i]
+        return None
+
+
+def disassembler() -> Cs:
+    md = Cs(CS_ARCH_X86, CS_MODE_32)
+    md.detail = True
+    return md
+
+
+def text(insn) -> str:
+    return f"{insn.mnemonic} {insn.op_str}".strip()
+
+
+def kind_name(kind: int) -> str:
+    try:
+        return row(kind).name
+    except KeyError:
+        return "?"
+
+
+# ---- NOPs ----------------------------------------------------------------------------------------
+
+def _prefixes(insn) -> set[int]:
+    return set(insn.prefix) | {0}
+
+
+def _plain_lea(insn) -> bool:
+    if insn.id != X.X86_INS_LEA or insn.addr_size != 4 or not _prefixes(insn) <= LEA_PREFIXES:
+        return False
+    dst, src = insn.operands
+    mem = src.mem
+    return (dst.type == X.X86_OP_REG and src.type == X.X86_OP_MEM and mem.base == dst.reg
+            and mem.index in (0, X.X86_REG_EIZ) and mem.disp == 0 and mem.segment == 0)
+
+
+def _self_mov(insn) -> bool:
+    if insn.id != X.X86_INS_MOV or len(insn.operands) != 2 or _prefixes(insn) != {0}:
+        return False
+    a, b = insn.operands
+    return (a.type == b.type == X.X86_OP_REG and a.reg == b.reg and a.size == 4)
+
+
+def is_padding_nop(insn) -> bool:
+    """True for the NOP forms listed above (capstone instruction, detail on)."""
+    if insn.id == X.X86_INS_NOP:
+        return _prefixes(insn) <= NOP_PREFIXES
+    return _plain_lea(insn) or _self_mov(insn)
+
+
+# ---- decoding ------------------------------------------------------------------------------------
+
+def decode_one(md: Cs, data: bytes, address: int):
+    return next(md.disasm(data[:X86_MAX_INSN], address, 1), None)
+
+
+def decode_all(md: Cs, data: bytes, address: int) -> Iterator:
+    """Linear sweep of `data`; an undecodable byte is stepped over (yields None at its address)."""
+    off = 0
+    while off < len(data):
+        last = off
+        for insn in md.disasm(data[off:], address + off):
+            yield insn
+            last = insn.address - address + insn.size
+        if last < len(data):
+            yield _Undecodable(address + last)
+        off = last + 1
+
+
+@dataclass(frozen=True)
+class _Undecodable:
+    address: int
+    size: int = 1
+
+
+# ---- the checks ----------------------------------------------------------------------------------
+
+def check_records(image: Image) -> tuple[list[Finding], list[Site]]:
+    """Bounds, shape, kind and overlap of every record; returns the findings and the usable sites."""
+    findings, usable = [], []
+    prev: Site | None = None
+    for site in sorted(image.sites, key=lambda s: (s.address, s.end)):
+        name = kind_name(site.kind)
+        if name == "?":
+            findings.append(Finding(site.address, f"record has unknown kind {site.kind}"))
+        if site.insn_len == 0 or site.insn_len > site.size:
+            findings.append(Finding(site.address, f"malformed record: size {site.size}, insn_len {site.insn_len}"))
+        elif image.section_of(site.address, site.end) is None:
+            findings.append(Finding(site.address, f"record out of bounds: site [{site.address:#x}, "
+                                                  f"{site.end:#x}) is not inside an executable section"))
+        elif name != "?":
+            usable.append(site)
+        if prev is not None and site.address < prev.end:
+            findings.append(Finding(site.address, f"site [{site.address:#x}, {site.end:#x}) overlaps the "
+                                                  f"site [{prev.address:#x}, {prev.end:#x})"))
+        if prev is None or site.end > prev.end:
+            prev = site
+    return findings, usable
+
+
+def check_site(md: Cs, image: Image, site: Site) -> list[Finding]:
+    """The site starts with an instruction of its kind and length, and the rest decodes as NOPs."""
+    sec = image.section_of(site.address, site.end)
+    data = sec.data[site.address - sec.address:site.end - sec.address]
+    insn = decode_one(md, data, site.address)
+    want = f"kind {site.kind} ({kind_name(site.kind)})"
+    if insn is None:
+        return [Finding(site.address, f"site start does not decode as an instruction (record: {want})")]
+    found = []
+    got = classify_capstone(insn)
+    if got is None:
+        found.append(Finding(site.address, f"site starts with `{text(insn)}`, not a sensitive instruction "
+                                           f"(record: {want})"))
+    elif got.kind != site.kind:
+        found.append(Finding(site.address, f"kind mismatch: record says {want}, the instruction `{text(insn)}` "
+                                           f"is kind {got.kind} ({got.name})"))
+    if insn.size != site.insn_len:
+        found.append(Finding(site.address, f"length mismatch: record says insn_len {site.insn_len}, "
+                                           f"`{text(insn)}` is {insn.size} bytes"))
+    return found + check_padding(md, data[insn.size:], site.address + insn.size, site)
+
+
+def check_padding(md: Cs, data: bytes, address: int, site: Site) -> list[Finding]:
+    for insn in decode_all(md, data, address):
+        if isinstance(insn, _Undecodable):
+            return [Finding(insn.address, f"padding of the site at {site.address:#x} does not decode")]
+        if insn.address + insn.size > site.end:
+            return [Finding(insn.address, f"padding of the site at {site.address:#x} ends inside `{text(insn)}`")]
+        if not is_padding_nop(insn):
+            return [Finding(insn.address, f"padding of the site at {site.address:#x} is `{text(insn)}`, not a NOP")]
+    return []
+
+
+def sweep_ranges(image: Image) -> tuple[list[SweepRange], bool]:
+    """Function bodies where the symbol table sizes functions (plus unsized STT_FUNC up to the next
+    symbol), whole executable sections otherwise. Second value: whether any section went by function."""
+    ranges, by_function = [], False
+    for sec in image.code:
+        funcs = [f for f in image.functions if sec.address <= f.address < sec.end]
+        if not any(f.size for f in funcs):
+            ranges.append(SweepRange(sec.address, sec.end, sec.data))
+            continue
+        by_function = True
+        label_starts = sorted({f.address for f in image.labels})
+        spans = set()
+        for f in funcs:
+            if f.size:
+                end = f.address + f.size
+            else:
+                i = bisect.bisect_right(label_starts, f.address)
+                end = label_starts[i] if i < len(label_starts) else sec.end
+            spans.add((f.address, min(end, sec.end)))
+        for start, end in _merge_overlapping(sorted(spans)):
+            ranges.append(SweepRange(start, end, sec.data[start - sec.address:end - sec.address]))
+    return ranges, by_function
+
+
+def _merge_overlapping(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(s, e) for s, e in merged]
+
+
+def check_sweep(md: Cs, image: Image, rng: SweepRange, sites: list[Site], result: AuditResult) -> list[Finding]:
+    """Every sensitive instruction of the range starts a site; no site is split by the sweep."""
+    starts = {s.address for s in sites}
+    site_starts = sorted(starts)
+    sweep, findings = Sweep(), []
+    for insn in decode_all(md, rng.data, rng.start):
+        if isinstance(insn, _Undecodable):
+            sweep.insns[insn.address] = (1, "(undecodable byte)")
+            continue
+        sweep.insns[insn.address] = (insn.size, text(insn))
+        result.instructions += 1
+        got = classify_capstone(insn)
+        if got is None:
+            continue
+        result.sensitive += 1
+        if insn.address not in starts and not _inside_site(sites, site_starts, insn.address):
+            findings.append(Finding(insn.address, f"unannotated sensitive instruction `{text(insn)}` "
+                                                  f"(kind {got.kind} {got.name}, {got.category.value}): "
+                                                  f"no site record starts here"))
+    return findings + _split_sites(sweep, rng, sites)
+
+
+def _inside_site(sites: list[Site], site_starts: list[int], address: int) -> bool:
+    i = bisect.bisect_right(site_starts, address) - 1
+    return i >= 0 and any(s.address <= address < s.end for s in sites if s.address == site_starts[i])
+
+
+def _split_sites(sweep: Sweep, rng: SweepRange, sites: list[Site]) -> list[Finding]:
+    findings = []
+    for site in sites:
+        for edge, what in ((site.address, "start"), (site.end, "end")):
+            if rng.start < edge < rng.end and edge not in sweep.insns:
+                inner = sweep.containing(edge)
+                if inner is not None:
+                    findings.append(Finding(site.address, f"site {what} {edge:#x} falls inside the instruction "
+                                                          f"`{sweep.insns[inner][1]}` at {inner:#x} of the sweep"))
+    return findings
+
+
+def audit(image: Image) -> AuditResult:
+    """All findings for one image, sorted by address."""
+    md = disassembler()
+    result = AuditResult([], sites=len(image.sites))
+    findings, usable = check_records(image)
+    for site in usable:
+        findings += check_site(md, image, site)
+    ranges, result.by_function = sweep_ranges(image)
+    for rng in ranges:
+        inside = [s for s in usable if rng.start <= s.address < rng.end]
+        findings += check_sweep(md, image, rng, inside, result)
+        result.swept_bytes += rng.end - rng.start
+    result.ranges = len(ranges)
+    result.unswept_bytes = sum(len(s.data) for s in image.code) - result.swept_bytes
+    result.findings = sorted(set(findings), key=lambda f: (f.address, f.message))
+    return result
+
+
+# ---- text output ---------------------------------------------------------------------------------
+
+def locate(image: Image, address: int) -> str:
+    """`0x00101234 kmain+0x12 (kernel.c:42)`; the line part only with DWARF line info."""
+    line = image.source_line(address)
+    return f"{address:#010x} {image.describe(address)}" + (f" ({line})" if line else "")
+
+
+def format_finding(image: Image, finding: Finding) -> str:
+    return f"{image.path}: {locate(image, finding.address)}: {finding.message}"
+
+
+def audit_command(image_path: str, out: TextIO, verbose: bool = False) -> int:
+    """`previrt audit IMAGE`: findings one a line; 0 clean, 1 findings (unusable input raises UsageError)."""
+    image = read_image(image_path)
+    result = audit(image)
+    for f in result.findings:
+        print(format_finding(image, f), file=out)
+    if verbose:
+        how = "function bodies from the symbol table" if result.by_function else "whole executable sections"
+        print(f"{image_path}: checked {result.sites} site records; swept {result.swept_bytes} bytes in "
+              f"{result.ranges} ranges ({how}): {result.instructions} instructions, {result.sensitive} "
+              f"sensitive; {result.unswept_bytes} bytes of executable sections outside swept functions",
+              file=out)
+    if result.findings:
+        print(f"{image_path}: audit failed: {len(result.findings)} finding(s)", file=out)
+        return 1
+    print(f"{image_path}: audit clean: {result.sites} sites, every sensitive instruction recorded", file=out)
+    return 0
+
+
+def format_site(image: Image, site: Site) -> str:
+    line = image.source_line(site.address) or "-"
+    kind = f"{site.kind:3d} {kind_name(site.kind)}"
+    return f"{site.address:#010x}  {kind:<16} {site.size:4d}  {image.describe(site.address):<28} {line}"
+
+
+def list_sites(image_path: str, out: TextIO) -> int:
+    """`previrt sites IMAGE`: one line per record, in address order."""
+    image = read_image(image_path)
+    if not image.sites:
+        print(f"{image_path}: no {SECTION} records", file=out)
+        return 0
+    print(f"{'address':<10}  {'kind':<16} {'size':>4}  {'function+offset':<28} source", file=out)
+    for site in sorted(image.sites, key=lambda s: s.address):
+        print(format_site(image, site), file=out)
+    return 0

@@ -1,0 +1,258 @@
+"""`previrt cc`: the drop-in compiler driver guest Makefiles use as `make CC="previrt cc"`.
+
+.c → real compiler -S → asm pass → assemble; .S → preprocess → asm pass → assemble; the rest passes through."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+
+from previrt.errors import PrevirtError
+
+REAL_CC_ENV = "PREVIRT_CC"  # the real compiler (default gcc)
+EXCLUDE_ENV = "PREVIRT_CC_EXCLUDE"  # colon/space-separated globs of sources left to the real compiler
+
+# gcc options whose value is the next argument when written on their own ("-o out", "-I dir").
+TAKES_ARG = frozenset({
+    "-o", "-I", "-D", "-U", "-include", "-imacros", "-iquote", "-isystem", "-idirafter", "-iprefix",
+    "-iwithprefix", "-iwithprefixbefore", "-isysroot", "-imultilib", "-MF", "-MT", "-MQ", "-x", "-T",
+    "-L", "-l", "-u", "-e", "-z", "-Xlinker", "-Xassembler", "-Xpreprocessor", "-aux-info", "--param",
+    "-wrapper", "-B", "-G", "-specs", "-dumpbase", "-dumpdir", "-dumpbase-ext",
+})
+
+# Source language by file suffix (gcc's own mapping for the languages the asm pass handles).
+LANG_BY_SUFFIX = {".c": "c", ".i": "cpp-output", ".S": "assembler-with-cpp",
+                  ".sx": "assembler-with-cpp", ".s": "assembler"}
+COMPILED = frozenset({"c", "cpp-output"})  # real compiler -S, then the asm pass
+PREPROCESSED = frozenset({"assembler-with-cpp"})  # real compiler -E, then the asm pass
+ASSEMBLY = frozenset({"assembler"})  # the asm pass directly
+ANNOTATED_LANGS = COMPILED | PREPROCESSED | ASSEMBLY
+
+# Options after which the real compiler does not compile to an object: passed straight through.
+PASS_THROUGH_OPTIONS = frozenset({"-E", "-M", "-MM", "-fsyntax-only"})
+
+
+@dataclass
+class Source:
+    index: int  # position in argv
+    path: str
+    lang: str | None  # None: a language the asm pass does not handle (c++, objects …)
+    xlang: str | None = None  # the -x language in force at this position, as written
+
+
+@dataclass
+class Command:
+    argv: list[str]
+    mode: str  # "c" (object), "S" (assembly), "link", "pass" (anything else)
+    output: str | None = None
+    sources: list[Source] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # argv minus -c/-S, -o, -x and the sources
+
+
+def parse(argv: list[str]) -> Command:
+    """Split a compiler command line into its mode, output, sources and remaining flags."""
+    cmd = Command(argv=list(argv), mode="link")
+    lang: str | None = None  # the current -x language
+    stops: set[str] = set()
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-c", "-S"):
+            stops.add(arg)
+        elif arg in PASS_THROUGH_OPTIONS:
+            stops.add("pass")
+            cmd.flags.append(arg)
+        elif arg == "-o" or (arg.startswith("-o") and len(arg) > 2):
+            cmd.output = argv[i + 1] if arg == "-o" and i + 1 < len(argv) else arg[2:]
+            i += arg == "-o"
+        elif arg == "-x" or (arg.startswith("-x") and len(arg) > 2):
+            value = argv[i + 1] if arg == "-x" and i + 1 < len(argv) else arg[2:]
+            lang = None if value == "none" else value
+            i += arg == "-x"
+        elif arg in TAKES_ARG:
+            cmd.flags += argv[i:i + 2]
+            i += 1
+        elif arg.startswith("-") and arg != "-":
+            cmd.flags.append(arg)
+        else:
+            suffix_lang = LANG_BY_SUFFIX.get(os.path.splitext(arg)[1])
+            src_lang = (lang if lang in ANNOTATED_LANGS else None) if lang else suffix_lang
+            if lang or suffix_lang or arg == "-":
+                cmd.sources.append(Source(i, arg, None if arg == "-" else src_lang, lang))
+        i += 1
+    cmd.mode = next((m for opt, m in (("pass", "pass"), ("-S", "S"), ("-c", "c")) if opt in stops), "link")
+    return cmd
+
+
+def exclude_patterns(env: dict[str, str]) -> list[str]:
+    return env.get(EXCLUDE_ENV, "").replace(":", " ").split()
+
+
+def is_excluded(path: str, patterns: list[str]) -> bool:
+    """A pattern matches the path as written, its absolute path, or (without '/') its file name."""
+    candidates = [path, os.path.abspath(path)]
+    return any(fnmatch.fnmatchcase(c, p) for p in patterns for c in candidates) or any(
+        "/" not in p and fnmatch.fnmatchcase(os.path.basename(path), p) for p in patterns)
+
+
+def default_output(src: str, suffix: str) -> str:
+    return os.path.splitext(os.path.basename(src))[0] + suffix
+
+
+def dependency_flags(flags: list[str], obj: str) -> list[str]:
+    """-MF/-MQ that make a -MD/-MMD run name the .d file and target as plain `gcc -c -o obj` would."""
+    if not any(f in ("-MD", "-MMD") for f in flags):
+        return []
+    extra = []
+    if not any(f.startswith("-MF") for f in flags):
+        extra += ["-MF", os.path.splitext(obj)[0] + ".d"]
+    if not any(f.startswith(("-MT", "-MQ")) for f in flags):
+        extra += ["-MQ", obj]
+    return extra
+
+
+def assembler_flags(flags: list[str]) -> list[str]:
+    """The flags that still matter when the real compiler assembles: machine, debug info, -Wa/-Xassembler."""
+    out, i = [], 0
+    while i < len(flags):
+        f = flags[i]
+        if f in ("-Xassembler", "-B"):
+            out += flags[i:i + 2]
+            i += 1
+        elif (f.startswith(("-m", "-g", "-Wa,", "-B", "-pipe", "--sysroot")) or
+              (f.startswith("-f") and ("prefix-map" in f or "debug" in f or "dwarf" in f))):
+            out.append(f)
+        i += 1
+    return out
+
+
+class Driver:
+    """Runs the pipeline for one command, its temporaries in one private directory."""
+
+    def __init__(self, real_cc: list[str], tmpdir: str):
+        self.real_cc = real_cc
+        self.tmpdir = tmpdir
+        self.count = 0
+
+    def temp(self, src: str, suffix: str) -> str:
+        self.count += 1
+        stem = os.path.splitext(os.path.basename(src))[0]
+        return os.path.join(self.tmpdir, f"{self.count}-{stem}{suffix}")
+
+    def run(self, args: list[str]) -> int:
+        return subprocess.call(self.real_cc + args)
+
+    def to_assembly(self, src: Source, flags: list[str], obj: str) -> tuple[int, str]:
+        """Real compiler output for `src` as (unannotated) GAS text in a temporary file."""
+        if src.lang in ASSEMBLY:
+            return 0, src.path
+        out = self.temp(src.path, ".s")
+        step = "-S" if src.lang in COMPILED else "-E"
+        rc = self.run(flags + dependency_flags(flags, obj) + [step, "-x", src.lang, src.path, "-o", out])
+        return rc, out
+
+    def annotated(self, src: Source, flags: list[str], obj: str, out: str) -> int:
+        """Annotated assembly of `src` written to `out`."""
+        rc, asm = self.to_assembly(src, flags, obj)
+        if rc == 0:
+            annotate(asm, out)
+        return rc
+
+    def object(self, src: Source, flags: list[str], obj: str) -> int:
+        """Object file `obj` from `src` through the asm pass."""
+        ann = self.temp(src.path, ".previrt.s")
+        rc = self.annotated(src, flags, obj, ann)
+        if rc:
+            return rc
+        return self.run(assembler_flags(flags) + ["-c", "-x", "assembler", ann, "-o", obj])
+
+
+def annotate(in_path: str, out_path: str) -> None:
+    try:
+        from previrt.annotate.asm import annotate_path
+    except ImportError:  # TEMPORARY until the asm pass lands
+        shutil.copyfile(in_path, out_path)
+        return
+    annotate_path(in_path, out_path)
+
+
+def without(argv: list[str], indices: set[int]) -> list[str]:
+    return [a for i, a in enumerate(argv) if i not in indices]
+
+
+def compile_sources(drv: Driver, cmd: Command, ours: list[Source]) -> int:
+    """-c / -S: each of our sources through the pipeline, the rest through the real compiler."""
+    suffix = ".o" if cmd.mode == "c" else ".s"
+    for src in ours:
+        out = cmd.output or default_output(src.path, suffix)
+        rc = (drv.object(src, cmd.flags, out) if cmd.mode == "c"
+              else drv.annotated(src, cmd.flags, out, out))
+        if rc:
+            return rc
+    rest = [s for s in cmd.sources if s not in ours]
+    if rest:
+        return drv.run(without(cmd.argv, {s.index for s in ours}))
+    return 0
+
+
+def link_sources(drv: Driver, cmd: Command, ours: list[Source]) -> int:
+    """Compile-and-link: our sources become temporary objects, then the real compiler links."""
+    replaced: dict[int, list[str]] = {}
+    for src in ours:
+        obj = drv.temp(src.path, ".o")
+        rc = drv.object(src, cmd.flags, obj)
+        if rc:
+            return rc
+        replaced[src.index] = ["-x", "none", obj] + (["-x", src.xlang] if src.xlang else [])
+    return drv.run([a for i, arg in enumerate(cmd.argv) for a in replaced.get(i, [arg])])
+
+
+def plan(cmd: Command, env: dict[str, str]) -> list[Source]:
+    """The sources this command sends through the asm pass (empty: pass the command straight through)."""
+    if cmd.mode == "pass" or any(s.path == "-" for s in cmd.sources):
+        return []
+    if cmd.mode == "S":
+        eligible = [s for s in cmd.sources if s.lang in COMPILED]
+    else:
+        eligible = [s for s in cmd.sources if s.lang in ANNOTATED_LANGS]
+    patterns = exclude_patterns(env)
+    return [s for s in eligible if not is_excluded(s.path, patterns)]
+
+
+def _terminate(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str]) -> int:
+    real_cc = os.environ.get(REAL_CC_ENV, "gcc").split() or ["gcc"]
+    cmd = parse(argv)
+    ours = plan(cmd, os.environ)
+    if not ours:
+        sys.stdout.flush()
+        try:
+            os.execvp(real_cc[0], real_cc + list(argv))
+        except OSError as e:
+            print(f"previrt cc: error: {real_cc[0]}: {e.strerror}", file=sys.stderr)
+            return 127
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _terminate)
+    tmpdir = tempfile.mkdtemp(prefix="previrt-cc-")
+    try:
+        drv = Driver(real_cc, tmpdir)
+        if cmd.mode == "link":
+            return link_sources(drv, cmd, ours)
+        return compile_sources(drv, cmd, ours)
+    except PrevirtError as e:
+        print(str(e) if e.where else f"previrt cc: error: {e}", file=sys.stderr)
+        return e.exit_status
+    except OSError as e:
+        print(f"previrt cc: error: {e.filename or real_cc[0]}: {e.strerror}", file=sys.stderr)
+        return 127
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)

@@ -1,0 +1,237 @@
+"""Reading a linked i386 image (pyelftools): site records, executable sections, functions, DWARF lines.
+
+Parsing only: every malformed input becomes a UsageError naming the file; audit and output live elsewhere."""
+
+from __future__ import annotations
+
+import bisect
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from elftools.common.exceptions import ELFError, ELFParseError
+from elftools.construct import ConstructError
+from elftools.elf.constants import SH_FLAGS
+from elftools.elf.elffile import ELFFile
+
+from previrt.errors import UsageError
+from previrt.sites import SECTION, Site, SiteFormatError, decode_section
+
+ELFMAG = b"\x7fELF"
+PARSE_ERRORS = (ELFError, ELFParseError, ConstructError, ValueError, KeyError, IndexError,
+                AssertionError, EOFError, UnicodeDecodeError, TypeError, AttributeError, OverflowError)
+
+
+@dataclass(frozen=True)
+class CodeSection:
+    """An SHF_EXECINSTR section with its bytes at its link address."""
+
+    name: str
+    address: int
+    data: bytes
+
+    @property
+    def end(self) -> int:
+        return self.address + len(self.data)
+
+    def contains(self, start: int, end: int) -> bool:
+        return self.address <= start and end <= self.end
+
+
+@dataclass(frozen=True)
+class Function:
+    """A code symbol: STT_FUNC (size may be 0 when the source gave no .size)."""
+
+    name: str
+    address: int
+    size: int
+
+
+@dataclass(frozen=True)
+class LineRange:
+    start: int
+    end: int
+    file: str
+    line: int
+
+
+@dataclass
+class Image:
+    """What audit and `previrt sites` need from one linked i386 ELF file."""
+
+    path: str
+    sites: list[Site]
+    code: list[CodeSection]
+    functions: list[Function]  # sorted by address
+    labels: list[Function] = field(default_factory=list)  # every named symbol in code, sorted
+    _lines: object = None  # a callable giving list[LineRange], evaluated on first use
+
+    def section_of(self, start: int, end: int) -> CodeSection | None:
+        return next((s for s in self.code if s.contains(start, end)), None)
+
+    def function_at(self, address: int) -> Function | None:
+        i = bisect.bisect_right([f.address for f in self.functions], address) - 1
+        if i >= 0 and self.functions[i].address <= address < self.functions[i].address + self.functions[i].size:
+            return self.functions[i]
+        return None
+
+    def describe(self, address: int) -> str:
+        """`function+0xoff` (sized function, else the nearest preceding label), or the bare address."""
+        func = self.function_at(address)
+        if func is None:
+            i = bisect.bisect_right([f.address for f in self.labels], address) - 1
+            sec = next((s for s in self.code if s.address <= address < s.end), None)
+            if i >= 0 and sec is not None and self.labels[i].address >= sec.address:
+                func = self.labels[i]
+        if func is None:
+            return f"{address:#x}"
+        return f"{func.name}+{address - func.address:#x}"
+
+    @cached_property
+    def line_ranges(self) -> list[LineRange]:
+        return self._lines() if self._lines else []
+
+    def source_line(self, address: int) -> str | None:
+        """`file:line` from DWARF line info, or None without it."""
+        ranges = self.line_ranges
+        i = bisect.bisect_right([r.start for r in ranges], address) - 1
+        if i >= 0 and ranges[i].start <= address < ranges[i].end:
+            return f"{ranges[i].file}:{ranges[i].line}"
+        return None
+
+
+def read_image(path: str) -> Image:
+    """Open, check (ELF, ELFCLASS32, EM_386, ET_EXEC/ET_DYN) and read `path`."""
+    try:
+        with open(path, "rb") as f:
+            blob = f.read()
+    except OSError as e:
+        raise UsageError(f"cannot read: {e.strerror}", where=path) from None
+    if blob[:4] != ELFMAG:
+        raise UsageError("not an ELF file", where=path)
+    try:
+        return _read(path, blob)
+    except UsageError:
+        raise
+    except PARSE_ERRORS as e:
+        raise UsageError(f"truncated or malformed ELF file ({type(e).__name__}: {e})", where=path) from None
+
+
+def _read(path: str, blob: bytes) -> Image:
+    import io
+
+    elf = ELFFile(io.BytesIO(blob))
+    _check_header(path, elf)
+    code = [CodeSection(s.name, s["sh_addr"], _section_data(s, len(blob)))
+            for s in elf.iter_sections() if s["sh_flags"] & SH_FLAGS.SHF_EXECINSTR and s["sh_type"] != "SHT_NOBITS"]
+    functions, labels = _symbols(elf, code)
+    image = Image(path, _sites(path, elf, len(blob)), code, functions, labels)
+    if elf.has_dwarf_info():
+        image._lines = lambda: _dwarf_lines(path, elf)
+    return image
+
+
+def _check_header(path: str, elf: ELFFile) -> None:
+    machine, cls, etype = elf["e_machine"], elf.elfclass, elf["e_type"]
+    if cls != 32 or machine != "EM_386":
+        desc = {("EM_X86_64", 64): "x86-64", ("EM_386", 64): "64-bit i386"}.get(
+            (machine, cls), f"ELFCLASS{cls} {machine}")
+        raise UsageError(f"is {_article(desc)} {desc} ELF file; previrt reads ELFCLASS32 EM_386 (i386) images", where=path)
+    if etype == "ET_REL":
+        raise UsageError("is a relocatable object (ET_REL): site addresses are final only after linking; "
+                         "pass the linked image", where=path)
+    if etype not in ("ET_EXEC", "ET_DYN"):
+        raise UsageError(f"is an ELF file of type {etype}; previrt reads linked images", where=path)
+
+
+def _section_data(section, file_size: int) -> bytes:
+    if section["sh_type"] == "SHT_NOBITS":
+        return b""
+    if section["sh_offset"] + section["sh_size"] > file_size:
+        raise UsageError(f"section {section.name} extends past the end of the file (truncated?)")
+    return section.data()
+
+
+def _sites(path: str, elf: ELFFile, file_size: int) -> list[Site]:
+    sec = elf.get_section_by_name(SECTION)
+    if sec is None:
+        return []
+    try:
+        data = _section_data(sec, file_size)
+        return decode_section(data, sec["sh_addr"])
+    except (SiteFormatError, UsageError) as e:
+        raise UsageError(f"corrupt {SECTION} section: {e}", where=path) from None
+
+
+def _symbols(elf: ELFFile, code: list[CodeSection]) -> tuple[list[Function], list[Function]]:
+    symtab = elf.get_section_by_name(".symtab")
+    if symtab is None:
+        return [], []
+    functions, labels = [], []
+    for sym in symtab.iter_symbols():
+        kind, value, size = sym["st_info"]["type"], sym["st_value"], sym["st_size"]
+        if not sym.name or kind in ("STT_SECTION", "STT_FILE", "STT_OBJECT", "STT_TLS"):
+            continue
+        if sym["st_shndx"] in ("SHN_UNDEF", "SHN_ABS") or not any(s.address <= value < s.end for s in code):
+            continue
+        entry = Function(sym.name, value, size)
+        labels.append(entry)
+        if kind == "STT_FUNC":
+            functions.append(entry)
+    key = lambda f: (f.address, -f.size, f.name)  # noqa: E731
+    return sorted(set(functions), key=key), sorted(set(labels), key=key)
+
+
+def _dwarf_lines(path: str, elf: ELFFile) -> list[LineRange]:
+    try:
+        dwarf = elf.get_dwarf_info()
+        ranges = []
+        for cu in dwarf.iter_CUs():
+            prog = dwarf.line_program_for_CU(cu)
+            if prog is not None:
+                ranges += _program_ranges(prog)
+        return sorted(ranges, key=lambda r: (r.start, r.end))
+    except PARSE_ERRORS as e:
+        raise UsageError(f"malformed DWARF line info ({type(e).__name__}: {e})", where=path) from None
+
+
+def _program_ranges(prog) -> list[LineRange]:
+    """[start, end) → file:line for consecutive rows of each sequence of one line program."""
+    names = _file_names(prog)
+    out, prev = [], None
+    for entry in prog.get_entries():
+        st = entry.state
+        if st is None:
+            continue
+        if prev is not None and st.address > prev.address:
+            out.append(LineRange(prev.address, st.address, names.get(prev.file, "?"), prev.line))
+        prev = None if st.end_sequence else _Row(st.address, st.file, st.line)
+    return out
+
+
+@dataclass(frozen=True)
+class _Row:
+    address: int
+    file: int
+    line: int
+
+
+def _file_names(prog) -> dict[int, str]:
+    """File index → name as the compiler wrote it (DWARF 5 counts from 0, earlier versions from 1)."""
+    header = prog.header
+    dirs = [d.decode(errors="replace") if isinstance(d, bytes) else d for d in header["include_directory"]]
+    base = 0 if header["version"] >= 5 else 1
+    names = {}
+    for i, entry in enumerate(header["file_entry"]):
+        name = entry.name.decode(errors="replace") if isinstance(entry.name, bytes) else entry.name
+        d = entry.dir_index
+        if header["version"] < 5:
+            d -= 1
+        if not os.path.isabs(name) and 0 <= d < len(dirs) and (header["version"] < 5 or d > 0):
+            name = os.path.join(dirs[d], name)
+        names[i + base] = name
+    return names
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiox" or word[:2].lower() == "el" else "a"
