@@ -1,0 +1,140 @@
+"""Per-device guest programs (tests/machine/guests/devices) under `previrt run`: serial output and exit status.
+Owns the table of device guests, their build, the test disk and the golden output beside each guest."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.machine import guestkit
+
+DEVICES_DIR = Path(__file__).parent / "guests" / "devices"
+DISK_SECTORS = 128
+DISK_LABEL = b"PREVIRT-DISK"
+RUN_TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class GuestRun:
+    """One run of a device guest: its source, command line, whether it gets a disk, and its exit value."""
+    name: str
+    source: str
+    exit_value: int
+    cmdline: str = ""
+    disk: bool = False
+
+    @property
+    def golden(self) -> Path:
+        return DEVICES_DIR / f"{self.name}.expected"
+
+
+GUEST_RUNS = (
+    GuestRun("uart_hello", "uart_hello.S", 0x00),
+    GuestRun("uart_irq", "uart_irq.S", 0x00),
+    GuestRun("pit_ticks", "pit_ticks.S", 0x00),
+    GuestRun("ata_rw", "ata_rw.S", 0x00, disk=True),
+    GuestRun("cmos", "cmos.S", 0x00),
+    GuestRun("exit_00", "exit_status.S", 0x00, cmdline="exit=00"),
+    GuestRun("exit_01", "exit_status.S", 0x01, cmdline="exit=01"),
+    GuestRun("exit_42", "exit_status.S", 0x42, cmdline="exit=42"),
+)
+
+# QEMU's isa-debug-exit contract, spelled out: a guest write of v ends the process with (v << 1) | 1.
+EXIT_PROCESS_STATUS = {0x00: 1, 0x01: 3, 0x42: 0x85}
+
+
+def build_device_guest(build_dir: Path, source: str) -> Path:
+    """Assemble and link one device guest (guestkit adds the Multiboot header)."""
+    return guestkit.build_image(build_dir, [DEVICES_DIR / source], name=Path(source).stem)
+
+
+def disk_pattern(k: int) -> int:
+    """Byte k of the sectors ata_rw.S writes at LBA 1 (its fill_pattern, restated)."""
+    return ((k * 13 + 0x5A) & 0xFF) ^ (k >> 9)
+
+
+def make_disk(path: Path) -> Path:
+    """A 64 KiB raw disk: a label in sector 0, a byte ramp elsewhere."""
+    data = bytearray((i * 31) & 0xFF for i in range(DISK_SECTORS * 512))
+    data[:len(DISK_LABEL)] = DISK_LABEL
+    path.write_bytes(bytes(data))
+    return path
+
+
+def previrt_args(run: GuestRun, disk: Path | None, *extra: str) -> list[str]:
+    args = [*extra]
+    if run.cmdline:
+        args += ["--cmdline", run.cmdline]
+    if disk is not None:
+        args += ["--disk", str(disk)]
+    return args
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> dict[str, Path]:
+    """Every device guest built once per module, keyed by source name."""
+    build_dir = tmp_path_factory.mktemp("device-guests")
+    return {src: build_device_guest(build_dir, src) for src in sorted({r.source for r in GUEST_RUNS})}
+
+
+def run_on_previrt(run: GuestRun, image: Path, tmp_path: Path, *extra: str):
+    disk = make_disk(tmp_path / f"{run.name}.img") if run.disk else None
+    done = guestkit.run_image(image, *previrt_args(run, disk, *extra), timeout=RUN_TIMEOUT)
+    return done, disk
+
+
+def test_exit_status_contract():
+    for value, status in EXIT_PROCESS_STATUS.items():
+        assert guestkit.exit_status(value) == status
+
+
+@pytest.mark.parametrize("run", GUEST_RUNS, ids=lambda r: r.name)
+def test_device_guest_output_and_status(run: GuestRun, images, tmp_path):
+    done, disk = run_on_previrt(run, images[run.source], tmp_path)
+    assert done.stdout.decode() == run.golden.read_text(), done.stderr.decode()[-2000:]
+    assert done.returncode == EXIT_PROCESS_STATUS[run.exit_value], done.stderr.decode()[-2000:]
+
+
+def test_ata_writes_reach_the_disk_file(images, tmp_path):
+    run = next(r for r in GUEST_RUNS if r.name == "ata_rw")
+    done, disk = run_on_previrt(run, images[run.source], tmp_path)
+    assert done.returncode == 1, done.stderr.decode()[-2000:]
+    data = disk.read_bytes()
+    assert len(data) == DISK_SECTORS * 512
+    assert data[512:4 * 512] == bytes(disk_pattern(k) for k in range(3 * 512))
+    untouched = make_disk(tmp_path / "fresh.img").read_bytes()
+    assert data[:512] == untouched[:512] and data[4 * 512:] == untouched[4 * 512:]
+
+
+def test_device_guests_are_deterministic(images, tmp_path):
+    """Two runs of the interrupt-heavy guests give the same bytes and the same instruction count."""
+    for name in ("pit_ticks", "ata_rw", "uart_irq"):
+        run = next(r for r in GUEST_RUNS if r.name == name)
+        outputs, counts = [], []
+        for i in range(2):
+            stats = tmp_path / f"{name}-{i}.json"
+            done, _ = run_on_previrt(run, images[run.source], tmp_path, "--stats", str(stats))
+            outputs.append((done.stdout, done.returncode))
+            counts.append(guest_instructions(json.loads(stats.read_text())))
+        assert outputs[0] == outputs[1]
+        assert counts[0] == counts[1] and counts[0] > 0
+
+
+def guest_instructions(stats: dict) -> int:
+    """The guest instruction count of a `--stats` file."""
+    for key in ("guest_instructions", "instructions"):
+        if key in stats:
+            return int(stats[key])
+    raise KeyError(f"no instruction count in stats keys {sorted(stats)}")
+
+
+def test_cmos_fixed_time_is_reproducible(images, tmp_path):
+    run = next(r for r in GUEST_RUNS if r.name == "cmos")
+    first, _ = run_on_previrt(run, images[run.source], tmp_path)
+    second, _ = run_on_previrt(run, images[run.source], tmp_path)
+    times = [[ln for ln in d.stdout.decode().splitlines() if ln.startswith("rtc ")] for d in (first, second)]
+    assert len(times[0]) == 3 and times[0] == times[1]
+

@@ -1,0 +1,77 @@
+"""Differential test against QEMU: the acceptance image and every device guest give the same serial output
+and exit status on `qemu-system-i386` as on `previrt run`. Owns the QEMU command line and output filter."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.machine import guestkit
+from tests.machine.test_acceptance import GOLDEN, SUCCESS, build_acceptance, make_acceptance_disk
+from tests.machine.test_device_guests import (EXIT_PROCESS_STATUS, GUEST_RUNS, build_device_guest, make_disk,
+                                              previrt_args)
+
+QEMU = "qemu-system-i386"
+QEMU_TIMEOUT = 30
+# No -nographic: it turns on the firmware's serial console, whose text would precede the guest's.
+QEMU_ARGS = ("-m", "64", "-serial", "stdio", "-monitor", "none", "-display", "none", "-no-reboot",
+             "-nic", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04")
+# Lines whose value depends on the wall clock on QEMU (the host's RTC), not on the guest.
+WALL_CLOCK_LINES = {"cmos": ("rtc date:", "rtc hh:mm:", "rtc seconds:")}
+
+pytestmark = [pytest.mark.qemu,
+              pytest.mark.skipif(shutil.which(QEMU) is None, reason=f"needs {QEMU}")]
+
+
+def run_on_qemu(image: Path, cmdline: str = "", disk: Path | None = None,
+                timeout: float = QEMU_TIMEOUT) -> tuple[bytes, int]:
+    """Boot `image` with QEMU's Multiboot loader; returns (serial bytes, process status)."""
+    argv = [QEMU, "-kernel", str(image), "-append", cmdline, *QEMU_ARGS]
+    if disk is not None:
+        argv += ["-drive", f"file={disk},format=raw,if=ide,index=0"]
+    done = subprocess.run(argv, capture_output=True, timeout=timeout)
+    return done.stdout, done.returncode
+
+
+def comparable(name: str, serial: bytes) -> str:
+    """Serial text with the lines that legitimately differ between two PC models dropped."""
+    skip = WALL_CLOCK_LINES.get(name, ())
+    return "".join(ln for ln in serial.decode().splitlines(keepends=True) if not ln.startswith(skip))
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> dict[str, Path]:
+    build_dir = tmp_path_factory.mktemp("qemu-diff")
+    built = {src: build_device_guest(build_dir, src) for src in sorted({r.source for r in GUEST_RUNS})}
+    built["acceptance"] = build_acceptance(build_dir)
+    return built
+
+
+@pytest.mark.parametrize("run", GUEST_RUNS, ids=lambda r: r.name)
+def test_device_guest_same_on_qemu_and_previrt(run, images, tmp_path):
+    image = images[run.source]
+    q_disk = make_disk(tmp_path / "qemu.img") if run.disk else None
+    p_disk = make_disk(tmp_path / "previrt.img") if run.disk else None
+    q_out, q_status = run_on_qemu(image, run.cmdline, q_disk)
+    p = guestkit.run_image(image, *previrt_args(run, p_disk), timeout=60)
+    assert comparable(run.name, q_out) == comparable(run.name, run.golden.read_bytes())
+    assert q_status == EXIT_PROCESS_STATUS[run.exit_value]
+    assert comparable(run.name, p.stdout) == comparable(run.name, q_out), p.stderr.decode()[-2000:]
+    assert p.returncode == q_status
+    if run.disk:
+        assert p_disk.read_bytes() == q_disk.read_bytes()
+
+
+def test_acceptance_same_on_qemu_and_previrt(images, tmp_path):
+    q_disk = make_acceptance_disk(tmp_path / "qemu.img")
+    p_disk = make_acceptance_disk(tmp_path / "previrt.img")
+    q_out, q_status = run_on_qemu(images["acceptance"], disk=q_disk)
+    p = guestkit.run_image(images["acceptance"], "--disk", str(p_disk), timeout=120)
+    assert q_out.decode() == GOLDEN.read_text()
+    assert q_status == guestkit.exit_status(SUCCESS)
+    assert p.stdout == q_out, p.stderr.decode()[-3000:]
+    assert p.returncode == q_status
+    assert p_disk.read_bytes() == q_disk.read_bytes()
