@@ -1,0 +1,177 @@
+"""Benchmark: wall-time ratio `previrt run` / QEMU on the same Multiboot images (an empty guest for start-up
+cost, a compute loop, the acceptance image); median of several runs; writes benchmarks/machine_qemu.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.machine import guestkit  # noqa: E402
+from tests.machine.test_acceptance import build_acceptance, make_acceptance_disk  # noqa: E402
+from tests.machine.test_qemu_diff import QEMU, QEMU_ARGS  # noqa: E402
+
+REPORT = Path(__file__).resolve().parent / "machine_qemu.md"
+COMPUTE_ITERATIONS = 20_000_000     # 6 instructions an iteration (120 M guest instructions)
+
+EMPTY_S = """\
+#include "guestkit.h"
+    .section .text.start, "ax"
+    .globl _start
+_start:
+    putc 'E'
+    putc '\\n'
+    exit 0
+"""
+
+COMPUTE_S = f"""\
+#include "guestkit.h"
+    .section .text.start, "ax"
+    .globl _start
+_start:
+    movl $stack_top, %esp
+    movl ${COMPUTE_ITERATIONS}, %ecx
+    xorl %eax, %eax
+    movl $1, %ebx
+1:  imull $1103515245, %ebx, %ebx       /* a linear congruential step folded into a checksum */
+    addl $12345, %ebx
+    addl %ebx, %eax
+    roll $3, %eax
+    decl %ecx
+    jnz 1b
+    puthex %eax
+    putc '\\n'
+    exit 0
+    .section .bss
+    .space 4096
+stack_top:
+"""
+
+
+@dataclass
+class Image:
+    name: str
+    path: Path
+    make_disk: object = None          # callable(path) -> path, or None
+    note: str = ""
+
+
+def build_images(work: Path) -> list[Image]:
+    return [
+        Image("empty (start-up only)", guestkit.build_asm(work, EMPTY_S, name="empty"),
+              note="prints one line and exits"),
+        Image("compute loop", guestkit.build_asm(work, COMPUTE_S, name="compute"),
+              note=f"{COMPUTE_ITERATIONS:,} iterations of a 6-instruction loop, interrupts off"),
+        Image("acceptance", build_acceptance(work), make_acceptance_disk,
+              note="GDT/IDT/TSS, PIT at 1 kHz, ATA, paging, ring 3, system calls, #GP"),
+    ]
+
+
+def timed(argv: list[str], timeout: float) -> tuple[float, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, timeout=timeout)
+    return time.perf_counter() - t0, done
+
+
+def previrt_argv(image: Image, disk: Path | None, stats: Path) -> list[str]:
+    argv = [sys.executable, "-m", "previrt", "run", str(image.path), "--stats", str(stats)]
+    return argv + (["--disk", str(disk)] if disk else [])
+
+
+def qemu_argv(image: Image, disk: Path | None) -> list[str]:
+    argv = [QEMU, "-kernel", str(image.path), "-append", "", *QEMU_ARGS]
+    return argv + (["-drive", f"file={disk},format=raw,if=ide,index=0"] if disk else [])
+
+
+def measure(image: Image, runs: int, work: Path) -> dict:
+    """Alternate previrt and QEMU runs; each run on a fresh disk. Outputs must agree run after run."""
+    times = {"previrt": [], "qemu": []}
+    outputs, instructions = set(), set()
+    for i in range(runs):
+        for machine in ("previrt", "qemu"):
+            disk = image.make_disk(work / f"disk-{machine}-{i}.img") if image.make_disk else None
+            stats = work / f"stats-{i}.json"
+            argv = previrt_argv(image, disk, stats) if machine == "previrt" else qemu_argv(image, disk)
+            seconds, done = timed(argv, timeout=600)
+            times[machine].append(seconds)
+            outputs.add((done.stdout, done.returncode))
+            if machine == "previrt":
+                if done.returncode not in (1, guestkit.exit_status(0x2A)):
+                    raise SystemExit(f"{image.name}: previrt failed ({done.returncode}):\n"
+                                     f"{done.stderr.decode()[-2000:]}")
+                instructions.add(guest_instructions(json.loads(stats.read_text())))
+    if len(outputs) != 1:
+        raise SystemExit(f"{image.name}: previrt and QEMU output differ: {sorted(outputs)}")
+    return {"previrt": statistics.median(times["previrt"]), "qemu": statistics.median(times["qemu"]),
+            "instructions": sorted(instructions), "runs": runs}
+
+
+def guest_instructions(stats: dict) -> int:
+    for key in ("guest_instructions", "instructions"):
+        if key in stats:
+            return int(stats[key])
+    raise KeyError(f"no instruction count in stats keys {sorted(stats)}")
+
+
+def render(results: list[tuple[Image, dict]]) -> str:
+    base = results[0][1]
+    lines = [
+        "# previrt / QEMU wall-time ratio on the same Multiboot images",
+        "",
+        "Written by `benchmarks/bench_machine_qemu.py`. Both machines boot the same ELF image (QEMU through",
+        "its own Multiboot loader: `qemu-system-i386 -kernel`, TCG, `-m 64`, `isa-debug-exit`), with the same",
+        "fresh disk image where one is used; serial output and exit status were identical in every run.",
+        "Times are wall-clock medians, whole process (start-up included). \"Net\" subtracts each machine's",
+        "start-up cost, measured with the empty guest.",
+        "",
+        "| image | runs | guest instructions (previrt) | previrt s | QEMU s | ratio | net ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for image, r in results:
+        net_p, net_q = r["previrt"] - base["previrt"], r["qemu"] - base["qemu"]
+        net = f"{net_p / net_q:.1f}" if image is not results[0][0] and net_q > 0.005 else "–"
+        count = ", ".join(f"{n:,}" for n in r["instructions"])
+        lines.append(f"| {image.name} | {r['runs']} | {count} | {r['previrt']:.3f} | {r['qemu']:.3f} | "
+                     f"{r['previrt'] / r['qemu']:.1f} | {net} |")
+    lines += ["", "Images:", ""] + [f"* {image.name}: {image.note}." for image, _ in results]
+    lines += ["", f"Host: {os.cpu_count()} CPUs; Python {sys.version.split()[0]}; "
+              f"{subprocess.run([QEMU, '--version'], capture_output=True, text=True).stdout.splitlines()[0]}.", ""]
+    return "\n".join(lines)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5, help="runs per image and machine (median taken)")
+    ap.add_argument("--report", type=Path, default=REPORT, help="markdown report to write")
+    args = ap.parse_args(argv)
+    if shutil.which(QEMU) is None:
+        print(f"{QEMU} not found: nothing to compare against", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        results = [(image, measure(image, args.runs, work)) for image in build_images(work)]
+    text = render(results)
+    write_atomically(args.report, text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
