@@ -1,0 +1,171 @@
+"""The bare PC's board: the table of standard devices, their port windows and IRQs, and port dispatch.
+
+A new device is a class in `devices/` plus one row in `BOARD`; `build_board` wires every row onto the port bus."""
+
+from __future__ import annotations
+
+import collections
+import logging
+from dataclasses import dataclass
+from typing import BinaryIO, Callable
+
+from previrt.machine.bus import Bus, Device
+from previrt.machine.clock import Clock
+from previrt.machine.devices.debugexit import DebugExit, PostCode
+from previrt.machine.devices.pic8259 import PicPair
+from previrt.machine.devices.uart16550 import Uart16550
+from previrt.machine.irq import IrqLine
+
+log = logging.getLogger("previrt.machine.io")
+
+ALL_ONES = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFFFFFF}
+
+
+@dataclass
+class BoardConfig:
+    mem_bytes: int                       # guest RAM size (for the CMOS memory-size bytes)
+    serial_out: BinaryIO                 # UART TX sink
+    serial_in: BinaryIO | None = None    # UART RX source, or None
+    disk: str | None = None              # primary master image path
+    disk1: str | None = None             # primary slave image path
+    rtc: str = "fixed"                   # "fixed" (reproducible, default) or "host"
+    trace_io: bool = False
+
+
+Factory = Callable[["Board", "IrqLine | None"], Device]
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One row of the board table: a device window on the port bus and the IRQ its device drives."""
+
+    name: str
+    factory: Factory      # builds the device (or returns another window of one already built)
+    base: int
+    length: int
+    irq: int | None = None
+
+
+def _pic_master(board: Board, _irq: IrqLine | None) -> Device:
+    board.pic = PicPair()
+    return board.pic.master
+
+
+def _pic_slave(board: Board, _irq: IrqLine | None) -> Device:
+    return board.pic.slave
+
+
+def _uart(board: Board, irq: IrqLine | None) -> Device:
+    return Uart16550(board.clock, irq, board.config.serial_out, board.config.serial_in)
+
+
+def _debug_exit(board: Board, _irq: IrqLine | None) -> Device:
+    return DebugExit(board.set_exit_status)
+
+
+def _post_code(board: Board, _irq: IrqLine | None) -> Device:
+    return PostCode()
+
+
+# The board table. Order matters only in that a row may use devices of earlier rows (the PIC first).
+BOARD: tuple[Slot, ...] = (
+    Slot("pic-master", _pic_master, 0x20, 2),
+    Slot("pic-slave", _pic_slave, 0xA0, 2),
+    Slot("post", _post_code, 0x80, 1),
+    Slot("debug-exit", _debug_exit, 0xF4, 4),
+    Slot("com1", _uart, 0x3F8, 8, irq=4),
+)
+
+
+class Board:
+    """The devices of one machine on one port bus, sharing one Clock with the run loop."""
+
+    def __init__(self, clock: Clock, config: BoardConfig):
+        self.clock = clock
+        self.config = config
+        self.ports = Bus("port")
+        self.mmio = Bus("mmio")
+        self.pic: PicPair | None = None
+        self.devices: dict[str, Device] = {}
+        self.exit_status: int | None = None
+        self.io_counts: dict[str, int] = {}
+        self.unclaimed: collections.Counter = collections.Counter()
+
+    def install(self, slot: Slot) -> None:
+        """Build one row's device and attach it; the bus rejects a window overlapping another."""
+        irq = IrqLine(self.pic.set_irq, slot.irq) if slot.irq is not None and self.pic else None
+        device = slot.factory(self, irq)
+        self.ports.attach(slot.base, slot.length, device, slot.name)
+        self.devices[slot.name] = device
+        self.io_counts.setdefault(slot.name, 0)
+
+    def set_exit_status(self, value: int) -> None:
+        self.exit_status = value
+
+    # -- port I/O, as the CPU's in/out instructions see it ------------------------------------------
+
+    def port_read(self, port: int, size: int) -> int:
+        hit = self.ports.find(port)
+        if hit is None:
+            return self._unclaimed(port, size, "r")
+        mapping, offset = hit
+        if size > 1 and not _takes_wide(mapping.device, offset):
+            return self._split_read(port, size)
+        self.io_counts[mapping.name] += 1
+        return mapping.device.read(offset, size) & ALL_ONES[size]
+
+    def port_write(self, port: int, size: int, value: int) -> None:
+        value &= ALL_ONES[size]
+        hit = self.ports.find(port)
+        if hit is None:
+            self._unclaimed(port, size, "w", value)
+            return
+        mapping, offset = hit
+        if size > 1 and not _takes_wide(mapping.device, offset):
+            self._split_write(port, size, value)
+            return
+        self.io_counts[mapping.name] += 1
+        mapping.device.write(offset, size, value)
+
+    def _split_read(self, port: int, size: int) -> int:
+        """A wide access to a byte-wide ISA device: the bus cycles it into byte accesses, low first."""
+        return sum(self.port_read((port + i) & 0xFFFF, 1) << (8 * i) for i in range(size))
+
+    def _split_write(self, port: int, size: int, value: int) -> None:
+        for i in range(size):
+            self.port_write((port + i) & 0xFFFF, 1, (value >> (8 * i)) & 0xFF)
+
+    def _unclaimed(self, port: int, size: int, kind: str, value: int | None = None) -> int:
+        self.unclaimed[(port, kind)] += 1
+        if self.config.trace_io:
+            shown = "" if value is None else f" value {value:#x}"
+            log.warning("unclaimed port %s %#06x size %d%s at instruction %d",
+                        "read" if kind == "r" else "write", port, size, shown, self.clock.now)
+        return ALL_ONES[size]
+
+    # -- the CPU's view of the interrupt controller --------------------------------------------------
+
+    def intr(self) -> bool:
+        return self.pic.intr()
+
+    def acknowledge(self) -> int:
+        return self.pic.acknowledge()
+
+    def close(self) -> None:
+        for device in self.devices.values():
+            close = getattr(device, "close", None)
+            if close is not None:
+                close()
+
+
+def _takes_wide(device: Device, offset: int) -> bool:
+    """Whether the device decodes 16/32-bit accesses at `offset` itself (the ATA data port does)."""
+    wide = getattr(device, "WIDE_OFFSETS", None)
+    return wide is not None and offset in wide
+
+
+def build_board(clock: Clock, config: BoardConfig, table: tuple[Slot, ...] = BOARD) -> Board:
+    board = Board(clock, config)
+    for slot in table:
+        board.install(slot)
+    return board
