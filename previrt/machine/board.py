@@ -13,6 +13,7 @@ from previrt.machine.bus import Bus, Device
 from previrt.machine.clock import Clock
 from previrt.machine.devices.debugexit import DebugExit, PostCode
 from previrt.machine.devices.pic8259 import PicPair
+from previrt.machine.devices.pit8254 import Pit
 from previrt.machine.devices.uart16550 import Uart16550
 from previrt.machine.irq import IrqLine
 
@@ -55,6 +56,14 @@ def _pic_slave(board: Board, _irq: IrqLine | None) -> Device:
     return board.pic.slave
 
 
+def _pit(board: Board, irq: IrqLine | None) -> Device:
+    return Pit(board.clock, irq)
+
+
+def _port61(board: Board, _irq: IrqLine | None) -> Device:
+    return board.devices["pit"].port61
+
+
 def _uart(board: Board, irq: IrqLine | None) -> Device:
     return Uart16550(board.clock, irq, board.config.serial_out, board.config.serial_in)
 
@@ -71,6 +80,8 @@ def _post_code(board: Board, _irq: IrqLine | None) -> Device:
 BOARD: tuple[Slot, ...] = (
     Slot("pic-master", _pic_master, 0x20, 2),
     Slot("pic-slave", _pic_slave, 0xA0, 2),
+    Slot("pit", _pit, 0x40, 4, irq=0),
+    Slot("port61", _port61, 0x61, 1),
     Slot("post", _post_code, 0x80, 1),
     Slot("debug-exit", _debug_exit, 0xF4, 4),
     Slot("com1", _uart, 0x3F8, 8, irq=4),
