@@ -21,8 +21,10 @@ X86_MAX_INSN = 15  # longest IA-32 instruction encoding
 # an effect): capstone X86_INS_NOP (90, 66 90, 0f 1f /0 with 66 / 2e / 3e prefixes: nopl, nopw, cs nopw);
 # `lea 0(%r32[,%eiz,s]),%r32` with the same register, disp 0, no prefix (8d 76 00, 8d 74 26 00,
 # 8d b6/b4 … disp32); and `mov %r32,%r32` with the same register (89 f6 / 8b f6, older GAS tunes).
-# Not padding: pause (f3 90), `xchg` of two different registers, a jmp over the padding, anything
-# with a lock/rep prefix or a 67 address-size prefix (lea with 16-bit addressing truncates the register).
+# Not padding: pause (f3 90), `xchg` of two different registers, anything with a lock/rep prefix or
+# a 67 address-size prefix (lea with 16-bit addressing truncates the register).  Inside a site, a
+# short `jmp` to the site end also counts (GAS `.nops` jumps over long paddings, 21 bytes and more);
+# the bytes it skips must still decode as NOPs.
 NOP_PREFIXES = frozenset({0, 0x66, 0x2E, 0x3E})
 LEA_PREFIXES = frozenset({0})
 
@@ -107,6 +109,11 @@ def _self_mov(insn) -> bool:
     return (a.type == b.type == X.X86_OP_REG and a.reg == b.reg and a.size == 4)
 
 
+def _jumps_to(insn, target: int) -> bool:
+    return (insn.id == X.X86_INS_JMP and insn.opcode[0] == 0xEB and _prefixes(insn) == {0}
+            and insn.operands[0].type == X.X86_OP_IMM and insn.operands[0].imm == target)
+
+
 def is_padding_nop(insn) -> bool:
     """True for the NOP forms listed above (capstone instruction, detail on)."""
     if insn.id == X.X86_INS_NOP:
@@ -142,7 +149,7 @@ class _Undecodable:
 # ---- the checks ----------------------------------------------------------------------------------
 
 def check_records(image: Image) -> tuple[list[Finding], list[Site]]:
-    """Bounds, shape, kind and overlap of every record; returns the findings and the usable sites."""
+    """Bounds, shape, kind and overlap of every record; returns the findings and the in-bounds sites."""
     findings, usable = [], []
     prev: Site | None = None
     for site in sorted(image.sites, key=lambda s: (s.address, s.end)):
@@ -154,7 +161,7 @@ def check_records(image: Image) -> tuple[list[Finding], list[Site]]:
         elif image.section_of(site.address, site.end) is None:
             findings.append(Finding(site.address, f"record out of bounds: site [{site.address:#x}, "
                                                   f"{site.end:#x}) is not inside an executable section"))
-        elif name != "?":
+        else:
             usable.append(site)
         if prev is not None and site.address < prev.end:
             findings.append(Finding(site.address, f"site [{site.address:#x}, {site.end:#x}) overlaps the "
@@ -192,7 +199,7 @@ def check_padding(md: Cs, data: bytes, address: int, site: Site) -> list[Finding
             return [Finding(insn.address, f"padding of the site at {site.address:#x} does not decode")]
         if insn.address + insn.size > site.end:
             return [Finding(insn.address, f"padding of the site at {site.address:#x} ends inside `{text(insn)}`")]
-        if not is_padding_nop(insn):
+        if not (is_padding_nop(insn) or _jumps_to(insn, site.end)):
             return [Finding(insn.address, f"padding of the site at {site.address:#x} is `{text(insn)}`, not a NOP")]
     return []
 
@@ -207,7 +214,7 @@ def sweep_ranges(image: Image) -> tuple[list[SweepRange], bool]:
             ranges.append(SweepRange(sec.address, sec.end, sec.data))
             continue
         by_function = True
-        label_starts = sorted({f.address for f in image.labels})
+        label_starts = image.symbol_starts
         spans = set()
         for f in funcs:
             if f.size:
@@ -276,7 +283,8 @@ def audit(image: Image) -> AuditResult:
     result = AuditResult([], sites=len(image.sites))
     findings, usable = check_records(image)
     for site in usable:
-        findings += check_site(md, image, site)
+        if kind_name(site.kind) != "?":
+            findings += check_site(md, image, site)
     ranges, result.by_function = sweep_ranges(image)
     for rng in ranges:
         inside = [s for s in usable if rng.start <= s.address < rng.end]

@@ -63,7 +63,8 @@ class Image:
     sites: list[Site]
     code: list[CodeSection]
     functions: list[Function]  # sorted by address
-    labels: list[Function] = field(default_factory=list)  # every named symbol in code, sorted
+    labels: list[Function] = field(default_factory=list)  # code symbols (not STT_OBJECT) in code, sorted
+    symbol_starts: list[int] = field(default_factory=list)  # addresses of every named symbol in code
     _lines: object = None  # a callable giving list[LineRange], evaluated on first use
 
     def section_of(self, start: int, end: int) -> CodeSection | None:
@@ -124,8 +125,8 @@ def _read(path: str, blob: bytes) -> Image:
     _check_header(path, elf)
     code = [CodeSection(s.name, s["sh_addr"], _section_data(s, len(blob)))
             for s in elf.iter_sections() if s["sh_flags"] & SH_FLAGS.SHF_EXECINSTR and s["sh_type"] != "SHT_NOBITS"]
-    functions, labels = _symbols(elf, code)
-    image = Image(path, _sites(path, elf, len(blob)), code, functions, labels)
+    functions, labels, starts = _symbols(elf, code)
+    image = Image(path, _sites(path, elf, len(blob)), code, functions, labels, starts)
     if elf.has_dwarf_info():
         image._lines = lambda: _dwarf_lines(path, elf)
     return image
@@ -163,23 +164,27 @@ def _sites(path: str, elf: ELFFile, file_size: int) -> list[Site]:
         raise UsageError(f"corrupt {SECTION} section: {e}", where=path) from None
 
 
-def _symbols(elf: ELFFile, code: list[CodeSection]) -> tuple[list[Function], list[Function]]:
+def _symbols(elf: ELFFile, code: list[CodeSection]) -> tuple[list[Function], list[Function], list[int]]:
+    """(STT_FUNC symbols, code labels, start of every named symbol) inside executable sections."""
     symtab = elf.get_section_by_name(".symtab")
     if symtab is None:
-        return [], []
-    functions, labels = [], []
+        return [], [], []
+    functions, labels, starts = [], [], set()
     for sym in symtab.iter_symbols():
         kind, value, size = sym["st_info"]["type"], sym["st_value"], sym["st_size"]
-        if not sym.name or kind in ("STT_SECTION", "STT_FILE", "STT_OBJECT", "STT_TLS"):
+        if not sym.name or kind in ("STT_SECTION", "STT_FILE", "STT_TLS"):
             continue
         if sym["st_shndx"] in ("SHN_UNDEF", "SHN_ABS") or not any(s.address <= value < s.end for s in code):
+            continue
+        starts.add(value)
+        if kind == "STT_OBJECT":
             continue
         entry = Function(sym.name, value, size)
         labels.append(entry)
         if kind == "STT_FUNC":
             functions.append(entry)
     key = lambda f: (f.address, -f.size, f.name)  # noqa: E731
-    return sorted(set(functions), key=key), sorted(set(labels), key=key)
+    return sorted(set(functions), key=key), sorted(set(labels), key=key), sorted(starts)
 
 
 def _dwarf_lines(path: str, elf: ELFFile) -> list[LineRange]:

@@ -1,0 +1,272 @@
+"""previrt audit / previrt sites on linked images: unannotated instructions, hand-crafted bad records, NOPs.
+
+Records are written by hand in assembly (sites.gas_record), so each wrong record is exactly the one meant."""
+
+from __future__ import annotations
+
+import pytest
+from capstone import CS_ARCH_X86, CS_MODE_32, Cs
+
+from previrt.audit import audit, is_padding_nop
+from previrt.elf import read_image
+from previrt.isa.i386 import ROWS
+from previrt.sites import gas_record
+from tests.toolchain.projects import TEXT_ADDRESS, asm_image, compile_c, link, previrt, run
+
+KIND = {r.name: r.kind for r in ROWS}
+
+UNANNOTATED_C = """\
+__attribute__((noinline)) void serial_out(unsigned char v)
+{
+	__asm__ volatile("outb %0, $0x80" : : "a"(v));
+}
+
+__attribute__((noinline)) void irq_disable(void)
+{
+	__asm__ volatile("cli" : : : "memory");
+}
+
+__attribute__((noinline)) void irq_restore(unsigned long flags)
+{
+	__asm__ volatile("pushl %0; popfl" : : "r"(flags) : "memory", "cc");
+}
+
+void _start(void)
+{
+	irq_disable();
+	irq_restore(0);
+	serial_out(1);
+}
+"""
+
+
+def site(label: str, insn: str, kind: int, pad: int, *, insn_end: str | None = None) -> str:
+    """One hand-annotated site: `insn` padded with `pad` bytes of .nops, and its record."""
+    record = gas_record(f"{label}_s", f"{label}_e", insn_end or f"{label}_i", kind)
+    return "\n".join([f"{label}_s:\t{insn}", f"{label}_i:\t.nops {pad}" if pad else f"{label}_i:",
+                      f"{label}_e:", *record]) + "\n"
+
+
+def function(name: str, body: str) -> str:
+    return f"\t.globl {name}\n\t.type {name}, @function\n{name}:\n{body}\tret\n\t.size {name}, . - {name}\n"
+
+
+def image_of(tmp_path, body: str, extra: str = ""):
+    return asm_image(tmp_path, "\t.text\n" + function("_start", body) + extra)
+
+
+def findings(path) -> list[str]:
+    return [f.message for f in audit(read_image(str(path))).findings]
+
+
+@pytest.fixture(scope="module")
+def unannotated(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("unannotated")
+    src = tmp / "irq.c"
+    src.write_text(UNANNOTATED_C)
+    return link([compile_c(src, tmp / "irq.o")], tmp / "irq.elf")
+
+
+def test_unannotated_cli_and_popf_named_with_function_and_line(unannotated):
+    status, out, _ = previrt("audit", str(unannotated))
+    assert status == 1
+    lines = out.splitlines()
+    cli = [ln for ln in lines if "`cli`" in ln]
+    popf = [ln for ln in lines if "`popfd`" in ln]
+    assert len(cli) == 1 and "irq_disable+0x" in cli[0] and "irq.c:8)" in cli[0]
+    assert len(popf) == 1 and "irq_restore+0x" in popf[0] and "irq.c:13)" in popf[0]
+    assert any("`out 0x80, al`" in ln and "serial_out+0x" in ln and "irq.c:3)" in ln for ln in lines)
+    assert "audit failed: 3 finding(s)" in lines[-1]
+
+
+def test_findings_agree_with_addr2line(unannotated):
+    status, out, _ = previrt("audit", str(unannotated))
+    for line in out.splitlines()[:-1]:
+        address = line.split(": ")[1].split()[0]
+        where = run(["addr2line", "-e", str(unannotated), address]).stdout.strip()
+        assert line.split("(")[1].split(")")[0] == where
+
+
+def test_correct_hand_written_sites_are_clean(tmp_path):
+    body = (site("a", "cli", KIND["cli"], 7) + "\tmovl $1, %eax\n"
+            + site("b", "movl %eax, %cr3", KIND["mov_to_cr"], 9)
+            + site("c", "rep outsb", KIND["outs"], 14) + site("d", "pushfl", KIND["pushf"], 0))
+    image = image_of(tmp_path, body)
+    status, out, _ = previrt("audit", str(image))
+    assert status == 0, out
+    assert "audit clean: 4 sites" in out
+    status, out, _ = previrt("sites", str(image))
+    assert status == 0
+    rows = out.splitlines()[1:]
+    assert [r.split()[2] for r in rows] == ["cli", "mov_to_cr", "outs", "pushf"]
+    assert [int(r.split()[3]) for r in rows] == [8, 12, 16, 1]
+    assert rows[0].split()[:2] == [f"{TEXT_ADDRESS:#010x}", str(KIND["cli"])]
+    assert rows[0].split()[4] == "_start+0x0"
+
+
+def test_overlapping_records(tmp_path):
+    body = site("a", "cli", KIND["cli"], 7)
+    twice = "\n".join(gas_record("a_s", "a_e", "a_i", KIND["cli"])) + "\n"
+    status, out, _ = previrt("audit", str(image_of(tmp_path, body + twice)))
+    assert status == 1
+    assert "overlaps the site [0x100000, 0x100008)" in out and "_start+0x0" in out
+
+
+def test_partly_overlapping_records(tmp_path):
+    inner = "\n".join(gas_record("b_s", "a_e", "b_e", KIND["sti"])) + "\n"
+    body = site("a", "cli", KIND["cli"], 3) + "b_s:\tsti\nb_e:\t.nops 3\n" + inner.replace("a_e", "b_end")
+    body = body.replace("b_end - b_s", "b_end - b_s") + "b_end:\n"
+    msgs = findings(image_of(tmp_path, body))
+    assert any("overlaps" in m for m in msgs) is False  # adjacent, not overlapping: [a, a+4) then [a+4, a+8)
+    body = site("a", "cli", KIND["cli"], 7)
+    body += "\n".join(gas_record("a_i", "a_e", "a_e", KIND["sti"])) + "\n"  # starts inside site a
+    msgs = findings(image_of(tmp_path, body))
+    assert any("overlaps the site [0x100000, 0x100008)" in m for m in msgs)
+
+
+def test_record_out_of_bounds(tmp_path):
+    extra = "\t.data\nlbl:\t.byte 0xfa, 0x90, 0x90, 0x90\nlbl_e:\n" + "\n".join(
+        gas_record("lbl", "lbl_e", "lbl_e", KIND["cli"])) + "\n"
+    status, out, _ = previrt("audit", str(image_of(tmp_path, "\tnop\n", extra)))
+    assert status == 1 and "record out of bounds" in out and "not inside an executable section" in out
+
+
+def test_record_past_section_end(tmp_path):
+    body = "a_s:\tcli\na_i:\n"
+    extra = "\t.text\n" + "\n".join(gas_record("a_s", "a_s + 64", "a_i", KIND["cli"])).replace(
+        "a_s + 64 - a_s", "64") + "\n"
+    msgs = findings(image_of(tmp_path, body, extra))
+    assert any("record out of bounds" in m for m in msgs)
+
+
+def test_wrong_kind(tmp_path):
+    status, out, _ = previrt("audit", str(image_of(tmp_path, site("a", "sti", KIND["cli"], 7))))
+    assert status == 1
+    assert f"kind mismatch: record says kind {KIND['cli']} (cli), the instruction `sti` is kind {KIND['sti']} (sti)" in out
+
+
+def test_site_not_starting_with_a_sensitive_instruction(tmp_path):
+    msgs = findings(image_of(tmp_path, site("a", "movl %eax, %ebx", KIND["cli"], 6)))
+    assert any("site starts with `mov ebx, eax`, not a sensitive instruction" in m for m in msgs)
+
+
+def test_unknown_kind(tmp_path):
+    msgs = findings(image_of(tmp_path, site("a", "cli", 250, 7)))
+    assert msgs == ["record has unknown kind 250"]
+
+
+def test_wrong_instruction_length(tmp_path):
+    msgs = findings(image_of(tmp_path, site("a", "cli", KIND["cli"], 7, insn_end="a_i + 1")))
+    assert any("length mismatch: record says insn_len 2, `cli` is 1 bytes" in m for m in msgs)
+
+
+def test_padding_that_is_not_a_nop(tmp_path):
+    body = "a_s:\tcli\na_i:\tincl %eax\n\t.nops 6\na_e:\n" + "\n".join(
+        gas_record("a_s", "a_e", "a_i", KIND["cli"])) + "\n"
+    msgs = findings(image_of(tmp_path, body))
+    assert msgs == ["padding of the site at 0x100000 is `inc eax`, not a NOP"]
+
+
+def test_site_split_by_the_sweep(tmp_path):
+    # the record claims a site starting at the 0xfa (cli) immediate byte inside `movl $0xfa, %eax`
+    body = "\tmovl $0x909090fa, %eax\n\t.nops 8\n"
+    extra = "\t.text\n" + "\n".join(gas_record("_start + 1", "_start + 5", "_start + 2", KIND["cli"])).replace(
+        "_start + 5 - _start + 1", "4").replace("_start + 2 - _start + 1", "1") + "\n"
+    status, out, _ = previrt("audit", str(image_of(tmp_path, body, extra)))
+    assert status == 1
+    assert "site start 0x100001 falls inside the instruction `mov eax, 0x909090fa` at 0x100000" in out
+
+
+def test_data_in_text_is_no_false_alarm_when_functions_are_sized(tmp_path):
+    # 0xfa is cli, 0xec `in al, dx`, 0x9d popf: as bytes of a table they are no instructions
+    table = "\t.type table, @object\ntable:\t.byte 0xfa, 0xec, 0x9d, 0xcf\n\t.size table, 4\n"
+    assert findings(image_of(tmp_path, "\tnop\n", table)) == []
+    # without symbols sizing the code, the whole section is swept and the bytes are taken for code
+    bare = asm_image(tmp_path, "\t.text\n\t.globl _start\n_start:\tret\ntable:\t.byte 0xfa, 0xec, 0x9d\n", "bare")
+    msgs = findings(bare)
+    assert [m.split("`")[1] for m in msgs] == ["cli", "in al, dx", "popfd"]
+
+
+def test_unsized_function_is_swept_up_to_the_next_symbol(tmp_path):
+    asm = ("\t.text\n" + function("_start", "\tnop\n")
+           + "\t.globl entry\n\t.type entry, @function\nentry:\tcli\n\thlt\n"
+           + "\t.type data, @object\ndata:\t.byte 0xfa\n")
+    msgs = findings(asm_image(tmp_path, asm))
+    assert [m.split("`")[1] for m in msgs] == ["cli", "hlt"]
+
+
+def test_verbose_summary(tmp_path):
+    status, out, _ = previrt("audit", "-v", str(image_of(tmp_path, site("a", "cli", KIND["cli"], 7))))
+    assert status == 0 and "checked 1 site records" in out and "function bodies" in out
+
+
+# ---- what counts as a NOP --------------------------------------------------------------------------
+
+NOP_BYTES = [
+    "90", "6690", "0f1f00", "0f1f4000", "0f1f440000", "660f1f440000", "0f1f8000000000",
+    "0f1f840000000000", "660f1f840000000000", "662e0f1f840000000000", "66662e0f1f840000000000",
+    "8d7600", "8d742600", "8db600000000", "8db42600000000", "8d7c2700", "8d3f", "89f6", "8bff",
+]
+NOT_NOP_BYTES = [
+    "f390",  # pause
+    "678d7400",  # lea with 16-bit addressing: truncates %esi
+    "8d7604",  # lea 4(%esi), %esi
+    "8d3e",  # lea (%esi), %edi
+    "8d3406",  # lea (%esi,%eax), %esi
+    "268d7600",  # segment override: GAS never emits it
+    "89f7",  # mov %esi, %edi
+    "6689f6",  # mov %si, %si: not a form GAS pads with
+    "87db",  # xchg %ebx, %ebx
+    "eb00",  # jmp .+2
+    "f00f1f00",  # lock nopl
+    "fa",  # cli
+]
+
+
+def _decode(hexbytes: str):
+    md = Cs(CS_ARCH_X86, CS_MODE_32)
+    md.detail = True
+    insns = list(md.disasm(bytes.fromhex(hexbytes), 0))
+    assert insns and sum(i.size for i in insns) == len(hexbytes) // 2, hexbytes
+    return insns[0]
+
+
+@pytest.mark.parametrize("hexbytes", NOP_BYTES)
+def test_nop_forms(hexbytes):
+    assert is_padding_nop(_decode(hexbytes))
+
+
+@pytest.mark.parametrize("hexbytes", NOT_NOP_BYTES)
+def test_not_nop_forms(hexbytes):
+    try:
+        insn = _decode(hexbytes)
+    except AssertionError:
+        return  # does not even decode as one instruction
+    assert not is_padding_nop(insn)
+
+
+@pytest.mark.parametrize("tune", [None, "i686", "core2"])
+def test_everything_gas_nops_emits_is_padding(tmp_path, tune):
+    src = tmp_path / "n.s"
+    src.write_text("\t.text\n" + "".join(f"\t.nops {n}\n" for n in range(1, 21)))
+    run(["as", "--32"] + ([f"-mtune={tune}"] if tune else []) + [str(src), "-o", str(tmp_path / "n.o")])
+    from elftools.elf.elffile import ELFFile
+
+    with open(tmp_path / "n.o", "rb") as f:
+        data = ELFFile(f).get_section_by_name(".text").data()
+    md = Cs(CS_ARCH_X86, CS_MODE_32)
+    md.detail = True
+    insns = list(md.disasm(data, 0))
+    assert sum(i.size for i in insns) == len(data) == sum(range(1, 21))
+    assert all(is_padding_nop(i) for i in insns)
+
+
+def test_long_padding_with_a_jump_over_it(tmp_path):
+    # GAS `.nops` of 21 bytes and more starts with a short jmp to its end
+    image = image_of(tmp_path, site("a", "cli", KIND["cli"], 23))
+    data = read_image(str(image)).code[0].data
+    assert data[1] == 0xEB and data[2] == 21
+    assert findings(image) == []
+    assert any("is `jmp 0x100007`, not a NOP" in m
+               for m in findings(image_of(tmp_path, "a_s:\tcli\na_i:\tjmp 1f\n\t.nops 4\n1:\tnop\na_e:\n"
+                                          + "\n".join(gas_record("a_s", "a_e", "a_i", KIND["cli"])) + "\n")))

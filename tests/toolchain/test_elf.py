@@ -1,0 +1,161 @@
+"""previrt.elf: reading linked i386 images, and every unusable input as a UsageError (exit status 2).
+
+Inputs are built here with gcc/as/ld; the bad ones are cut, corrupted or of the wrong machine."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from previrt.elf import read_image
+from previrt.errors import UsageError
+from previrt.sites import RECORD_SIZE, SECTION
+from tests.toolchain.projects import TEXT_ADDRESS, asm_image, compile_c, link, previrt, run
+
+C_SOURCE = """\
+int counter;
+
+int bump(int by)
+{
+	counter += by;
+	return counter;
+}
+
+void _start(void)
+{
+	for (;;)
+		bump(3);
+}
+"""
+
+ONE_SITE = """\
+	.text
+	.globl _start
+	.type _start, @function
+_start:
+661:	cli
+662:	.nops 7
+663:
+	ret
+	.size _start, . - _start
+	.pushsection .previrt.sites, "a"
+	.balign 4
+	.long 661b - .
+	.byte 1, 1, 663b - 661b, 662b - 661b
+	.short 0, 0
+	.popsection
+"""
+
+
+@pytest.fixture(scope="module")
+def c_image(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("elf")
+    src = tmp / "prog.c"
+    src.write_text(C_SOURCE)
+    return link([compile_c(src, tmp / "prog.o")], tmp / "prog.elf")
+
+
+def test_functions_and_dwarf_lines_match_addr2line(c_image):
+    image = read_image(str(c_image))
+    bump = next(f for f in image.functions if f.name == "bump")
+    assert bump.size > 0
+    assert image.describe(bump.address) == "bump+0x0"
+    assert image.describe(bump.address + 3) == "bump+0x3"
+    addr2line = run(["addr2line", "-e", str(c_image), hex(bump.address)]).stdout.strip()
+    assert addr2line.endswith("prog.c:5")
+    assert image.source_line(bump.address) == addr2line
+    assert [s.name for s in image.code] == [".text"] and image.code[0].address == TEXT_ADDRESS
+
+
+def test_no_dwarf_means_no_source_line(tmp_path):
+    src = tmp_path / "p.s"
+    src.write_text("\t.text\n\t.globl _start\n_start:\tret\n")
+    run(["as", "--32", str(src), "-o", str(tmp_path / "p.o")])
+    image = read_image(str(link([tmp_path / "p.o"], tmp_path / "p.elf")))
+    assert image.source_line(TEXT_ADDRESS) is None
+    assert image.describe(TEXT_ADDRESS) == "_start+0x0"  # the label, though not STT_FUNC
+
+
+def test_site_records_decode_at_link_address(tmp_path):
+    image = read_image(str(asm_image(tmp_path, ONE_SITE)))
+    assert len(image.sites) == 1
+    site = image.sites[0]
+    assert (site.address, site.kind, site.size, site.insn_len) == (TEXT_ADDRESS, 1, 8, 1)
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, world\n", b"\x7fELG" + bytes(60)])
+def test_not_elf(tmp_path, content):
+    bad = tmp_path / "garbage"
+    bad.write_bytes(content)
+    with pytest.raises(UsageError, match="not an ELF file"):
+        read_image(str(bad))
+    for command in ("sites", "audit"):
+        status, out, err = previrt(command, str(bad))
+        assert status == 2 and "not an ELF file" in err and str(bad) in err
+
+
+def test_truncated_elf_is_a_usage_error_not_a_traceback(c_image, tmp_path):
+    blob = c_image.read_bytes()
+    cuts = sorted({5, 16, 40, 52, 53, 100, 0x200, len(blob) // 3, len(blob) // 2, len(blob) - 41, len(blob) - 1})
+    for cut in cuts:
+        bad = tmp_path / f"cut{cut}"
+        bad.write_bytes(blob[:cut])
+        for command in ("sites", "audit"):
+            status, _, err = previrt(command, str(bad))
+            assert status == 2, (cut, command, err)
+            assert str(bad) in err and "Traceback" not in err
+
+
+def test_x86_64_elf_rejected_naming_the_machine(tmp_path):
+    src = tmp_path / "x.c"
+    src.write_text("int f(void) { return 1; }\n")
+    run(["gcc", "-c", str(src), "-o", str(tmp_path / "x.o")])
+    run(["gcc", "-nostdlib", "-shared", str(tmp_path / "x.o"), "-o", str(tmp_path / "x.so")])
+    status, _, err = previrt("audit", str(tmp_path / "x.so"))
+    assert status == 2 and "x86-64" in err and "EM_386" in err
+
+
+def test_relocatable_object_rejected_with_a_clear_message(c_image):
+    status, _, err = previrt("sites", str(c_image.with_suffix(".o")))
+    assert status == 2 and "relocatable object" in err and "linked image" in err
+
+
+def _set_record_byte(image_path, offset_in_record: int, value: int) -> None:
+    """Overwrite one byte of the first record of SECTION in a linked image."""
+    from elftools.elf.elffile import ELFFile
+
+    with open(image_path, "rb") as f:
+        sec = ELFFile(f).get_section_by_name(SECTION)
+        where = sec["sh_offset"] + offset_in_record
+    blob = bytearray(image_path.read_bytes())
+    blob[where] = value
+    image_path.write_bytes(bytes(blob))
+
+
+def test_corrupt_section_bad_version(tmp_path):
+    image = asm_image(tmp_path, ONE_SITE)
+    _set_record_byte(image, 4, 99)  # the version byte
+    status, _, err = previrt("audit", str(image))
+    assert status == 2 and SECTION in err and "version 99" in err
+
+
+def test_corrupt_section_not_whole_records(tmp_path):
+    asm = ONE_SITE.replace("\t.short 0, 0\n", "\t.short 0, 0\n\t.byte 0\n")
+    status, _, err = previrt("sites", str(asm_image(tmp_path, asm)))
+    assert status == 2 and SECTION in err and f"{RECORD_SIZE}-byte" in err
+
+
+def test_section_past_end_of_file(tmp_path):
+    image = asm_image(tmp_path, ONE_SITE)
+    from elftools.elf.elffile import ELFFile
+
+    with open(image, "rb") as f:
+        elf = ELFFile(f)
+        index = next(i for i, s in enumerate(elf.iter_sections()) if s.name == SECTION)
+        shoff, shentsize = elf["e_shoff"], elf["e_shentsize"]
+    blob = bytearray(image.read_bytes())
+    struct.pack_into("<I", blob, shoff + index * shentsize + 16, len(blob) + 4096)  # sh_offset
+    image.write_bytes(bytes(blob))
+    status, _, err = previrt("audit", str(image))
+    assert status == 2 and "past the end" in err
