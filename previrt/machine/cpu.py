@@ -1,0 +1,667 @@
+"""The IA-32 CPU: unicorn (UC_MODE_32) plus what unicorn leaves out — interrupt and exception delivery through the IDT.
+
+Owns the start-up probe of unicorn's internals, the hooks (faults, port I/O, bad memory), and `IdtDelivery` (SDM vol. 3 ch. 6)."""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import struct
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
+
+from unicorn import (UC_ARCH_X86, UC_HOOK_INSN, UC_HOOK_INSN_INVALID, UC_HOOK_INTR, UC_HOOK_MEM_FETCH_PROT,
+                     UC_HOOK_MEM_UNMAPPED, UC_HOOK_MEM_WRITE_PROT, UC_MODE_32, UC_PROT_ALL, Uc, UcError)
+from unicorn import x86_const as X
+
+from previrt.errors import PrevirtError
+
+# ---------------------------------------------------------------------------------------------------------
+# Architectural constants (SDM vol. 3 names)
+
+VECTOR_NAMES = {0: "#DE", 1: "#DB", 2: "NMI", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM", 8: "#DF",
+                9: "CSO", 10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF", 17: "#AC",
+                18: "#MC", 19: "#XM", 20: "#VE"}
+DE, DB, BP, OF, UD, DF, TS, NP, SS, GP, PF, AC = 0, 1, 3, 4, 6, 8, 10, 11, 12, 13, 14, 17
+HAS_ERROR_CODE = frozenset({DF, TS, NP, SS, GP, PF, AC})
+CONTRIBUTORY = frozenset({DE, TS, NP, SS, GP})      # SDM Table 6-4
+
+# Error-code bits (SDM 6.13) and page-fault error-code bits (SDM 4.7).
+ERR_EXT, ERR_IDT, ERR_TI = 1, 2, 4
+PF_P, PF_W, PF_U = 1, 2, 4
+
+# EFLAGS
+TF, IF, NT, RF, VM = 1 << 8, 1 << 9, 1 << 14, 1 << 16, 1 << 17
+# CR0 / CR4 / page-table entries
+CR0_PE, CR0_WP, CR0_PG = 1, 1 << 16, 1 << 31
+CR4_PSE = 1 << 4
+PTE_P, PTE_W, PTE_U, PTE_A, PTE_D, PDE_PS = 1, 2, 4, 0x20, 0x40, 0x80
+
+# System-descriptor types (S=0) for IDT gates.
+GATE_TASK, GATE_INT16, GATE_TRAP16, GATE_INT32, GATE_TRAP32 = 0x5, 0x6, 0x7, 0xE, 0xF
+GATE_NAMES = {GATE_TASK: "task gate", GATE_INT16: "16-bit interrupt gate", GATE_TRAP16: "16-bit trap gate",
+              GATE_INT32: "interrupt gate", GATE_TRAP32: "trap gate"}
+
+GPRS = (("eax", X.UC_X86_REG_EAX), ("ebx", X.UC_X86_REG_EBX), ("ecx", X.UC_X86_REG_ECX),
+        ("edx", X.UC_X86_REG_EDX), ("esi", X.UC_X86_REG_ESI), ("edi", X.UC_X86_REG_EDI),
+        ("ebp", X.UC_X86_REG_EBP), ("esp", X.UC_X86_REG_ESP), ("eip", X.UC_X86_REG_EIP),
+        ("eflags", X.UC_X86_REG_EFLAGS))
+SEGS = (("cs", X.UC_X86_REG_CS), ("ss", X.UC_X86_REG_SS), ("ds", X.UC_X86_REG_DS),
+        ("es", X.UC_X86_REG_ES), ("fs", X.UC_X86_REG_FS), ("gs", X.UC_X86_REG_GS))
+CRS = (("cr0", X.UC_X86_REG_CR0), ("cr2", X.UC_X86_REG_CR2), ("cr3", X.UC_X86_REG_CR3),
+       ("cr4", X.UC_X86_REG_CR4))
+
+NO_UNTIL = 1 << 48       # an emu_start stop address no 32-bit EIP can reach
+
+
+def vector_name(vector: int) -> str:
+    return VECTOR_NAMES.get(vector, f"INT {vector:#04x}")
+
+
+def event_text(vector: int, error_code: int | None) -> str:
+    return vector_name(vector) + ("" if error_code is None else f"({error_code:#x})")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Errors the CPU reports
+
+
+class GuestFault(Exception):
+    """A fault found while delivering an event (IDT/GDT/TSS checks, stack pushes): delivered in turn."""
+
+    def __init__(self, vector: int, error_code: int | None = None, cr2: int | None = None):
+        super().__init__(event_text(vector, error_code))
+        self.vector, self.error_code, self.cr2 = vector, error_code, cr2
+
+
+class MachineStop(PrevirtError):
+    """The guest brought the machine to a stop (triple fault, bad memory access, ...): `status` is the exit status."""
+
+    status = 1
+
+    def __init__(self, message: str, state: str = ""):
+        super().__init__(message + (f"\n{state}" if state else ""))
+        self.exit_status = self.status
+
+
+class TripleFault(MachineStop):
+    status = 12
+
+
+class MemoryAccessError(MachineStop):
+    status = 16
+
+
+class UnsupportedEvent(MachineStop):
+    status = 18
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Start-up probe of unicorn internals (unicorn issue #1883 and friends).  Probe, don't hard-code.
+
+
+@dataclass(frozen=True)
+class UnicornLayout:
+    """Byte offsets found at start-up: fields of the CPU state inside a saved context, and the executed-instruction
+    counter inside the engine (`emu_start(count=N)` bookkeeping)."""
+    error_code: int          # env->error_code: the error code QEMU computed for the fault being reported
+    exception_is_int: int    # env->exception_is_int: 1 for `int n`/int3/into, 0 for faults
+    old_exception: int       # env->old_exception: -1 when idle; left set by unicorn (issue #1883)
+    hflags: int              # env->hflags: bits 0-1 are the CPL
+    emu_counter: int         # uc->emu_counter: instructions begun in this emu_start
+
+
+def _descriptor(base: int, limit: int, access: int, flags: int = 0xC) -> bytes:
+    return struct.pack("<HHBBBB", limit & 0xFFFF, base & 0xFFFF, (base >> 16) & 0xFF, access,
+                       ((limit >> 16) & 0xF) | (flags << 4), base >> 24)
+
+
+_PROBE_GDT = (bytes(8) + _descriptor(0, 0xFFFFF, 0x9B) + _descriptor(0, 0xFFFFF, 0x93)
+              + _descriptor(0, 0xFFFFF, 0xFB) + _descriptor(0, 0xFFFFF, 0xF3))
+_PROBE_CODE = {  # name: (code at 0x1000, expected (error_code, exception_is_int, old_exception))
+    "gp_ds": (bytes.fromhex("66b8080f8ed8"), (0xF08, 0, GP)),          # mov $0xf08,%ax; mov %ax,%ds
+    "gp_es": (bytes.fromhex("66b8100a8ec0"), (0xA10, 0, GP)),          # mov $0xa10,%ax; mov %ax,%es
+    "de": (bytes.fromhex("31c9f7f1"), (0, 0, DE)),                     # xor %ecx,%ecx; div %ecx
+    "int41": (bytes.fromhex("cd41"), (0, 1, -1)),                       # int $0x41
+    "int3": (bytes.fromhex("cc"), (0, 1, -1)),                          # int3
+}
+# to ring 3 by iret (push ss, esp, eflags, cs, eip), then `cli` there: #GP(0) at CPL 3
+_PROBE_RING3 = bytes.fromhex("6a23" "6800800000" "6a02" "6a1b" "6800200000" "cf")
+
+
+def _probe_cpu() -> Uc:
+    uc = Uc(UC_ARCH_X86, UC_MODE_32)
+    uc.mem_map(0, 0x10000, UC_PROT_ALL)
+    uc.mem_write(0x800, _PROBE_GDT)
+    uc.reg_write(X.UC_X86_REG_GDTR, (0, 0x800, len(_PROBE_GDT) - 1, 0))
+    for reg, sel in ((X.UC_X86_REG_CS, 0x08), (X.UC_X86_REG_SS, 0x10), (X.UC_X86_REG_DS, 0x10),
+                     (X.UC_X86_REG_ES, 0x10)):
+        uc.reg_write(reg, sel)
+    uc.reg_write(X.UC_X86_REG_ESP, 0x9000)
+    return uc
+
+
+def _context_bytes(uc: Uc, ctx) -> bytes:
+    uc.context_update(ctx)
+    return ctypes.string_at(ctx._context.value, ctx.size)
+
+
+def _run_probe(code: bytes, ring3: bytes = b"") -> tuple[bytes, bytes]:
+    """Context bytes before running `code` and at the first UC_HOOK_INTR it raises."""
+    uc = _probe_cpu()
+    ctx = uc.context_save()
+    before = _context_bytes(uc, ctx)
+    seen: list[bytes] = []
+
+    def on_intr(uc, _intno, _data):
+        seen.append(_context_bytes(uc, ctx))
+        uc.emu_stop()
+
+    uc.hook_add(UC_HOOK_INTR, on_intr)
+    uc.mem_write(0x1000, code + b"\xf4")
+    uc.mem_write(0x2000, ring3 + b"\xf4")
+    uc.emu_start(0x1000, NO_UNTIL, count=32)
+    if not seen:
+        raise PrevirtError("unicorn probe: the probe program raised no interrupt hook")
+    return before, seen[0]
+
+
+def _i32(buf: bytes, off: int) -> int:
+    return struct.unpack_from("<i", buf, off)[0]
+
+
+def _unique(name: str, candidates: list[int]) -> int:
+    if len(candidates) != 1:
+        raise PrevirtError(f"unicorn probe: cannot locate {name} in the saved CPU context "
+                           f"({len(candidates)} candidates); this unicorn version is not supported")
+    return candidates[0]
+
+
+def _probe_fields() -> tuple[int, int, int]:
+    runs = {name: (_run_probe(code), want) for name, (code, want) in _PROBE_CODE.items()}
+    size = min(len(after) for (_, after), _ in runs.values())
+
+    def matching(index: int, idle: int | None = None) -> list[int]:
+        return [off for off in range(0, size - 3, 4)
+                if all(_i32(after, off) == want[index] and (idle is None or _i32(before, off) == idle)
+                       for (before, after), want in runs.values())]
+
+    is_int = _unique("exception_is_int", matching(1))
+    error_code = _unique("error_code", [o for o in matching(0) if o + 4 == is_int])
+    old_exception = _unique("old_exception", matching(2, idle=-1))
+    return error_code, is_int, old_exception
+
+
+def _probe_hflags() -> int:
+    before, after = _run_probe(_PROBE_RING3, b"\xfa")
+    cands = [off for off in range(0, min(len(before), len(after)) - 3, 4)
+             if struct.unpack_from("<I", before, off)[0] & 3 == 0
+             and struct.unpack_from("<I", before, off)[0] ^ struct.unpack_from("<I", after, off)[0] == 3]
+    return _unique("hflags (CPL)", cands)
+
+
+def _probe_counter() -> int:
+    """Offset of the engine's instruction counter: run a NOP sled with a HLT after 500 / 400 instructions and with
+    a 300-instruction budget, and find the 64-bit word that counted 501, 401 and 301 (300 + the one it stopped at)."""
+    uc = _probe_cpu()
+    uc.mem_write(0x1000, b"\x90" * 500 + b"\xf4" + b"\x90" * 600)
+    handle = uc._uch.value
+    snaps = []
+    for begin, count in ((0x1000, 1000), (0x1000 + 100, 1000), (0x1000, 300)):
+        uc.emu_start(begin, NO_UNTIL, count=count)
+        snaps.append(ctypes.string_at(handle, 0x4000))
+    want = (501, 401, 301)
+    cands = [off for off in range(0, 0x4000 - 7, 8)
+             if all(struct.unpack_from("<Q", s, off)[0] == w for s, w in zip(snaps, want))]
+    return _unique("the instruction counter", cands)
+
+
+@functools.lru_cache(maxsize=None)
+def probe_unicorn() -> UnicornLayout:
+    error_code, is_int, old_exception = _probe_fields()
+    return UnicornLayout(error_code, is_int, old_exception, _probe_hflags(), _probe_counter())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Descriptors
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    lo: int
+    hi: int
+
+    @property
+    def base(self) -> int:
+        return ((self.lo >> 16) & 0xFFFF) | ((self.hi & 0xFF) << 16) | (self.hi & 0xFF000000)
+
+    @property
+    def limit(self) -> int:
+        raw = (self.lo & 0xFFFF) | (self.hi & 0xF0000)
+        return (raw << 12) | 0xFFF if self.hi & (1 << 23) else raw
+
+    @property
+    def type(self) -> int:
+        return (self.hi >> 8) & 0xF
+
+    @property
+    def s(self) -> bool:            # code/data (1) or system (0)
+        return bool(self.hi & (1 << 12))
+
+    @property
+    def dpl(self) -> int:
+        return (self.hi >> 13) & 3
+
+    @property
+    def present(self) -> bool:
+        return bool(self.hi & (1 << 15))
+
+    @property
+    def is_code(self) -> bool:
+        return self.s and bool(self.type & 8)
+
+    @property
+    def conforming(self) -> bool:
+        return self.is_code and bool(self.type & 4)
+
+    @property
+    def writable_data(self) -> bool:
+        return self.s and not self.type & 8 and bool(self.type & 2)
+
+    # gate view
+    @property
+    def gate_selector(self) -> int:
+        return (self.lo >> 16) & 0xFFFF
+
+    @property
+    def gate_offset(self) -> int:
+        return (self.lo & 0xFFFF) | (self.hi & 0xFFFF0000)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The CPU
+
+
+@dataclass
+class Event:
+    """One interrupt or exception to deliver."""
+    vector: int
+    error_code: int | None = None
+    software: bool = False        # int n / int3 / into: gate DPL checked against CPL, EXT=0
+    external: bool = False        # from the interrupt controller
+
+    def text(self) -> str:
+        return event_text(self.vector, self.error_code)
+
+
+class Cpu:
+    """unicorn plus hooks.  Port I/O goes to `io_read(port, size) -> int` / `io_write(port, size, value)`;
+    either may call `request_stop()`.  An exception in any hook is recorded, emulation stopped, and re-raised
+    by `run()`."""
+
+    def __init__(self, io_read: Callable[[int, int], int], io_write: Callable[[int, int, int], None],
+                 layout: UnicornLayout | None = None):
+        self.layout = layout or probe_unicorn()
+        self.uc = Uc(UC_ARCH_X86, UC_MODE_32)
+        self.io_read, self.io_write = io_read, io_write
+        self._ctx = self.uc.context_save()
+        self._ctx_addr = self._ctx._context.value
+        self._counter_addr = self.uc._uch.value + self.layout.emu_counter
+        self.delivery = IdtDelivery(self)
+        self.exceptions: Counter[int] = Counter()
+        self.software_interrupts: Counter[int] = Counter()
+        self.interrupts: Counter[int] = Counter()
+        self._error: BaseException | None = None
+        self._stop_at: int | None = None
+        self.halted = False
+        self._add_hooks()
+
+    # --- hooks -------------------------------------------------------------------------------------------
+    def _add_hooks(self) -> None:
+        uc = self.uc
+        uc.hook_add(UC_HOOK_INTR, self._guard(self._on_intr))
+        uc.hook_add(UC_HOOK_INSN, self._guard(self._on_in, 0), None, 1, 0, X.UC_X86_INS_IN)
+        uc.hook_add(UC_HOOK_INSN, self._guard(self._on_out), None, 1, 0, X.UC_X86_INS_OUT)
+        uc.hook_add(UC_HOOK_INSN_INVALID, self._guard(self._on_invalid, False))
+        uc.hook_add(UC_HOOK_MEM_UNMAPPED | UC_HOOK_MEM_WRITE_PROT | UC_HOOK_MEM_FETCH_PROT,
+                    self._guard(self._on_bad_memory, False))
+
+    def _guard(self, fn, failed=None):
+        """Wrap a hook: an exception is recorded and stops emulation; `run()` re-raises it."""
+        def hook(uc, *args):
+            try:
+                return fn(*args[:-1])
+            except BaseException as e:  # noqa: BLE001 - recorded and re-raised after emu_start
+                if self._error is None:
+                    self._error = e
+                uc.emu_stop()
+                return failed
+        return hook
+
+    def _on_intr(self, intno: int) -> None:
+        error_code, is_int = self._take_fault_state()
+        software = bool(is_int)
+        event = Event(intno, error_code if intno in HAS_ERROR_CODE and not software else None, software)
+        (self.software_interrupts if software else self.exceptions)[intno] += 1
+        self.delivery.deliver(event)
+
+    def _on_invalid(self) -> bool:
+        self.exceptions[UD] += 1
+        self.delivery.deliver(Event(UD))
+        return True
+
+    def _on_in(self, port: int, size: int) -> int:
+        return self.io_read(port, size)
+
+    def _on_out(self, port: int, size: int, value: int) -> None:
+        self.io_write(port, size, value)
+
+    def _on_bad_memory(self, access: int, address: int, size: int, value: int) -> bool:
+        kinds = {19: "read from unmapped", 20: "write to unmapped", 21: "fetch from unmapped",
+                 22: "write to read-only", 23: "read from protected", 24: "fetch from non-executable"}
+        raise MemoryAccessError(f"guest {kinds.get(access, 'bad access to')} memory at {address:#010x} "
+                                f"(size {size}) at eip {self.reg(X.UC_X86_REG_EIP):#010x}", self.state_report())
+
+    # --- unicorn internals (see UnicornLayout) -----------------------------------------------------------
+    def _take_fault_state(self) -> tuple[int, int]:
+        """Read the error code and `int n` flag of the event being reported, and reset old_exception to -1 so the
+        next fault is not turned into #DF (unicorn issue #1883)."""
+        self.uc.context_update(self._ctx)
+        base = self._ctx_addr
+        lay = self.layout
+        error_code = ctypes.c_int32.from_address(base + lay.error_code).value & 0xFFFFFFFF
+        is_int = ctypes.c_int32.from_address(base + lay.exception_is_int).value
+        old = ctypes.c_int32.from_address(base + lay.old_exception)
+        if old.value != -1:
+            old.value = -1
+            self.uc.context_restore(self._ctx)
+        return error_code, is_int
+
+    def set_cpl(self, cpl: int) -> None:
+        """Force CPL (hflags bits 0-1) so that the segment loads that follow pass unicorn's privilege checks."""
+        self.uc.context_update(self._ctx)
+        hflags = ctypes.c_uint32.from_address(self._ctx_addr + self.layout.hflags)
+        hflags.value = (hflags.value & ~3) | cpl
+        self.uc.context_restore(self._ctx)
+
+    def counter(self) -> int:
+        """Instructions begun in the current emu_start (the current one included, while in a hook)."""
+        return ctypes.c_uint64.from_address(self._counter_addr).value
+
+    # --- running -----------------------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """Stop the current slice after the instruction in progress (called from a port-I/O hook)."""
+        if self._stop_at is None:
+            self._stop_at = self.counter()
+        self.uc.emu_stop()
+
+    def run(self, count: int) -> int:
+        """Execute at most `count` instructions from the current EIP; return how many ran.  Sets `halted` when the
+        slice ended on `hlt`.  An error recorded in a hook is raised here."""
+        self._error, self._stop_at, self.halted = None, None, False
+        try:
+            self.uc.emu_start(self.reg(X.UC_X86_REG_EIP), NO_UNTIL, count=count)
+        except UcError as e:
+            if self._error is None:
+                raise MachineStop(f"CPU error: {e}", self.state_report()) from e
+        if self._error is not None:
+            raise self._error
+        ran = self.counter()
+        if self._stop_at is not None:
+            return self._stop_at
+        if ran > count:
+            return count
+        self.halted = True
+        return ran
+
+    # --- registers and memory ----------------------------------------------------------------------------
+    def reg(self, reg: int):
+        return self.uc.reg_read(reg)
+
+    def set_reg(self, reg: int, value) -> None:
+        self.uc.reg_write(reg, value)
+
+    @property
+    def cpl(self) -> int:
+        return self.reg(X.UC_X86_REG_CS) & 3
+
+    @property
+    def interrupts_enabled(self) -> bool:
+        return bool(self.reg(X.UC_X86_REG_EFLAGS) & IF)
+
+    def translate(self, linear: int, write: bool, user: bool) -> int:
+        """Linear → physical through the guest's 2-level page tables (4 KiB pages, 4 MiB with CR4.PSE), setting
+        accessed/dirty bits; a violation raises GuestFault(#PF) with CR2 and the P/W/U error code."""
+        linear &= 0xFFFFFFFF
+        cr0 = self.reg(X.UC_X86_REG_CR0)
+        if not cr0 & CR0_PG:
+            return linear
+        cr3, cr4 = self.reg(X.UC_X86_REG_CR3), self.reg(X.UC_X86_REG_CR4)
+        err = (PF_W if write else 0) | (PF_U if user else 0)
+        pde_addr = (cr3 & 0xFFFFF000) + ((linear >> 22) << 2)
+        pde = self._phys_u32(pde_addr)
+        if not pde & PTE_P:
+            raise GuestFault(PF, err, linear)
+        if cr4 & CR4_PSE and pde & PDE_PS:
+            self._check_access(pde, pde, write, user, cr0, err, linear)
+            self._touch(pde_addr, pde, write)
+            return (pde & 0xFFC00000) | (linear & 0x3FFFFF)
+        pte_addr = (pde & 0xFFFFF000) + (((linear >> 12) & 0x3FF) << 2)
+        pte = self._phys_u32(pte_addr)
+        if not pte & PTE_P:
+            raise GuestFault(PF, err, linear)
+        self._check_access(pde, pte, write, user, cr0, err, linear)
+        self._touch(pde_addr, pde, False)
+        self._touch(pte_addr, pte, write)
+        return (pte & 0xFFFFF000) | (linear & 0xFFF)
+
+    @staticmethod
+    def _check_access(pde: int, pte: int, write: bool, user: bool, cr0: int, err: int, linear: int) -> None:
+        both = pde & pte
+        if user and not both & PTE_U:
+            raise GuestFault(PF, err | PF_P, linear)
+        if write and not both & PTE_W and (user or cr0 & CR0_WP):
+            raise GuestFault(PF, err | PF_P, linear)
+
+    def _touch(self, addr: int, entry: int, write: bool) -> None:
+        new = entry | PTE_A | (PTE_D if write else 0)
+        if new != entry:
+            self.uc.mem_write(addr, struct.pack("<I", new))
+
+    def _phys_u32(self, addr: int) -> int:
+        try:
+            return struct.unpack("<I", self.uc.mem_read(addr, 4))[0]
+        except UcError:
+            raise MemoryAccessError(f"page-table walk reads unmapped physical memory at {addr:#010x}",
+                                    self.state_report()) from None
+
+    def _linear_chunks(self, linear: int, size: int, write: bool, user: bool):
+        while size:
+            n = min(size, 0x1000 - (linear & 0xFFF))
+            yield self.translate(linear, write, user), n
+            linear, size = linear + n, size - n
+
+    def read_linear(self, linear: int, size: int, user: bool = False) -> bytes:
+        try:
+            return b"".join(bytes(self.uc.mem_read(p, n)) for p, n in self._linear_chunks(linear, size, False, user))
+        except UcError:
+            raise MemoryAccessError(f"read of unmapped physical memory at linear {linear:#010x}",
+                                    self.state_report()) from None
+
+    def write_linear(self, linear: int, data: bytes, user: bool = False) -> None:
+        chunks = list(self._linear_chunks(linear, len(data), True, user))   # all checks before any write
+        pos = 0
+        for phys, n in chunks:
+            try:
+                self.uc.mem_write(phys, data[pos:pos + n])
+            except UcError:
+                raise MemoryAccessError(f"write to unmapped physical memory at {phys:#010x}",
+                                        self.state_report()) from None
+            pos += n
+
+    def state_report(self) -> str:
+        """Registers, segments and control registers, for reports that end a run."""
+        def line(regs, width):
+            return "  " + " ".join(f"{name}={self.reg(r):0{width}x}" for name, r in regs)
+        idtr, gdtr, tr = (self.reg(r) for r in (X.UC_X86_REG_IDTR, X.UC_X86_REG_GDTR, X.UC_X86_REG_TR))
+        return "\n".join(["CPU state:", line(GPRS[:5], 8), line(GPRS[5:], 8), line(SEGS, 4), line(CRS, 8),
+                          f"  gdtr={gdtr[1]:08x}/{gdtr[2]:x} idtr={idtr[1]:08x}/{idtr[2]:x} "
+                          f"tr={tr[0]:04x} base={tr[1]:08x} limit={tr[2]:x} cpl={self.cpl}"])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# IA-32 interrupt and exception delivery through the IDT (SDM vol. 3, 6.10-6.14), written once.
+
+
+def combine(first: Event, second: GuestFault) -> Event:
+    """What the CPU does when `second` faults while delivering `first` (SDM Table 6-5)."""
+    if first.vector == DF and not first.software and not first.external:
+        raise _Triple(first, second)
+    first_class = None if (first.software or first.external) else (
+        "contributory" if first.vector in CONTRIBUTORY else "page fault" if first.vector == PF else None)
+    second_contrib = second.vector in CONTRIBUTORY
+    if (first_class == "contributory" and second_contrib) or (
+            first_class == "page fault" and (second_contrib or second.vector == PF)):
+        return Event(DF, 0)
+    return Event(second.vector, second.error_code)
+
+
+class _Triple(Exception):
+    def __init__(self, first: Event, second: GuestFault):
+        super().__init__()
+        self.first, self.second = first, second
+
+
+class IdtDelivery:
+    """Deliver an event through the guest IDT of `cpu`: gate checks, privilege change through the TSS's ss0:esp0,
+    the frame (ss, esp, eflags, cs, eip, error code), EFLAGS updates.  Faults during delivery are combined per
+    SDM Table 6-5 (#DF, then triple fault → TripleFault with a CPU state report)."""
+
+    def __init__(self, cpu: Cpu):
+        self.cpu = cpu
+
+    def deliver(self, event: Event) -> None:
+        chain = [event]
+        while True:
+            try:
+                return self._deliver_once(event)
+            except GuestFault as fault:
+                if fault.cr2 is not None:
+                    self.cpu.set_reg(X.UC_X86_REG_CR2, fault.cr2)
+                try:
+                    event = combine(event, fault)
+                except _Triple:
+                    chain.append(Event(fault.vector, fault.error_code))
+                    raise TripleFault("triple fault: " + " during delivery of ".join(
+                        e.text() for e in reversed(chain)) + "; the processor shuts down",
+                        self.cpu.state_report()) from None
+                self.cpu.exceptions[event.vector] += 1
+                chain.append(event)
+
+    # --- the steps ---------------------------------------------------------------------------------------
+    def _deliver_once(self, ev: Event) -> None:
+        cpu = self.cpu
+        ext = 0 if ev.software else ERR_EXT
+        cpl = cpu.cpl
+        eflags = cpu.reg(X.UC_X86_REG_EFLAGS)
+        if eflags & VM:
+            raise UnsupportedEvent(f"{ev.text()} in virtual-8086 mode is not supported", cpu.state_report())
+        gate = self._gate(ev, ext, cpl)
+        code = self._handler_segment(gate.gate_selector, ext, cpl)
+        new_cpl = cpl if code.conforming else code.dpl
+        frame = [eflags, cpu.reg(X.UC_X86_REG_CS), cpu.reg(X.UC_X86_REG_EIP)]
+        if ev.error_code is not None:
+            frame.append(ev.error_code)
+        cs = (gate.gate_selector & 0xFFFC) | new_cpl
+        new_flags = eflags & ~(TF | NT | RF | VM) & ~(IF if gate.type in (GATE_INT32, GATE_INT16) else 0)
+        if new_cpl < cpl:
+            ss, esp = self._inner_stack(new_cpl, ext)
+            frame = [cpu.reg(X.UC_X86_REG_SS), cpu.reg(X.UC_X86_REG_ESP)] + frame
+            esp = self._push(ss, esp, frame, new_cpl, ext)
+            cpu.set_cpl(new_cpl)
+            cpu.set_reg(X.UC_X86_REG_SS, ss)
+        else:
+            ss = cpu.reg(X.UC_X86_REG_SS)
+            esp = self._push(ss, cpu.reg(X.UC_X86_REG_ESP), frame, cpl, 0, same_stack=True)
+        cpu.set_reg(X.UC_X86_REG_ESP, esp)
+        if cs != cpu.reg(X.UC_X86_REG_CS):
+            cpu.set_reg(X.UC_X86_REG_CS, cs)
+        cpu.set_reg(X.UC_X86_REG_EFLAGS, new_flags)
+        cpu.set_reg(X.UC_X86_REG_EIP, gate.gate_offset)
+
+    def _gate(self, ev: Event, ext: int, cpl: int) -> Descriptor:
+        """Read and check IDT entry `ev.vector` (SDM 6.12.1.1, 6.12.1.2)."""
+        cpu = self.cpu
+        _, base, limit, _ = cpu.reg(X.UC_X86_REG_IDTR)
+        idt_err = ev.vector * 8 + ERR_IDT + ext
+        if ev.vector * 8 + 7 > limit:
+            raise GuestFault(GP, idt_err)
+        gate = Descriptor(*struct.unpack("<II", cpu.read_linear(base + ev.vector * 8, 8)))
+        if gate.s or gate.type not in GATE_NAMES:
+            raise GuestFault(GP, idt_err)
+        if ev.software and gate.dpl < cpl:
+            raise GuestFault(GP, ev.vector * 8 + ERR_IDT)
+        if not gate.present:
+            raise GuestFault(NP, idt_err)
+        if gate.type not in (GATE_INT32, GATE_TRAP32):
+            raise UnsupportedEvent(f"{ev.text()}: IDT entry {ev.vector:#x} is a {GATE_NAMES[gate.type]}, "
+                                   "which this CPU model does not deliver through", cpu.state_report())
+        return gate
+
+    def descriptor(self, selector: int, error: int) -> Descriptor:
+        """GDT/LDT entry for `selector`; beyond the table limit → #GP(error)."""
+        cpu = self.cpu
+        table = cpu.reg(X.UC_X86_REG_LDTR if selector & ERR_TI else X.UC_X86_REG_GDTR)
+        index = selector & 0xFFF8
+        if index + 7 > table[2]:
+            raise GuestFault(GP, error)
+        return Descriptor(*struct.unpack("<II", cpu.read_linear(table[1] + index, 8)))
+
+    def _handler_segment(self, selector: int, ext: int, cpl: int) -> Descriptor:
+        if selector & 0xFFFC == 0:
+            raise GuestFault(GP, ext)
+        err = (selector & 0xFFFC) + ext
+        code = self.descriptor(selector, err)
+        if not code.is_code or code.dpl > cpl:
+            raise GuestFault(GP, err)
+        if not code.present:
+            raise GuestFault(NP, err)
+        return code
+
+    def _inner_stack(self, new_cpl: int, ext: int) -> tuple[int, int]:
+        """ss:esp for ring `new_cpl` from the current 32-bit TSS, checked (SDM 6.12.1, Table 7-1)."""
+        cpu = self.cpu
+        tr_sel, tr_base, tr_limit, _ = cpu.reg(X.UC_X86_REG_TR)
+        esp_off = 4 + 8 * new_cpl
+        if esp_off + 7 > tr_limit:
+            raise GuestFault(TS, (tr_sel & 0xFFFC) + ext)
+        esp, ss = struct.unpack("<II", cpu.read_linear(tr_base + esp_off, 8))
+        ss &= 0xFFFF
+        if ss & 0xFFFC == 0:
+            raise GuestFault(TS, ext)
+        err = (ss & 0xFFFC) + ext
+        if ss & 3 != new_cpl:
+            raise GuestFault(TS, err)
+        desc = self.descriptor(ss, err)
+        if desc.dpl != new_cpl or not desc.writable_data:
+            raise GuestFault(TS, err)
+        if not desc.present:
+            raise GuestFault(SS, err)
+        return ss, esp
+
+    def _push(self, ss: int, esp: int, frame: list[int], cpl: int, ext: int, same_stack: bool = False) -> int:
+        """Write `frame` (first element pushed first) below ss:esp; return the new esp.  Past the limit → #SS."""
+        desc = self.descriptor(ss, (ss & 0xFFFC) + ext)
+        size = 4 * len(frame)
+        new_esp = (esp - size) & 0xFFFFFFFF
+        if esp < size or new_esp + size - 1 > desc.limit:
+            raise GuestFault(SS, 0 if same_stack else (ss & 0xFFFC) + ext)
+        data = struct.pack(f"<{len(frame)}I", *reversed([v & 0xFFFFFFFF for v in frame]))
+        self.cpu.write_linear(desc.base + new_esp, data, user=cpl == 3)
+        return new_esp
+
+    def deliver_external(self, vector: int) -> None:
+        """A maskable interrupt from the interrupt controller (the caller checked EFLAGS.IF)."""
+        self.cpu.interrupts[vector] += 1
+        self.deliver(Event(vector, None, external=True))
