@@ -1,0 +1,283 @@
+"""previrt cc: command-line parsing, pass-through, dependency files, debug lines, errors, exclusion,
+and the multi-file kernel project built with `make CC="previrt cc"` (audited clean) and with plain gcc."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import Counter
+
+import pytest
+
+from previrt.audit import audit
+from previrt.cc import dependency_flags, is_excluded, parse, plan
+from previrt.elf import read_image
+from tests.toolchain.projects import PREVIRT_CC, copy_project, link, make, previrt, run
+
+CC = PREVIRT_CC.split()
+
+IRQ_C = """\
+static int depth;
+
+void enter(void)
+{
+	__asm__ volatile("cli" ::: "memory");
+	depth++;
+}
+
+void leave(void)
+{
+	if (--depth == 0)
+		__asm__ volatile("sti" ::: "memory");
+}
+"""
+
+ENTRY_S = """\
+#define PORT 0x80
+	.text
+	.globl _start
+	.type _start, @function
+_start:
+	call enter
+	movb $1, %al
+	outb %al, $PORT
+	call leave
+1:	hlt
+	jmp 1b
+	.size _start, . - _start
+	.section .note.GNU-stack, "", @progbits
+"""
+
+CFLAGS = ["-m32", "-O2", "-g", "-ffreestanding", "-fno-pic", "-fno-pie", "-fno-stack-protector"]
+
+
+# ---- parsing (no compiler run) ---------------------------------------------------------------------
+
+def test_parse_modes_outputs_sources():
+    cmd = parse(["-m32", "-O2", "-Iinc", "-I", "inc2", "-DX=1", "-c", "a.c", "-o", "build/a.o", "-MD"])
+    assert cmd.mode == "c" and cmd.output == "build/a.o"
+    assert [(s.path, s.lang) for s in cmd.sources] == [("a.c", "c")]
+    assert cmd.flags == ["-m32", "-O2", "-Iinc", "-I", "inc2", "-DX=1", "-MD"]
+    assert parse(["-S", "-c", "a.c"]).mode == "S"
+    assert parse(["-E", "a.S"]).mode == "pass" and parse(["-M", "a.c"]).mode == "pass"
+    assert parse(["-m32", "-T", "link.ld", "a.o", "b.o", "-o", "k.elf"]).mode == "link"
+    assert parse(["-m32", "-T", "link.ld", "a.o", "b.o"]).sources == []
+
+
+def test_parse_languages():
+    cmd = parse(["-c", "a.S", "b.s", "c.sx", "-x", "c", "d.txt", "-x", "none", "e.cc", "-xassembler-with-cpp", "f"])
+    assert [(s.path, s.lang) for s in cmd.sources] == [
+        ("a.S", "assembler-with-cpp"), ("b.s", "assembler"), ("c.sx", "assembler-with-cpp"), ("d.txt", "c"),
+        ("f", "assembler-with-cpp")]
+    assert [s.path for s in parse(["-c", "-x", "c++", "g.c"]).sources] == ["g.c"]
+    assert parse(["-c", "-x", "c++", "g.c"]).sources[0].lang is None
+    assert parse(["-c", "-include", "pre.h", "-MF", "x.d", "-MT", "x.o", "a.c"]).sources[0].path == "a.c"
+
+
+def test_plan_pass_through_and_exclusion():
+    assert plan(parse(["-E", "a.c"]), {}) == []
+    assert plan(parse(["-c", "-"]), {}) == []
+    assert plan(parse(["-S", "a.S"]), {}) == []  # -S of assembly source: the real compiler's business
+    env = {"PREVIRT_CC_EXCLUDE": "boot/*.S:*/legacy.c other.c"}
+    kept = plan(parse(["-c", "boot/mbr.S", "src/legacy.c", "other.c", "main.c"]), env)
+    assert [s.path for s in kept] == ["main.c"]
+
+
+def test_is_excluded_patterns(tmp_path):
+    assert is_excluded("arch/boot/boot.S", ["arch/boot/*"])
+    assert is_excluded("arch/boot/boot.S", ["boot.S"])
+    assert is_excluded("arch/boot/boot.S", [os.path.abspath("arch") + "/*"])
+    assert not is_excluded("arch/boot/boot.S", ["boot/*"])
+    assert not is_excluded("main.c", [])
+
+
+def test_dependency_flags_name_the_object():
+    assert dependency_flags(["-O2"], "b/a.o") == []
+    assert dependency_flags(["-MD"], "b/a.o") == ["-MF", "b/a.d", "-MQ", "b/a.o"]
+    assert dependency_flags(["-MMD", "-MF", "x.d"], "b/a.o") == ["-MQ", "b/a.o"]
+    assert dependency_flags(["-MD", "-MT", "t"], "obj") == ["-MF", "obj.d"]
+
+
+# ---- one compiler run at a time --------------------------------------------------------------------
+
+@pytest.fixture
+def srcdir(tmp_path):
+    (tmp_path / "irq.c").write_text(IRQ_C)
+    (tmp_path / "entry.S").write_text(ENTRY_S)
+    return tmp_path
+
+
+def test_dependency_file_matches_plain_gcc(srcdir):
+    (srcdir / "plain").mkdir()
+    (srcdir / "ours").mkdir()
+    run(["gcc", *CFLAGS, "-MD", "-MP", "-c", "irq.c", "-o", "plain/irq.o"], cwd=srcdir)
+    run([*CC, *CFLAGS, "-MD", "-MP", "-c", "irq.c", "-o", "ours/irq.o"], cwd=srcdir)
+    plain = (srcdir / "plain/irq.d").read_text()
+    assert plain.startswith("plain/irq.o: irq.c")
+    assert (srcdir / "ours/irq.d").read_text() == plain.replace("plain/", "ours/")
+    run(["gcc", *CFLAGS, "-MMD", "-c", "entry.S"], cwd=srcdir)
+    plain = (srcdir / "entry.d").read_text()
+    (srcdir / "entry.d").unlink()
+    run([*CC, *CFLAGS, "-MMD", "-c", "entry.S"], cwd=srcdir)
+    assert (srcdir / "entry.d").read_text() == plain == "entry.o: entry.S\n"
+
+
+def test_preprocess_and_dependency_only_pass_through(srcdir):
+    assert run([*CC, "-m32", "-E", "entry.S"], cwd=srcdir).stdout == run(["gcc", "-m32", "-E", "entry.S"], cwd=srcdir).stdout
+    assert run([*CC, "-m32", "-MM", "irq.c"], cwd=srcdir).stdout == "irq.o: irq.c\n"
+
+
+def test_objects_carry_sites_for_c_and_S(srcdir):
+    run([*CC, *CFLAGS, "-c", "irq.c", "entry.S"], cwd=srcdir)  # several sources in one command
+    image = link([srcdir / "entry.o", srcdir / "irq.o"], srcdir / "k.elf")
+    status, out, _ = previrt("audit", str(image))
+    assert status == 0, out
+    kinds = Counter(line.split()[2] for line in previrt("sites", str(image))[1].splitlines()[1:])
+    assert kinds == Counter({"cli": 1, "sti": 1, "out": 1, "hlt": 1})
+
+
+def test_compile_and_link_in_one_command(srcdir):
+    run([*CC, *CFLAGS, "-nostdlib", "-static", "-no-pie", "-Wl,-Ttext=0x100000", "entry.S", "irq.c",
+         "-o", "k.elf"], cwd=srcdir)
+    assert previrt("audit", str(srcdir / "k.elf"))[0] == 0
+    assert len(read_image(str(srcdir / "k.elf")).sites) == 4
+
+
+def test_dash_S_gives_annotated_assembly(srcdir):
+    run([*CC, *CFLAGS, "-S", "irq.c"], cwd=srcdir)
+    text = (srcdir / "irq.s").read_text()
+    assert ".previrt.sites" in text and "cli" in text and ".nops" in text
+
+
+def test_addr2line_points_at_the_original_c_line(srcdir):
+    run([*CC, *CFLAGS, "-c", "irq.c", "entry.S"], cwd=srcdir)
+    image = link([srcdir / "entry.o", srcdir / "irq.o"], srcdir / "k.elf")
+    sites = {s.kind: s for s in read_image(str(image)).sites}
+    from previrt.isa.i386 import ROWS
+
+    kind = {r.name: r.kind for r in ROWS}
+    for name, want in (("cli", "irq.c:5"), ("sti", "irq.c:12"), ("out", "entry.S:8"), ("hlt", "entry.S:10")):
+        where = run(["addr2line", "-e", str(image), hex(sites[kind[name]].address)]).stdout.strip()
+        assert where.endswith(want), (name, where)
+    # and in the object itself: the cli at its section offset
+    text = run(["objdump", "-d", str(srcdir / "irq.o")]).stdout
+    cli_offset = next(ln.split(":")[0].strip() for ln in text.splitlines() if ln.rstrip().endswith("cli"))
+    assert run(["addr2line", "-e", str(srcdir / "irq.o"), cli_offset]).stdout.strip().endswith("irq.c:5")
+
+
+def test_compiler_errors_pass_through_with_status(srcdir, monkeypatch):
+    (srcdir / "bad.c").write_text("int f(void)\n{\n\treturn nope;\n}\n")
+    monkeypatch.setenv("TMPDIR", str(srcdir / "tmp"))
+    (srcdir / "tmp").mkdir()
+    proc = run([*CC, *CFLAGS, "-c", "bad.c", "-o", "bad.o"], cwd=srcdir, check=False)
+    assert proc.returncode == 1 and "bad.c:3:" in proc.stderr and "nope" in proc.stderr
+    assert not (srcdir / "bad.o").exists()
+    assert os.listdir(srcdir / "tmp") == []
+
+
+def test_temporary_files_are_removed(srcdir):
+    (srcdir / "tmp").mkdir()
+    env = dict(os.environ, TMPDIR=str(srcdir / "tmp"))
+    run([*CC, *CFLAGS, "-c", "irq.c", "entry.S"], cwd=srcdir, env=env)
+    assert os.listdir(srcdir / "tmp") == []
+
+
+def test_previrt_cc_environment_names_the_real_compiler(srcdir):
+    wrapper = srcdir / "mygcc"
+    wrapper.write_text(f"#!/bin/sh\necho \"$@\" >> {srcdir}/calls\nexec gcc \"$@\"\n")
+    wrapper.chmod(0o755)
+    env = dict(os.environ, PREVIRT_CC=str(wrapper))
+    run([*CC, *CFLAGS, "-c", "irq.c"], cwd=srcdir, env=env)
+    calls = (srcdir / "calls").read_text().splitlines()
+    assert len(calls) == 2
+    assert " -S -x c irq.c " in calls[0] + " " and " -c -x assembler " in calls[1]
+    assert (srcdir / "irq.o").exists()
+    run([*CC, "-m32", "-E", "entry.S"], cwd=srcdir, env=env)  # pass-through goes to it as well
+    assert len((srcdir / "calls").read_text().splitlines()) == 3
+
+
+def test_missing_real_compiler(srcdir):
+    env = dict(os.environ, PREVIRT_CC="no-such-compiler-xyz")
+    proc = run([*CC, "-c", "irq.c"], cwd=srcdir, env=env, check=False)
+    assert proc.returncode == 127 and "no-such-compiler-xyz" in proc.stderr
+
+
+def test_annotator_error_names_file_and_line_and_leaves_no_output(srcdir):
+    (srcdir / "tmp").mkdir()
+    (srcdir / "bad.S").write_text("\t.text\n\tnop\n\tcli $1, %eax\n")  # an operand cli cannot take
+    env = dict(os.environ, TMPDIR=str(srcdir / "tmp"))
+    proc = run([*CC, "-m32", "-c", "bad.S", "-o", "bad.o"], cwd=srcdir, env=env, check=False)
+    assert proc.returncode != 0
+    assert not (srcdir / "bad.o").exists()
+    assert os.listdir(srcdir / "tmp") == []
+    assert "bad.S:3" in proc.stderr, proc.stderr
+
+
+# ---- the multi-file kernel project -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    """The kernel project built three ways: plain gcc, previrt cc, previrt cc excluding serial.c."""
+    root = tmp_path_factory.mktemp("kernel")
+    out = {}
+    for name, cc, env in (("plain", "gcc", {}), ("previrt", PREVIRT_CC, {}),
+                          ("excluded", PREVIRT_CC, {"PREVIRT_CC_EXCLUDE": "serial.c"})):
+        # each build in the same folder (DWARF records it), then moved aside
+        project = copy_project(root / "work")
+        make(project, cc, env)
+        (root / "work").rename(root / name)
+        out[name] = root / name / project.name
+    return out
+
+
+def test_project_builds_with_plain_gcc_and_audit_finds_every_instruction(builds):
+    status, out, _ = previrt("audit", str(builds["plain"] / "build/kernel.elf"))
+    assert status == 1
+    assert "_start+0x0 (boot.S:13): unannotated sensitive instruction `cli`" in out
+    assert "serial_puts+0x" in out and "(include/io.h:30): unannotated sensitive instruction `popfd`" in out
+
+
+def test_project_built_with_previrt_cc_audits_clean(builds):
+    image = builds["previrt"] / "build/kernel.elf"
+    status, out, _ = previrt("audit", str(image))
+    assert status == 0, out
+    # exactly the instructions the plain build's audit reports became sites, kind for kind
+    plain = read_image(str(builds["plain"] / "build/kernel.elf"))
+    plain_kinds = Counter(f.message.split("(kind ")[1].split()[0] for f in audit(plain).findings)
+    assert Counter(str(s.kind) for s in read_image(str(image)).sites) == plain_kinds
+    assert sum(plain_kinds.values()) >= 30
+
+
+def test_project_image_is_multiboot_with_header_first(builds):
+    blob = (builds["previrt"] / "build/kernel.elf").read_bytes()
+    at = blob.find((0x1BADB002).to_bytes(4, "little"))
+    assert 0 < at < 8192 and at % 4 == 0
+    magic, flags, checksum = (int.from_bytes(blob[at + i:at + i + 4], "little") for i in (0, 4, 8))
+    assert (magic + flags + checksum) & 0xFFFFFFFF == 0
+
+
+def test_project_dependency_files_and_incremental_make(builds):
+    project = builds["previrt"]
+    dep = (project / "build/serial.d").read_text()
+    assert dep.startswith("build/serial.o: serial.c include/io.h")
+    boot = (project / "build/boot.d").read_text()
+    assert boot.startswith("build/boot.o: boot.S") and "include/asm.h" in boot
+    assert run(["make", "-q", "-C", str(project), f"CC={PREVIRT_CC}"], check=False).returncode == 0
+    assert "build/serial.o: serial.c" in (builds["plain"] / "build/serial.d").read_text()
+    (project / "include/io.h").touch()
+    rebuilt = make(project, PREVIRT_CC).stdout
+    assert "serial.c" in rebuilt and "kmain.c" in rebuilt and "boot.S" not in rebuilt
+
+
+def test_excluded_file_is_byte_identical_to_the_plain_build(builds):
+    plain, excluded = builds["plain"] / "build", builds["excluded"] / "build"
+    assert (excluded / "serial.o").read_bytes() == (plain / "serial.o").read_bytes()
+    assert (excluded / "kmain.o").read_bytes() != (plain / "kmain.o").read_bytes()
+    status, out, _ = previrt("audit", str(excluded / "kernel.elf"))
+    assert status == 1
+    assert {ln.split()[2].split("+")[0] for ln in out.splitlines()[:-1]} == {
+        "serial_init", "serial_putc", "serial_puts"}
+
+
+def test_tools_are_present():
+    assert shutil.which("make") and shutil.which("addr2line") and shutil.which("ld")
