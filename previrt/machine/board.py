@@ -11,6 +11,7 @@ from typing import BinaryIO, Callable
 
 from previrt.machine.bus import Bus, Device
 from previrt.machine.clock import Clock
+from previrt.machine.devices.cmos import Cmos
 from previrt.machine.devices.debugexit import DebugExit, PostCode
 from previrt.machine.devices.pic8259 import PicPair
 from previrt.machine.devices.pit8254 import Pit
@@ -64,6 +65,10 @@ def _port61(board: Board, _irq: IrqLine | None) -> Device:
     return board.devices["pit"].port61
 
 
+def _cmos(board: Board, irq: IrqLine | None) -> Device:
+    return Cmos(board.clock, board.config.mem_bytes, rtc=board.config.rtc, irq=irq)
+
+
 def _uart(board: Board, irq: IrqLine | None) -> Device:
     return Uart16550(board.clock, irq, board.config.serial_out, board.config.serial_in)
 
@@ -82,6 +87,7 @@ BOARD: tuple[Slot, ...] = (
     Slot("pic-slave", _pic_slave, 0xA0, 2),
     Slot("pit", _pit, 0x40, 4, irq=0),
     Slot("port61", _port61, 0x61, 1),
+    Slot("cmos", _cmos, 0x70, 2, irq=8),
     Slot("post", _post_code, 0x80, 1),
     Slot("debug-exit", _debug_exit, 0xF4, 4),
     Slot("com1", _uart, 0x3F8, 8, irq=4),
