@@ -1,0 +1,174 @@
+/* Console driver for the 16550A UART on COM1 (0x3F8, IRQ 4): interrupt-driven receive and transmit.
+ * Transmit fills the 16-byte FIFO with one `rep outsb` per THR-empty interrupt; panics poll. */
+#include "kernel.h"
+
+#define COM1 0x3F8
+#define UART_RBR 0 /* receive buffer (read, DLAB=0) */
+#define UART_THR 0 /* transmit holding (write, DLAB=0) */
+#define UART_DLL 0 /* divisor latch low (DLAB=1) */
+#define UART_IER 1
+#define UART_DLM 1
+#define UART_IIR 2 /* read */
+#define UART_FCR 2 /* write */
+#define UART_LCR 3
+#define UART_MCR 4
+#define UART_LSR 5
+#define UART_MSR 6
+
+#define IER_ERBFI 0x01 /* received data available */
+#define IER_ETBEI 0x02 /* transmitter holding register empty */
+#define IIR_NO_INT 0x01
+#define IIR_ID_MASK 0x0E
+#define IIR_MSR 0x00
+#define IIR_THRE 0x02
+#define IIR_RDA 0x04
+#define IIR_RLS 0x06
+#define IIR_TIMEOUT 0x0C
+#define LSR_DR 0x01
+#define LSR_THRE 0x20
+#define LSR_TEMT 0x40
+#define FIFO_DEPTH 16
+
+#define TX_SIZE 4096 /* powers of two: indices run free and are masked */
+#define RX_SIZE 256
+
+static char txbuf[TX_SIZE];
+static u32 tx_head, tx_tail; /* head: next free slot, tail: next byte to send */
+static int tx_busy;          /* a THR-empty interrupt is due */
+static char rxbuf[RX_SIZE];
+static u32 rx_head, rx_tail;
+static int polled; /* after a panic: no more interrupts, write straight through */
+
+/* Move up to one FIFO's worth of queued bytes to the UART (interrupts off, THR empty). */
+static void tx_fill(void)
+{
+    u32 n = MIN(tx_head - tx_tail, (u32)FIFO_DEPTH);
+    u32 off = tx_tail & (TX_SIZE - 1);
+    n = MIN(n, TX_SIZE - off);
+    if (n == 0) {
+        tx_busy = 0;
+        return;
+    }
+    outsb(COM1 + UART_THR, &txbuf[off], n);
+    tx_tail += n;
+    tx_busy = 1;
+    wakeup_locked(txbuf);
+}
+
+/* Drain the queue by polling LSR (interrupts off; used when sleeping is not possible). */
+static void tx_poll_drain(void)
+{
+    while (tx_head != tx_tail) {
+        while (!(inb(COM1 + UART_LSR) & LSR_THRE))
+            ;
+        tx_fill();
+    }
+}
+
+static void com1_irq(void)
+{
+    for (;;) {
+        u8 iir = inb(COM1 + UART_IIR);
+        if (iir & IIR_NO_INT)
+            return;
+        switch (iir & IIR_ID_MASK) {
+        case IIR_THRE:
+            tx_fill();
+            break;
+        case IIR_RDA:
+        case IIR_TIMEOUT:
+            while (inb(COM1 + UART_LSR) & LSR_DR) {
+                char c = (char)inb(COM1 + UART_RBR);
+                if (rx_head - rx_tail < RX_SIZE)
+                    rxbuf[rx_head++ & (RX_SIZE - 1)] = c;
+            }
+            wakeup_locked(rxbuf);
+            break;
+        case IIR_RLS:
+            inb(COM1 + UART_LSR);
+            break;
+        default:
+            inb(COM1 + UART_MSR);
+            break;
+        }
+    }
+}
+
+void console_init(void)
+{
+    outb(COM1 + UART_IER, 0);
+    outb(COM1 + UART_LCR, 0x80); /* DLAB */
+    outb(COM1 + UART_DLL, 1);    /* 115200 baud */
+    outb(COM1 + UART_DLM, 0);
+    outb(COM1 + UART_LCR, 0x03); /* 8N1 */
+    outb(COM1 + UART_FCR, 0xC7); /* enable and clear FIFOs, 14-byte RX trigger */
+    outb(COM1 + UART_MCR, 0x0B); /* DTR, RTS, OUT2 (routes the interrupt to the PIC) */
+    inb(COM1 + UART_LSR);
+    inb(COM1 + UART_RBR);
+    irq_register(IRQ_COM1, com1_irq);
+    outb(COM1 + UART_IER, IER_ERBFI | IER_ETBEI);
+    pic_unmask(IRQ_COM1);
+}
+
+/* Queue bytes for output. Sleeps when the queue is full and the caller may sleep; polls otherwise. */
+int console_write(const char *buf, u32 len)
+{
+    u32 flags = irq_save();
+    u32 done = 0;
+    while (done < len) {
+        if (polled) {
+            while (!(inb(COM1 + UART_LSR) & LSR_THRE))
+                ;
+            outb(COM1 + UART_THR, (u8)buf[done++]);
+            continue;
+        }
+        u32 room = TX_SIZE - (tx_head - tx_tail);
+        if (room == 0) {
+            if ((flags & EFLAGS_IF) && cur && cur->pid > 0)
+                sleep_on(txbuf);
+            else
+                tx_poll_drain();
+            continue;
+        }
+        u32 n = MIN(room, len - done);
+        for (u32 i = 0; i < n; i++)
+            txbuf[(tx_head + i) & (TX_SIZE - 1)] = buf[done + i];
+        tx_head += n;
+        done += n;
+        if (!tx_busy)
+            tx_fill();
+    }
+    irq_restore(flags);
+    return (int)len;
+}
+
+int console_read(char *buf, u32 len)
+{
+    u32 flags = irq_save();
+    while (rx_head == rx_tail)
+        sleep_on(rxbuf);
+    u32 n = 0;
+    while (n < len && rx_head != rx_tail)
+        buf[n++] = rxbuf[rx_tail++ & (RX_SIZE - 1)];
+    irq_restore(flags);
+    return (int)n;
+}
+
+/* Wait until every queued byte has left the transmitter (before power-off). */
+void console_flush(void)
+{
+    u32 flags = irq_save();
+    tx_poll_drain();
+    while (!(inb(COM1 + UART_LSR) & LSR_TEMT))
+        ;
+    irq_restore(flags);
+}
+
+/* Panic: flush what is queued, then write synchronously from now on. */
+void console_panic_mode(void)
+{
+    irq_disable();
+    if (!polled)
+        tx_poll_drain();
+    polled = 1;
+}
