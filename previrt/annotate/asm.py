@@ -1,0 +1,306 @@
+"""The GAS (AT&T) pass: find every sensitive instruction of previrt.isa.i386, pad it to its site size
+
+with NOPs between labels, and record the site in `.previrt.sites` (previrt.sites.gas_record).
+
+Each rewrite, before and after (kind cli, site size 8):
+
+        cli                          .Lpv_s1: cli
+                                     .Lpv_i1:
+                                             .arch .nop
+                                             .if .Lpv_i1 - .Lpv_s1 > 8
+                                             .error "kern.c:12: cli instruction is longer than its 8-byte previrt site"
+                                             .else
+                                             .nops 8 - (.Lpv_i1 - .Lpv_s1), 11
+                                             .endif
+                                     .Lpv_e1:
+                                             .pushsection .previrt.sites,"a"  (the 12-byte record)
+                                             ...
+                                             .popsection
+
+Decisions:
+* Only 32-bit code (`.code32`, the default) in executable sections is annotated: `.text`, `.text.*`,
+  `.init`, `.fini`, names with a `text` component such as `.init.text`, and any section given flags
+  with "x".  A sensitive instruction in a data section is left alone (data does not execute); 16-bit
+  and 64-bit code pass through untouched (boot sectors must not grow).
+* Macro bodies are annotated, with `\\@` in the labels so each expansion has its own; inside `.rept`,
+  `.irp` and `.irpc` bodies (where GAS has no `\\@`) the labels are the numeric local labels
+  97701/97702/97703, referred to as `97701b`.  A macro body is assumed to be expanded in code.
+* `.arch .nop` lets GAS use the multi-byte NOPs (0f 1f /0, up to 11 bytes) in every CPU mode: padding
+  is as few NOPs as possible and decodes as `nop`.  It also makes later alignment fills in the file
+  use those NOPs.
+* The size check is GAS's: `.error` names the original file:line when the instruction (with its
+  prefixes) is longer than the site.
+* Already-annotated sites are found through `.previrt.sites` records, ours or written by hand: an
+  instruction that a record's start label (`.long LABEL - .`) points at is left as it is, so
+  annotating annotated output changes nothing.
+* A prefix written as its own statement (`rep; outsb`, or `rep` on the line before) belongs to the
+  site: the start label goes before it.
+* Lines without sensitive instructions are copied as they are; a regular expression derived from
+  the table finds the few lines worth parsing."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+
+from previrt import sites
+from previrt.annotate._gaslex import LexError, PREFIXES, Span, parse_statement, split_line
+from previrt.annotate._origin import Origins
+from previrt.annotate._sections import Context, StructureError
+from previrt.errors import PrevirtError
+from previrt.isa import i386
+
+MAX_NOP = 11  # longest single NOP GAS emits with `.arch .nop`
+REPT_LABELS = ("97701", "97702", "97703")  # start, instruction end, site end inside .rept bodies
+
+_STATE_DIRECTIVE = (r"\.(?:section|pushsection|popsection|previous|text|data|bss|subsection|code16gcc|code16"
+                    r"|code32|code64|macro|endm|rept|irpc|irp|endr)\b")
+_PREFIX_STATEMENT = r"(?<![\w.$%])(?:" + "|".join(sorted(PREFIXES, key=len, reverse=True)) + r")[ \t]*(?:[;#\n]|/\*|$)"
+_INTERESTING = re.compile("|".join([i386.gas_candidate_regex().pattern, _STATE_DIRECTIVE, r"/\*",
+                                    _PREFIX_STATEMENT]), re.I | re.M)
+_OUR_NUMBER = re.compile(r"\.Lpv_[sie](\d+)")
+_RECORD_START = re.compile(r"(\S+?)\s*-\s*\.\s*(?:,|$)")
+
+
+def annotate_text(text: str, filename: str = "<input>", site_sizes: dict[int, int] | None = None) -> str:
+    """`text` with every sensitive instruction padded and recorded; errors name the original file:line.
+
+    `site_sizes` overrides the table's default site size per kind."""
+    return _Pass(text, filename, site_sizes or {}).run()
+
+
+def annotate_path(in_path: str, out_path: str) -> None:
+    """Annotate a file into another, written whole or not at all (temporary file, then rename)."""
+    try:
+        with open(in_path, encoding="utf-8", errors="surrogateescape", newline="") as f:
+            text = f.read()
+    except OSError as e:
+        raise PrevirtError(f"cannot read {in_path}: {e.strerror}") from e
+    result = annotate_text(text, in_path)
+    out_dir = os.path.dirname(os.path.abspath(out_path))
+    fd, tmp = tempfile.mkstemp(prefix=".previrt-", suffix=".s", dir=out_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as f:
+            f.write(result)
+        os.replace(tmp, out_path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+class _Pass:
+    """One annotation of one file: the state carried from line to line."""
+
+    def __init__(self, text: str, filename: str, site_sizes: dict[int, int]):
+        self.text, self.filename, self.site_sizes = text, filename, site_sizes
+        self.origins = Origins(text, filename)
+        self.ctx = Context()
+        self.out: list[str] = []
+        self.in_comment: tuple[int, int] | None = None  # (offset, lineno) where the open comment began
+        self.pending: tuple[int, int, int] | None = None  # prefix statement: (lineno, column, out index)
+        self.covered = _annotated_sites(text, filename) if sites.SECTION in text else set()
+        numbers = [int(n) for n in _OUR_NUMBER.findall(text)] if ".Lpv_" in text else []
+        self.next_n = max(numbers, default=0) + 1
+
+    def run(self) -> str:
+        text, pos, lineno, n = self.text, 0, 1, len(self.text)
+        while pos < n:
+            if not (self.in_comment or self.pending):
+                m = _INTERESTING.search(text, pos)
+                if not m:
+                    self.out.append(text[pos:])
+                    break
+                k = text.rfind("\n", pos, m.start())
+                start = pos if k < 0 else k + 1
+                if start > pos:
+                    self.out.append(text[pos:start])
+                    lineno += text.count("\n", pos, start)
+                    pos = start
+            end = text.find("\n", pos)
+            end = n if end < 0 else end + 1
+            self._line(text[pos:end], pos, lineno)
+            pos, lineno = end, lineno + 1
+        self._finish(lineno)
+        return "".join(self.out)
+
+    # ---- errors ----------------------------------------------------------------------------------
+
+    def _error(self, message: str, offset: int, lineno: int) -> PrevirtError:
+        where = self.origins.describe(offset, lineno)
+        own = f"{self.filename}:{lineno}"
+        return PrevirtError(message if where == own else f"{message} (at {own})", where=where)
+
+    def _finish(self, lineno: int) -> None:
+        if self.in_comment:
+            raise self._error("unterminated /* comment", *self.in_comment)
+        if self.ctx.bodies:
+            body = self.ctx.bodies[-1]
+            opener = ".macro" if body.kind == "macro" else ".rept/.irp/.irpc"
+            raise self._error(f"{opener} body not closed by the end of the file", self._offset(body.lineno),
+                              body.lineno)
+
+    def _offset(self, lineno: int) -> int:
+        pos = 0
+        for _ in range(lineno - 1):
+            pos = self.text.index("\n", pos) + 1
+        return pos
+
+    # ---- one line --------------------------------------------------------------------------------
+
+    def _line(self, line: str, offset: int, lineno: int) -> None:
+        try:
+            spans, open_after = split_line(line, self.in_comment is not None)
+        except LexError as e:
+            raise self._error(f"unterminated string at column {e.column + 1}", offset, lineno) from None
+        if open_after and not self.in_comment:
+            self.in_comment = (offset, lineno)
+        elif not open_after:
+            self.in_comment = None
+        found = []
+        for index, span in enumerate(spans):
+            site = self._statement(span, index, offset, lineno)
+            if site:
+                found.append(site)
+        if found and self.pending and self.pending[0] == lineno:
+            raise self._error("a prefix statement ends a line that holds a sensitive instruction: write the "
+                              "prefix on the line of the instruction it prefixes", offset, lineno)
+        if found:
+            self.out.append(self._render(line, found, open_after, offset))
+        else:
+            self.out.append(line)
+        if self.pending and self.pending[0] == lineno and self.pending[2] < 0:
+            self.pending = (lineno, self.pending[1], len(self.out) - 1)
+
+    def _statement(self, span: Span, index: int, offset: int, lineno: int):
+        st = parse_statement(span.clean)
+        if st.kind == "directive":
+            try:
+                self.ctx.directive(st.name, st.args, lineno)
+            except StructureError as e:
+                raise self._error(str(e), offset, lineno) from None
+        if st.kind == "prefix":
+            if self.pending is None or self.pending[0] != lineno:
+                self.pending = (lineno, span.start, -1)
+            return None
+        pending, self.pending = self.pending, None
+        if st.kind != "insn" or (lineno, index) in self.covered or not self.ctx.annotatable():
+            return None
+        row = i386.classify_gas(st.name, st.args)
+        if row is None:
+            return None
+        start = span.start
+        labels = self._labels()
+        if pending and pending[0] == lineno:
+            start = pending[1]
+        elif pending:
+            self._label_before(pending, labels[0])
+        return start, span.end, row, labels, self.origins.describe(offset, lineno)
+
+    # ---- rendering -------------------------------------------------------------------------------
+
+    def _labels(self) -> tuple[str, str, str, str, str, str]:
+        """(start, insn end, end) label definitions and the three references to them."""
+        scheme = self.ctx.label_scheme()
+        if scheme == "rept":
+            return (*REPT_LABELS, *(f"{n}b" for n in REPT_LABELS))
+        n, self.next_n = self.next_n, self.next_n + 1
+        suffix = "_\\@" if scheme == "macro" else ""
+        names = tuple(f".Lpv_{k}{n}{suffix}" for k in "sie")
+        return (*names, *names)
+
+    def _label_before(self, pending: tuple[int, int, int], start_label: str) -> None:
+        """Put the start label before a prefix statement written on an earlier line."""
+        _, column, index = pending
+        line = self.out[index]
+        self.out[index] = f"{line[:column]}{start_label}: {line[column:]}"
+
+    def _render(self, line: str, found: list, open_after: bool, offset: int) -> str:
+        """The line with each site's start label put before it and its padding and record after it.
+
+        Labels go on the instruction's own line so that line numbers counted from a `# N "file"`
+        marker stay right; after the inserted lines such a marker is repeated."""
+        parts, cursor = [], 0
+        for i, (a, b, row, labels, where) in enumerate(found):
+            head = line[cursor:a]
+            parts.append(head if cursor == 0 else "\t" + head.lstrip(" \t;"))
+            parts.append(f"{labels[0]}: {line[a:b]}")
+            tail = line[b:]
+            if i == len(found) - 1 and not open_after and not _has_statement(tail):
+                parts.append(tail if tail.endswith("\n") else tail + "\n")
+                cursor = len(line)
+            else:
+                parts.append("\n")
+                cursor = b
+            parts.extend(text + "\n" for text in self._postlude(row, labels, where))
+            marker = self.origins.marker(offset, next_line=cursor == len(line))
+            if marker:
+                parts.append(marker + "\n")
+        remaining = line[cursor:].lstrip(" \t;")
+        if remaining:
+            parts.append("\t" + remaining)
+        return "".join(parts)
+
+    def _postlude(self, row: i386.Row, labels: tuple, where: str) -> list[str]:
+        _, i_def, e_def, s_ref, i_ref, e_ref = labels
+        size = self.site_sizes.get(row.kind, row.site_size)
+        message = f"{where}: {row.name} instruction is longer than its {size}-byte previrt site"
+        message = message.replace("\\", "\\\\").replace('"', '\\"')
+        return [f"{i_def}:", "\t.arch .nop", f"\t.if {i_ref} - {s_ref} > {size}", f'\t.error "{message}"',
+                "\t.else", f"\t.nops {size} - ({i_ref} - {s_ref}), {MAX_NOP}", "\t.endif", f"{e_def}:",
+                *sites.gas_record(s_ref, e_ref, i_ref, row.kind)]
+
+
+def _has_statement(tail: str) -> bool:
+    """Whether the text after a statement holds another statement (not just spaces and a comment)."""
+    spans, _ = split_line(tail, False) if tail[:1] != "/" else split_line(" " + tail, False)
+    return bool(spans)
+
+
+def _annotated_sites(text: str, filename: str) -> set[tuple[int, int]]:
+    """(line, statement index) of every instruction a `.previrt.sites` record's start label points at."""
+    ctx, in_comment = Context(), False
+    symbols: dict[str, tuple[int, int]] = {}
+    numeric: dict[str, list[tuple[int, int]]] = {}
+    refs: list[tuple[str, tuple[int, int]]] = []
+    insns: list[tuple[int, int]] = []
+    for lineno, line in enumerate(text.split("\n"), 1):
+        try:
+            spans, in_comment = split_line(line, in_comment)
+        except LexError:
+            continue  # the main pass reports it with its position
+        for index, span in enumerate(spans):
+            pos = (lineno, index)
+            st = parse_statement(span.clean)
+            for label in st.labels:
+                (numeric.setdefault(label, []) if label.isdigit() else symbols.setdefault(label, [])).append(pos)
+            if st.kind == "directive":
+                try:
+                    ctx.directive(st.name, st.args, lineno)
+                except StructureError:
+                    pass
+                if ctx.current[0] == sites.SECTION and st.name in (".long", ".int", ".4byte"):
+                    m = _RECORD_START.match(st.args)
+                    if m:
+                        refs.append((m.group(1), pos))
+            elif st.kind == "insn":
+                insns.append(pos)
+    starts = [p for ref, at in refs for p in [_resolve(ref, at, symbols, numeric)] if p]
+    return {_first_at_or_after(insns, p) for p in starts} - {None}
+
+
+def _resolve(ref: str, at: tuple[int, int], symbols: dict, numeric: dict) -> tuple[int, int] | None:
+    if ref[:-1].isdigit() and ref[-1] in "bf":
+        defs = numeric.get(ref[:-1], [])
+        before = [d for d in defs if d < at]
+        after = [d for d in defs if d > at]
+        return (before[-1] if before else None) if ref[-1] == "b" else (after[0] if after else None)
+    defs = symbols.get(ref)
+    return defs[-1] if defs else None
+
+
+def _first_at_or_after(insns: list[tuple[int, int]], pos: tuple[int, int]) -> tuple[int, int] | None:
+    import bisect
+
+    i = bisect.bisect_left(insns, pos)
+    return insns[i] if i < len(insns) else None
