@@ -37,6 +37,7 @@ GUEST_RUNS = (
     GuestRun("pit_ticks", "pit_ticks.S", 0x00),
     GuestRun("ata_rw", "ata_rw.S", 0x00, disk=True),
     GuestRun("cmos", "cmos.S", 0x00),
+    GuestRun("io_permission", "io_permission.S", 0x00),
     GuestRun("exit_00", "exit_status.S", 0x00, cmdline="exit=00"),
     GuestRun("exit_01", "exit_status.S", 0x01, cmdline="exit=01"),
     GuestRun("exit_42", "exit_status.S", 0x42, cmdline="exit=42"),

@@ -18,7 +18,10 @@
 #define KCODE         0x08
 #define KDATA         0x10
 #define IRQ_BASE      0x20                  /* master PIC vectors 0x20-0x27, slave 0x28-0x2F */
-#define IDT_ENTRIES   0x30
+#define IDT_ENTRIES   0x40
+#define UCODE         0x1B                  /* GDT entry 3, RPL 3 */
+#define UDATA         0x23                  /* GDT entry 4, RPL 3 */
+#define TSS_SEL       0x28                  /* GDT entry 5: filled in by guests that use it */
 
 /* EXIT v: write v to the exit port, then stop for good. */
 #define EXIT(v)       movb $(v), %al; outb %al, $EXIT_PORT; 1: cli; hlt; jmp 1b
@@ -185,6 +188,10 @@ msg_unexpected: .asciz "unexpected vector 0x"
 gdt:    .quad 0
         .quad 0x00CF9A000000FFFF            /* 0x08: flat code, DPL 0 */
         .quad 0x00CF92000000FFFF            /* 0x10: flat data, DPL 0 */
+        .quad 0x00CFFA000000FFFF            /* 0x18: flat code, DPL 3 */
+        .quad 0x00CFF2000000FFFF            /* 0x20: flat data, DPL 3 */
+gdt_tss:
+        .quad 0                             /* 0x28: a TSS descriptor, see set_tss */
 gdt_end:
 gdt_desc:
         .word gdt_end - gdt - 1
