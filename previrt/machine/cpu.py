@@ -290,6 +290,7 @@ class Event:
     error_code: int | None = None
     software: bool = False        # int n / int3 / into: gate DPL checked against CPL, EXT=0
     external: bool = False        # from the interrupt controller
+    insn_len: int = 0             # software: length of the int instruction (EIP is past it; a fault points at it)
 
     def text(self) -> str:
         return event_text(self.vector, self.error_code)
@@ -315,6 +316,7 @@ class Cpu:
         self._error: BaseException | None = None
         self._stop_at: int | None = None
         self.halted = False
+        self.last_ran = 0
         self._add_hooks()
 
     # --- hooks -------------------------------------------------------------------------------------------
@@ -342,9 +344,30 @@ class Cpu:
     def _on_intr(self, intno: int) -> None:
         error_code, is_int = self._take_fault_state()
         software = bool(is_int)
-        event = Event(intno, error_code if intno in HAS_ERROR_CODE and not software else None, software)
+        event = Event(intno, error_code if intno in HAS_ERROR_CODE and not software else None, software,
+                      insn_len=self._int_insn_len(intno) if software else 0)
         (self.software_interrupts if software else self.exceptions)[intno] += 1
         self.delivery.deliver(event)
+
+    def _int_insn_len(self, vector: int) -> int:
+        """Length of the software-interrupt instruction that ends at EIP: `int imm8` (CD ib), or int3 (CC) /
+        into (CE) / int1 (F1), found by reading the bytes before EIP."""
+        eip = self.reg(X.UC_X86_REG_EIP)
+        before = self.read_linear((self.segment_base(X.UC_X86_REG_CS) + eip - 2) & 0xFFFFFFFF, 2)
+        if before == bytes((0xCD, vector)):
+            return 2
+        if before[1] in (0xCC, 0xCE, 0xF1):
+            return 1
+        raise UnsupportedEvent(f"software interrupt {vector:#x} at eip {eip:#x}: no int instruction before it",
+                               self.state_report())
+
+    def segment_base(self, seg_reg: int) -> int:
+        """Base of the segment now in `seg_reg`, read from its descriptor (0 for a null selector)."""
+        sel = self.reg(seg_reg)
+        if sel & 0xFFFC == 0:
+            return 0
+        table = self.reg(X.UC_X86_REG_LDTR if sel & ERR_TI else X.UC_X86_REG_GDTR)
+        return Descriptor(*struct.unpack("<II", self.read_linear(table[1] + (sel & 0xFFF8), 8))).base
 
     def _on_invalid(self) -> bool:
         self.exceptions[UD] += 1
@@ -399,21 +422,23 @@ class Cpu:
     def run(self, count: int) -> int:
         """Execute at most `count` instructions from the current EIP; return how many ran.  Sets `halted` when the
         slice ended on `hlt`.  An error recorded in a hook is raised here."""
-        self._error, self._stop_at, self.halted = None, None, False
+        self._error, self._stop_at, self.halted, self.last_ran = None, None, False, 0
         try:
             self.uc.emu_start(self.reg(X.UC_X86_REG_EIP), NO_UNTIL, count=count)
         except UcError as e:
             if self._error is None:
-                raise MachineStop(f"CPU error: {e}", self.state_report()) from e
-        if self._error is not None:
-            raise self._error
+                self._error = MachineStop(f"CPU error: {e}", self.state_report())
         ran = self.counter()
         if self._stop_at is not None:
-            return self._stop_at
-        if ran > count:
-            return count
-        self.halted = True
-        return ran
+            self.last_ran = self._stop_at
+        elif ran > count:
+            self.last_ran = count
+        else:
+            self.last_ran = ran
+            self.halted = self._error is None
+        if self._error is not None:
+            raise self._error
+        return self.last_ran
 
     # --- registers and memory ----------------------------------------------------------------------------
     def reg(self, reg: int):
@@ -547,6 +572,8 @@ class IdtDelivery:
             try:
                 return self._deliver_once(event)
             except GuestFault as fault:
+                if event.software:      # the fault belongs to the int instruction: point EIP back at it
+                    self.cpu.set_reg(X.UC_X86_REG_EIP, self.cpu.reg(X.UC_X86_REG_EIP) - event.insn_len)
                 if fault.cr2 is not None:
                     self.cpu.set_reg(X.UC_X86_REG_CR2, fault.cr2)
                 try:

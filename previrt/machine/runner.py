@@ -180,8 +180,10 @@ class Machine:
         """Run one slice; advance the clock (firing due events); return whether the CPU halted."""
         self._slice_start, self._slice_end = self.clock.now, self.clock.now + budget
         self.slices += 1
-        ran = self.cpu.run(budget)
-        self.executed += ran
+        try:
+            ran = self.cpu.run(budget)
+        finally:
+            self.executed += self.cpu.last_ran
         self.clock.advance(max(self._slice_start + ran, self.clock.now))
         return self.cpu.halted
 

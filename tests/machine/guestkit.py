@@ -68,10 +68,13 @@ GUESTKIT_H = """\
     jmp 9993\\@b
 9994\\@:
 .endm
-/* puthex reg: write a 32-bit value as 8 hex digits.  Needs a stack; preserves all registers. */
+/* puthex src: write a 32-bit value (register, memory, %esp-relative too) as 8 hex digits.  Needs a stack;
+   preserves all registers and flags. */
 .macro puthex reg
+    pushl \\reg
+    pushfl
     pushal
-    movl \\reg, %ebx
+    movl 36(%esp), %ebx
     movl $8, %ecx
     movw $COM1, %dx
 9995\\@:
@@ -86,6 +89,8 @@ GUESTKIT_H = """\
 9997\\@: .ascii "0123456789abcdef"
 9998\\@:
     popal
+    popfl
+    leal 4(%esp), %esp
 .endm
 /* exit code: write `code` to the exit port; the run ends with status (code << 1) | 1. */
 .macro exit code
@@ -210,3 +215,11 @@ def run_image(path: Path, *extra_args: str, timeout: float = 60, input: bytes | 
 def exit_status(code: int) -> int:
     """The process status the exit port produces for a guest write of `code` (QEMU's isa-debug-exit)."""
     return ((code << 1) | 1) & 0xFF
+
+
+def symbols(image: Path) -> dict[str, int]:
+    """Symbol name → value of a linked guest image (for expectations such as 'the faulting EIP is `site`')."""
+    from elftools.elf.elffile import ELFFile
+    with open(image, "rb") as f:
+        table = ELFFile(f).get_section_by_name(".symtab")
+        return {s.name: s["st_value"] for s in table.iter_symbols() if s.name}

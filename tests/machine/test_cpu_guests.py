@@ -1,0 +1,120 @@
+"""CPU behaviour seen by tiny guests: exception delivery with and without a privilege change, int n gate checks,
+page faults, 1000 consecutive #GP faults from ring 3, triple fault."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.machine.guestkit import build_image, exit_status, run_image, symbols
+
+GUESTS = Path(__file__).parent / "guests" / "cpu"
+
+
+@pytest.fixture(scope="module")
+def guest(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cpu_guests")
+    built: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in built:
+            built[name] = build_image(out, [GUESTS / f"{name}.S"], name=name)
+        return built[name]
+    return get
+
+
+def run(image: Path, *args: str, stats: Path | None = None):
+    extra = list(args) + (["--stats", str(stats)] if stats else [])
+    done = run_image(image, "--max-instructions", "5000000", *extra, timeout=60)
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+def fields(line: str) -> dict[str, int]:
+    return {k: int(v, 16) for k, v in re.findall(r"(\w+)=([0-9a-f]{8})", line)}
+
+
+def test_exceptions_without_privilege_change(guest):
+    img = guest("exc_noswitch")
+    sym = symbols(img)
+    status, out, _ = run(img)
+    assert status == exit_status(0), out
+    ud, de = out.splitlines()[0], out.splitlines()[1]
+    assert ud.startswith("UD ") and "after-ud DE " in de
+    ud = fields(ud)
+    assert ud["eip"] == sym["ud_site"]            # a fault: the frame points at the faulting instruction
+    assert ud["cs"] == 0x08
+    assert ud["fl"] & 0x200                       # IF was set when the fault hit ...
+    assert not ud["hfl"] & 0x200                  # ... and the interrupt gate cleared it
+    de = fields(de.split("after-ud ")[1])
+    assert de["eip"] == sym["de_site"]
+    assert de["hfl"] & 0x200                      # a trap gate keeps IF
+    assert out.endswith("after-de\n")
+
+
+def test_exception_with_privilege_change_uses_tss_stack(guest):
+    img = guest("exc_ring3")
+    sym = symbols(img)
+    status, out, _ = run(img)
+    assert status == exit_status(0), out
+    f = fields(out)
+    assert f["err"] == 0                          # cli at CPL 3: #GP(0)
+    assert f["eip"] == sym["user_cli"]
+    assert f["cs"] == 0x1B and f["ss"] == 0x23   # the ring-3 selectors, RPL 3
+    assert f["esp"] == 0x12345678                # the user esp at the fault
+    assert f["hesp"] == sym["kstack_top"] - 24   # ss0:esp0 from the TSS, minus ss, esp, eflags, cs, eip, error code
+    assert f["hcs"] == 0x08 and f["hss"] == 0x10
+
+
+def test_int_n_gate_dpl_checks(guest):
+    img = guest("int_gates")
+    sym = symbols(img)
+    status, out, _ = run(img)
+    assert status == exit_status(0), out
+    lines = out.splitlines()
+    sys1, sys2, gp, sys3 = (fields(x) for x in lines)
+    assert (sys1["eax"], sys2["eax"], sys3["eax"]) == (0xCAFE0001, 0xCAFE0002, 0xCAFE0003)
+    assert sys1["ret"] == sym["user_int80"] + 2   # int n is a trap: the frame points after it
+    assert sys1["cs"] == 0x1B
+    assert gp["err"] == 0x81 * 8 + 2              # DPL-0 gate from ring 3: #GP(vector*8 + IDT bit)
+    assert gp["eip"] == sym["user_int81"]         # ... reported at the int instruction itself
+    assert "WRONG" not in out
+
+
+def test_page_fault_cr2_error_code_and_retry(guest):
+    img = guest("page_fault")
+    sym = symbols(img)
+    status, out, _ = run(img)
+    assert status == exit_status(0), out
+    first, value, second = out.splitlines()
+    first, second = fields(first), fields(second)
+    assert first["cr2"] == 0x300010 and first["err"] == 0x2     # not present, write, supervisor
+    assert first["eip"] == sym["pf_site"]
+    assert fields(value)["value"] == 0xBEEF                   # the faulting store was retried after the fix-up
+    assert second["cr2"] == 0x301000 and second["err"] == 0x5   # present, read, user
+    assert second["eip"] == sym["user_read"]
+
+
+def test_1000_consecutive_gp_faults_from_ring3(guest, tmp_path):
+    img = guest("gp_storm")
+    stats = tmp_path / "stats.json"
+    start = time.perf_counter()
+    status, out, err = run(img, stats=stats)
+    elapsed = time.perf_counter() - start
+    assert status == exit_status(0), out + err
+    assert fields(out)["faults"] == 1000
+    assert json.loads(stats.read_text())["exceptions"] == {"13 #GP": 1000}   # never turned into #DF
+    assert elapsed < 10
+
+
+def test_triple_fault_report(guest):
+    status, out, err = run(guest("triple"))
+    assert status == 12
+    assert out == "before\n"
+    assert "triple fault: #GP(0x43) during delivery of #DF(0x0) during delivery of #GP(0x33) during delivery of #UD" \
+        in err
+    for reg in ("eax=", "esi=1234abcd", "eip=", "cr0=00000011", "cr2=", "cr3=", "cr4=", "idtr=00000000/0"):
+        assert reg in err

@@ -1,0 +1,120 @@
+"""`previrt run`: exit status, halting, --max-instructions, determinism, stats, serial to a file, --trace-io."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.machine.guestkit import build_asm, build_image, exit_status, run_image
+
+GUESTS = Path(__file__).parent / "guests" / "cpu"
+
+
+@pytest.fixture(scope="module")
+def guest(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runner_guests")
+    built: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in built:
+            built[name] = build_image(out, [GUESTS / f"{name}.S"], name=name)
+        return built[name]
+    return get
+
+
+@pytest.mark.parametrize("code", [0, 1, 5, 0x7F])
+def test_exit_port_status_is_qemu_isa_debug_exit(tmp_path, code):
+    img = build_asm(tmp_path, f'#include "guestkit.h"\n.text\n.globl _start\n_start:\n puts "bye"\n exit {code}\n')
+    done = run_image(img)
+    assert done.returncode == exit_status(code) == ((code << 1) | 1) & 0xFF
+    assert done.stdout == b"bye"
+
+
+def test_hlt_with_interrupts_disabled_ends_with_report(guest):
+    done = run_image(guest("halt_if0"))
+    assert done.returncode == 10
+    assert done.stdout == b"halting\n"
+    err = done.stderr.decode()
+    assert "halted at eip" in err and "interrupts disabled (IF=0)" in err and "cr0=" in err
+
+
+def test_max_instructions_stops_exactly(guest, tmp_path):
+    stats = tmp_path / "s.json"
+    done = run_image(guest("spin"), "--max-instructions", "123457", "--stats", str(stats))
+    assert done.returncode == 14
+    assert b"--max-instructions 123457" in done.stderr
+    s = json.loads(stats.read_text())
+    assert s["instructions"] == 123457 and s["end"] == "max-instructions"
+
+
+def test_timer_interrupts_idle_and_stats(guest, tmp_path):
+    stats = tmp_path / "s.json"
+    done = run_image(guest("timer_ticks"), "--stats", str(stats))
+    assert done.returncode == exit_status(0), done.stderr
+    assert done.stdout.startswith(b"ticks=00000014 work=0000ea60")
+    s = json.loads(stats.read_text())
+    assert s["interrupts"] == {"32 INT 0x20": 20}
+    assert s["idle_instructions"] > 0                     # hlt with IF=1 jumped to the next PIT deadline
+    assert s["virtual_instructions"] == s["instructions"] + s["idle_instructions"]
+    assert 0.0195 < s["simulated_seconds"] < 0.0215      # 20 ticks of ~1 ms
+    assert s["port_io"]["pit"] == 3 and s["port_io"]["pic-master"] > 0
+    summary = done.stderr.decode().strip().splitlines()[-1]
+    assert summary.startswith("previrt: exit-port: status 1,") and "20 interrupts" in summary
+
+
+def test_clock_rate_scales_simulated_time(guest, tmp_path):
+    s1, s2 = tmp_path / "a.json", tmp_path / "b.json"
+    run_image(guest("timer_ticks"), "--stats", str(s1))
+    run_image(guest("timer_ticks"), "--stats", str(s2), "--clock-hz", "50000000")
+    a, b = json.loads(s1.read_text()), json.loads(s2.read_text())
+    assert abs(a["simulated_seconds"] - b["simulated_seconds"]) < 0.002   # 20 ticks either way ...
+    assert b["virtual_instructions"] < a["virtual_instructions"]          # ... in fewer instructions at 50 M/s
+
+
+def test_same_image_same_inputs_same_counts(guest, tmp_path):
+    runs = []
+    for i in range(2):
+        stats = tmp_path / f"s{i}.json"
+        done = run_image(guest("timer_ticks"), "--stats", str(stats))
+        s = json.loads(stats.read_text())
+        for volatile in ("wall_seconds", "instructions_per_second"):
+            del s[volatile]
+        runs.append((done.returncode, done.stdout, s))
+    assert runs[0] == runs[1]
+
+
+def test_serial_to_file_and_trace_io(tmp_path):
+    img = build_asm(tmp_path, '#include "guestkit.h"\n.text\n.globl _start\n_start:\n puts "to file"\n'
+                    ' movw $0x1234, %dx\n inb %dx, %al\n cmpb $0xff, %al\n jne 1f\n'
+                    ' outb %al, %dx\n exit 0\n1: exit 1\n')
+    out = tmp_path / "serial.txt"
+    done = run_image(img, "--serial", str(out), "--trace-io")
+    assert done.returncode == exit_status(0)                 # an unclaimed port reads all ones
+    assert out.read_bytes() == b"to file" and done.stdout == b""
+    assert b"unclaimed port accesses: 0x1234 r x1, 0x1234 w x1" in done.stderr
+
+
+def test_not_multiboot_is_a_clear_error(tmp_path):
+    img = build_asm(tmp_path, ".text\n.globl _start\n_start:\n hlt\n", multiboot_header=False)
+    done = run_image(img)
+    assert done.returncode == 2
+    assert b"no Multiboot header (magic 0x1BADB002) in the first 8 KiB" in done.stderr
+    assert str(img).encode() in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_unknown_target_and_bad_memory_size(tmp_path):
+    img = build_asm(tmp_path, '#include "guestkit.h"\n.text\n.globl _start\n_start:\n exit 0\n')
+    done = run_image(img, "--target", "nonesuch")
+    assert done.returncode == 2 and b"unknown target 'nonesuch'" in done.stderr
+    done = run_image(img, "--mem", "1")
+    assert done.returncode == 2 and b"--mem must be between" in done.stderr
+
+
+def test_access_to_absent_memory_ends_the_run(tmp_path):
+    img = build_asm(tmp_path, '#include "guestkit.h"\n.text\n.globl _start\n_start:\n'
+                    ' movl 0x40000000, %eax\n exit 0\n')
+    done = run_image(img)
+    assert done.returncode == 16
+    assert b"read from unmapped memory at 0x40000000" in done.stderr
