@@ -19,6 +19,7 @@ DISK_SECTORS = 128
 DISK_LBA = 2                        # kernel.c's DISK_LBA
 SECTOR_TEXT = b"previrt acceptance sector\0"
 RUN_TIMEOUT = 120
+MAX_INSTRUCTIONS = "50000000"       # a bound far above what the image needs (about 50 000)
 
 
 def build_acceptance(build_dir: Path) -> Path:
@@ -46,7 +47,8 @@ def acceptance_image(tmp_path_factory) -> Path:
 def run_acceptance(image: Path, work: Path, tag: str):
     disk = make_acceptance_disk(work / f"disk-{tag}.img")
     stats = work / f"stats-{tag}.json"
-    done = guestkit.run_image(image, "--disk", str(disk), "--stats", str(stats), timeout=RUN_TIMEOUT)
+    done = guestkit.run_image(image, "--disk", str(disk), "--stats", str(stats),
+                              "--max-instructions", MAX_INSTRUCTIONS, timeout=RUN_TIMEOUT)
     return done, disk, stats
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.machine import guestkit
-from tests.machine.test_acceptance import GOLDEN, SUCCESS, build_acceptance, make_acceptance_disk
+from tests.machine.test_acceptance import (GOLDEN, MAX_INSTRUCTIONS, SUCCESS, build_acceptance,
+                                           make_acceptance_disk)
 from tests.machine.test_device_guests import (EXIT_PROCESS_STATUS, GUEST_RUNS, build_device_guest, make_disk,
                                               previrt_args)
 
@@ -71,7 +72,8 @@ def test_acceptance_same_on_qemu_and_previrt(images, tmp_path):
     q_disk = make_acceptance_disk(tmp_path / "qemu.img")
     p_disk = make_acceptance_disk(tmp_path / "previrt.img")
     q_out, q_status = run_on_qemu(images["acceptance"], disk=q_disk)
-    p = guestkit.run_image(images["acceptance"], "--disk", str(p_disk), timeout=120)
+    p = guestkit.run_image(images["acceptance"], "--disk", str(p_disk), "--max-instructions", MAX_INSTRUCTIONS,
+                           timeout=120)
     assert q_out.decode() == GOLDEN.read_text()
     assert q_status == guestkit.exit_status(SUCCESS)
     assert p.stdout == q_out, p.stderr.decode()[-3000:]

@@ -162,12 +162,29 @@ static void wait_for(volatile u32 *counter, u32 target)
 
 /* ---- ATA -------------------------------------------------------------------------------------- */
 
+/* Poll until BSY=0; a drive that stays busy (an empty channel reads 0xFF) fails the run. */
 static u8 ata_wait_not_busy(void)
 {
-    u8 st;
-    while ((st = inb(ATA_STATUS)) & ST_BSY)
-        ;
-    return st;
+    for (u32 polls = 0; polls < 100000; polls++) {
+        u8 st = inb(ATA_STATUS);
+        if (!(st & ST_BSY))
+            return st;
+    }
+    check(0, "disk: BSY cleared");
+    finish();
+}
+
+/* Sleep until IRQ 14 number `n` arrived; 100 timer ticks without it fail the run. */
+static void ata_wait_irq(u32 n)
+{
+    u32 deadline = ticks + 100;
+    while (irq14 < n) {
+        if (ticks >= deadline) {
+            check(0, "disk: IRQ 14 arrived");
+            finish();
+        }
+        __asm__ volatile("sti; hlt; cli" ::: "memory");
+    }
 }
 
 static void ata_command(u8 cmd, u32 lba, u8 count)
@@ -187,14 +204,14 @@ static void ata_write_sector(u32 lba, const u16 *buf)
     ata_wait_not_busy();
     for (int i = 0; i < 256; i++)
         outw(ATA_DATA, buf[i]);
-    wait_for(&irq14, seen + 1);
+    ata_wait_irq(seen + 1);
 }
 
 static void ata_read_sector(u32 lba, u16 *buf)
 {
     u32 seen = irq14;
     ata_command(0x20, lba, 1);              /* READ SECTORS */
-    wait_for(&irq14, seen + 1);
+    ata_wait_irq(seen + 1);
     for (int i = 0; i < 256; i++)
         buf[i] = inw(ATA_DATA);
 }

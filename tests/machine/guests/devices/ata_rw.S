@@ -59,12 +59,20 @@ wait_irq:
 2:      movl irq14, %ebx
         ret
 
-/* wait_not_busy: poll the alternate-free status port until BSY=0; %al = status. */
+/* wait_not_busy: poll the status port until BSY=0; %al = status. A drive that stays busy (or an
+   empty channel, which reads 0xFF) ends the run with exit value 0x7C. */
 wait_not_busy:
+        pushl %ecx
+        movl $100000, %ecx
         movw $ATA_STATUS, %dx
 3:      inb %dx, %al
         testb $ST_BSY, %al
-        jnz 3b
+        jz 11f
+        loop 3b
+        movl $msg_timeout, %esi
+        call puts
+        EXIT(0x7C)
+11:     popl %ecx
         ret
 
 /* command: select the master (LBA mode), set count/LBA for NSECT sectors at LBA, issue %bl. */
@@ -299,6 +307,7 @@ msg_differ:     .asciz "compare FAILED\n"
 msg_irq:        .asciz "irq14="
 msg_polled:     .asciz "nIEN=1 read: irqs="
 msg_status:     .asciz " status="
+msg_timeout:    .asciz "ATA: BSY never cleared\n"
 msg_past:       .asciz "read past the end: status="
 msg_errreg:     .asciz " error!=0:"
 msg_same2:      .asciz " compare ok\n"
