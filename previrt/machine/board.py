@@ -11,6 +11,7 @@ from typing import BinaryIO, Callable
 
 from previrt.machine.bus import Bus, Device
 from previrt.machine.clock import Clock
+from previrt.machine.devices.ata import AtaChannel, AtaDrive
 from previrt.machine.devices.cmos import Cmos
 from previrt.machine.devices.debugexit import DebugExit, PostCode
 from previrt.machine.devices.pic8259 import PicPair
@@ -73,6 +74,23 @@ def _uart(board: Board, irq: IrqLine | None) -> Device:
     return Uart16550(board.clock, irq, board.config.serial_out, board.config.serial_in)
 
 
+def _ata(board: Board, irq: IrqLine | None) -> Device:
+    drives = []
+    try:
+        for index, path in enumerate((board.config.disk, board.config.disk1)):
+            drives.append(AtaDrive.open(path, index) if path else None)
+    except BaseException:
+        for drive in drives:
+            if drive is not None:
+                drive.close()
+        raise
+    return AtaChannel(board.clock, irq, *drives)
+
+
+def _ata_control(board: Board, _irq: IrqLine | None) -> Device:
+    return board.devices["ata"].control
+
+
 def _debug_exit(board: Board, _irq: IrqLine | None) -> Device:
     return DebugExit(board.set_exit_status)
 
@@ -90,6 +108,8 @@ BOARD: tuple[Slot, ...] = (
     Slot("cmos", _cmos, 0x70, 2, irq=8),
     Slot("post", _post_code, 0x80, 1),
     Slot("debug-exit", _debug_exit, 0xF4, 4),
+    Slot("ata", _ata, 0x1F0, 8, irq=14),
+    Slot("ata-ctl", _ata_control, 0x3F6, 1),
     Slot("com1", _uart, 0x3F8, 8, irq=4),
 )
 
