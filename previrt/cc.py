@@ -11,9 +11,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
 
 from previrt.errors import PrevirtError
+
+# Start-up cost is per compiled file, so this module imports only the standard library's light parts;
+# the asm pass is imported while the real compiler runs (see Driver.annotated).
 
 REAL_CC_ENV = "PREVIRT_CC"  # the real compiler (default gcc)
 EXCLUDE_ENV = "PREVIRT_CC_EXCLUDE"  # colon/space-separated globs of sources left to the real compiler
@@ -38,26 +40,34 @@ ANNOTATED_LANGS = COMPILED | PREPROCESSED | ASSEMBLY
 PASS_THROUGH_OPTIONS = frozenset({"-E", "-M", "-MM", "-fsyntax-only"})
 
 
-@dataclass
 class Source:
-    index: int  # position in argv
-    path: str
-    lang: str | None  # None: a language the asm pass does not handle (c++, objects …)
-    xlang: str | None = None  # the -x language in force at this position, as written
+    """One input file of the command line."""
+
+    __slots__ = ("index", "path", "lang", "xlang")
+
+    def __init__(self, index: int, path: str, lang: str | None, xlang: str | None = None):
+        self.index = index  # position in argv
+        self.path = path
+        self.lang = lang  # None: a language the asm pass does not handle (c++, objects …)
+        self.xlang = xlang  # the -x language in force at this position, as written
 
 
-@dataclass
 class Command:
-    argv: list[str]
-    mode: str  # "c" (object), "S" (assembly), "link", "pass" (anything else)
-    output: str | None = None
-    sources: list[Source] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)  # argv minus -c/-S, -o, -x and the sources
+    """A compiler command line, split into what the driver needs."""
+
+    __slots__ = ("argv", "mode", "output", "sources", "flags")
+
+    def __init__(self, argv: list[str]):
+        self.argv = list(argv)
+        self.mode = "link"  # "c" (object), "S" (assembly), "link", "pass" (anything else)
+        self.output: str | None = None
+        self.sources: list[Source] = []
+        self.flags: list[str] = []  # argv minus -c/-S, -o, -x and the sources
 
 
 def parse(argv: list[str]) -> Command:
     """Split a compiler command line into its mode, output, sources and remaining flags."""
-    cmd = Command(argv=list(argv), mode="link")
+    cmd = Command(argv)
     lang: str | None = None  # the current -x language
     stops: set[str] = set()
     i = 0
@@ -148,20 +158,24 @@ class Driver:
     def run(self, args: list[str]) -> int:
         return subprocess.call(self.real_cc + args)
 
-    def to_assembly(self, src: Source, flags: list[str], obj: str) -> tuple[int, str]:
-        """Real compiler output for `src` as (unannotated) GAS text in a temporary file."""
+    def to_assembly(self, src: Source, flags: list[str], obj: str) -> tuple[subprocess.Popen | None, str]:
+        """Start the real compiler on `src` (-S or -E) into a temporary .s; (process or None, path)."""
         if src.lang in ASSEMBLY:
-            return 0, src.path
+            return None, src.path
         out = self.temp(src.path, ".s")
         step = "-S" if src.lang in COMPILED else "-E"
-        rc = self.run(flags + dependency_flags(flags, obj) + [step, "-x", src.lang, src.path, "-o", out])
-        return rc, out
+        args = flags + dependency_flags(flags, obj) + [step, "-x", src.lang, src.path, "-o", out]
+        return subprocess.Popen(self.real_cc + args), out
 
     def annotated(self, src: Source, flags: list[str], obj: str, out: str) -> int:
-        """Annotated assembly of `src` written to `out`."""
-        rc, asm = self.to_assembly(src, flags, obj)
+        """Annotated assembly of `src` written to `out`; the asm pass loads while the compiler runs."""
+        proc, asm = self.to_assembly(src, flags, obj)
+        try:
+            annotate_path = load_annotator()
+        finally:
+            rc = proc.wait() if proc else 0
         if rc == 0:
-            annotate(asm, out)
+            annotate_path(asm, out)
         return rc
 
     def object(self, src: Source, flags: list[str], obj: str) -> int:
@@ -173,13 +187,10 @@ class Driver:
         return self.run(assembler_flags(flags) + ["-c", "-x", "assembler", ann, "-o", obj])
 
 
-def annotate(in_path: str, out_path: str) -> None:
-    try:
-        from previrt.annotate.asm import annotate_path
-    except ImportError:  # TEMPORARY until the asm pass lands
-        shutil.copyfile(in_path, out_path)
-        return
-    annotate_path(in_path, out_path)
+def load_annotator():
+    from previrt.annotate.asm import annotate_path
+
+    return annotate_path
 
 
 def without(argv: list[str], indices: set[int]) -> list[str]:
