@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import re
 
-_MARK = re.compile(
-    r'^[ \t]*(?:\.loc[ \t]+(?P<locfile>\d+)[ \t]+(?P<locline>\d+)'
-    r'|\.file[ \t]+(?P<fileno>\d+)[ \t]+(?P<filenames>"[^\n]*")'
-    r'|#[ \t]*(?:line[ \t]+)?(?P<markline>\d+)[ \t]+"(?P<markname>(?:[^"\\\n]|\\.)*)")',
-    re.M)
+_LOC = re.compile(r'\.loc[ \t]+(\d+)[ \t]+(\d+)')
+_FILE = re.compile(r'\.file[ \t]+(\d+)[ \t]+("[^\n]*")')
+_HASH = re.compile(r'#[ \t]*(?:line[ \t]+)?(\d+)[ \t]+"((?:[^"\\\n]|\\.)*)"')
 _STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 
 
@@ -49,16 +47,32 @@ class Origins:
         return self.where(offset, lineno) or f"{self.filename}:{lineno}"
 
     def _scan(self, offset: int) -> None:
+        """Read the markers between the last line asked about and `offset` (only the newest matter)."""
         if offset < self.scanned:  # asked about an earlier line: start again
             self.__init__(self.text, self.filename)
-        for m in _MARK.finditer(self.text, self.scanned, offset):
-            if m.group("locfile"):
-                self.loc = (m.start(), m.group("locfile"), int(m.group("locline")))
-            elif m.group("fileno"):
-                names = _STRING.findall(m.group("filenames"))
-                self.files[m.group("fileno")] = names[-1] if names else self.filename
-            elif m.group("markname"):
-                self.mark = (m.start(), m.group("markname"), int(m.group("markline")))
-            else:  # `# 0 "" 2` closes gcc's inline-asm block: the .loc above applies again
-                self.mark = None
+        text, lo = self.text, self.scanned
+        for m in _FILE.finditer(text, lo, offset):
+            names = _STRING.findall(m.group(2))
+            self.files[m.group(1)] = names[-1] if names else self.filename
+        i = text.rfind(".loc", lo, offset)
+        while i >= 0:
+            m = _LOC.match(text, i)
+            if m and not text[text.rfind("\n", 0, i) + 1:i].strip():
+                self.loc = (i, m.group(1), int(m.group(2)))
+                break
+            i = text.rfind(".loc", lo, i)
+        i = text.rfind("\n#", max(lo - 1, 0), offset)
+        if i < 0 and lo == 0 and text.startswith("#"):
+            i = -1
+        while i >= -1:
+            m = _HASH.match(text, i + 1)
+            if m and i + 1 < offset:
+                # `# 0 "" 2` closes gcc's inline-asm block: the .loc above applies again
+                self.mark = (i + 1, m.group(2), int(m.group(1))) if m.group(2) else None
+                break
+            if i < 0:
+                break
+            i = text.rfind("\n#", max(lo - 1, 0), i)
+            if i < 0 and lo == 0 and text.startswith("#"):
+                i = -1
         self.scanned = offset

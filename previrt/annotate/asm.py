@@ -54,11 +54,42 @@ from previrt.isa import i386
 MAX_NOP = 11  # longest single NOP GAS emits with `.arch .nop`
 REPT_LABELS = ("97701", "97702", "97703")  # start, instruction end, site end inside .rept bodies
 
-_STATE_DIRECTIVE = (r"\.(?:section|pushsection|popsection|previous|text|data|bss|subsection|code16gcc|code16"
-                    r"|code32|code64|macro|endm|rept|irpc|irp|endr)\b")
-_PREFIX_STATEMENT = r"(?<![\w.$%])(?:" + "|".join(sorted(PREFIXES, key=len, reverse=True)) + r")[ \t]*(?:[;#\n]|/\*|$)"
-_INTERESTING = re.compile("|".join([i386.gas_candidate_regex().pattern, _STATE_DIRECTIVE, r"/\*",
-                                    _PREFIX_STATEMENT]), re.I | re.M)
+_STATE_DIRECTIVE = (r"\.(?:s(?:ection|ubsection)|p(?:ushsection|opsection|revious)|text|data|bss|code|macro|endm"
+                    r"|rept|irp|endr)\b")
+
+
+def _trie(words: list[str]) -> str:
+    """A regular expression for a set of words, factored by common prefixes (fast with `re`)."""
+    heads: dict[str, list[str]] = {}
+    for w in words:
+        heads.setdefault(w[0], []).append(w[1:])
+    alts = []
+    for head, tails in sorted(heads.items()):
+        rest = [t for t in tails if t]
+        sub = f"(?:{_trie(rest)}){'?' if len(rest) < len(tails) else ''}" if rest else ""
+        alts.append(re.escape(head) + sub)
+    return "|".join(alts)
+
+
+_WORDS = _trie(sorted(i386.gas_scan_words() | PREFIXES)) + r")(?![\w.$])"
+# Scans over the lower-cased text; a match marks its line as worth parsing.  Each starts with a rare
+# character or a literal, which `re` searches for quickly; the text is a few MB at most.
+_SCANS = [re.compile(p) for p in (r"[\n\t ;:,](?:" + _WORDS, *i386.GAS_SCAN_HINTS, _STATE_DIRECTIVE, r"/\*")]
+_SCANS_I = [re.compile(x.pattern, re.I) for x in _SCANS]
+_FIRST_WORD = re.compile("(?:" + _WORDS)
+
+
+def _candidate_lines(text: str) -> list[int]:
+    """Offsets of the lines that may hold a sensitive instruction or change the pass's state."""
+    ascii_ = text.isascii()
+    low = text.lower() if ascii_ else text
+    starts = {0} if _FIRST_WORD.match(low) or not ascii_ and _FIRST_WORD.match(text.lower()) else set()
+    for rx in _SCANS if ascii_ else _SCANS_I:
+        for m in rx.finditer(low):
+            starts.add(low.rfind("\n", 0, m.end() - 1) + 1)
+    return sorted(starts)
+
+
 _OUR_NUMBER = re.compile(r"\.Lpv_[sie](\d+)")
 _RECORD_START = re.compile(r"(\S+?)\s*-\s*\.\s*(?:,|$)")
 
@@ -105,14 +136,15 @@ class _Pass:
 
     def run(self) -> str:
         text, pos, lineno, n = self.text, 0, 1, len(self.text)
+        candidates, k = _candidate_lines(text), 0
         while pos < n:
             if not (self.in_comment or self.pending):
-                m = _INTERESTING.search(text, pos)
-                if not m:
+                while k < len(candidates) and candidates[k] < pos:
+                    k += 1
+                if k == len(candidates):
                     self.out.append(text[pos:])
                     break
-                k = text.rfind("\n", pos, m.start())
-                start = pos if k < 0 else k + 1
+                start = candidates[k]
                 if start > pos:
                     self.out.append(text[pos:start])
                     lineno += text.count("\n", pos, start)
@@ -257,50 +289,97 @@ def _has_statement(tail: str) -> bool:
     return bool(spans)
 
 
+_LONG_REF = re.compile(r"\.(?:long|int|4byte)[ \t]+(\S+?)[ \t]*-[ \t]*\.[ \t]*(?:[,;#\n]|$)")
+
+
 def _annotated_sites(text: str, filename: str) -> set[tuple[int, int]]:
-    """(line, statement index) of every instruction a `.previrt.sites` record's start label points at."""
-    ctx, in_comment = Context(), False
-    symbols: dict[str, tuple[int, int]] = {}
-    numeric: dict[str, list[tuple[int, int]]] = {}
-    refs: list[tuple[str, tuple[int, int]]] = []
-    insns: list[tuple[int, int]] = []
-    for lineno, line in enumerate(text.split("\n"), 1):
+    """(line, statement index) of every instruction a `.previrt.sites` record's start label points at.
+
+    Records are found by following the section directives; each record's `.long LABEL - .` is
+    resolved to the label's definition (`Nb`/`Nf` for numeric labels), and the instruction at or
+    after it is the site's."""
+    covered, pos, lineno = set(), 0, 1
+    defined = sorted({d for ref, at in _record_refs(text) for d in [_definition(text, ref, at)] if d is not None})
+    for offset in defined:
+        line_start = text.rfind("\n", 0, offset) + 1
+        lineno += text.count("\n", pos, line_start)
+        pos = line_start
+        insn = _instruction_at_or_after(text, offset, line_start, lineno)
+        if insn:
+            covered.add(insn)
+    return covered
+
+
+def _record_refs(text: str) -> list[tuple[str, int]]:
+    """(start label, offset) of every `.long LABEL - .` inside the sites section."""
+    ctx, refs = Context(), []
+    starts = _candidate_lines(text)
+    for k, start in enumerate(starts):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
         try:
-            spans, in_comment = split_line(line, in_comment)
+            spans, _ = split_line(text[start:end], False)
         except LexError:
             continue  # the main pass reports it with its position
-        for index, span in enumerate(spans):
-            pos = (lineno, index)
+        for span in spans:
             st = parse_statement(span.clean)
-            for label in st.labels:
-                (numeric.setdefault(label, []) if label.isdigit() else symbols.setdefault(label, [])).append(pos)
             if st.kind == "directive":
                 try:
-                    ctx.directive(st.name, st.args, lineno)
+                    ctx.directive(st.name, st.args, 0)
                 except StructureError:
                     pass
-                if ctx.current[0] == sites.SECTION and st.name in (".long", ".int", ".4byte"):
-                    m = _RECORD_START.match(st.args)
+                if ctx.current[0] == sites.SECTION:
+                    m = _LONG_REF.match(span.clean)
                     if m:
-                        refs.append((m.group(1), pos))
-            elif st.kind == "insn":
-                insns.append(pos)
-    starts = [p for ref, at in refs for p in [_resolve(ref, at, symbols, numeric)] if p]
-    return {_first_at_or_after(insns, p) for p in starts} - {None}
+                        refs.append((m.group(1), start + span.start))
+        if ctx.current[0] == sites.SECTION:
+            stop = starts[k + 1] if k + 1 < len(starts) else len(text)
+            refs.extend((m.group(1), m.start()) for m in _LONG_REF.finditer(text, end, stop))
+    return refs
 
 
-def _resolve(ref: str, at: tuple[int, int], symbols: dict, numeric: dict) -> tuple[int, int] | None:
-    if ref[:-1].isdigit() and ref[-1] in "bf":
-        defs = numeric.get(ref[:-1], [])
-        before = [d for d in defs if d < at]
-        after = [d for d in defs if d > at]
-        return (before[-1] if before else None) if ref[-1] == "b" else (after[0] if after else None)
-    defs = symbols.get(ref)
-    return defs[-1] if defs else None
+def _definition(text: str, ref: str, at: int) -> int | None:
+    """Offset of the definition of label `ref` used at offset `at` (GAS's `Nb`/`Nf` rules)."""
+    numeric = ref[:-1].isdigit() and ref[-1] in "bf"
+    name = ref[:-1] if numeric else ref
+    if not (numeric and ref[-1] == "f"):
+        found = _find_label(text, name, at, backwards=True)
+        if found is not None or numeric:
+            return found
+    return _find_label(text, name, at, backwards=False)
 
 
-def _first_at_or_after(insns: list[tuple[int, int]], pos: tuple[int, int]) -> tuple[int, int] | None:
-    import bisect
+def _find_label(text: str, name: str, at: int, backwards: bool) -> int | None:
+    """Nearest definition `name:` before (or after) `at`; `name :` with spaces is found by a regex."""
+    needle = name + ":"
+    i = text.rfind(needle, 0, at) if backwards else text.find(needle, at)
+    while i >= 0:
+        before = text[i - 1:i]
+        after = text[i + len(needle):i + len(needle) + 1]
+        if not (before.isalnum() or before in ("_", ".", "$", "\\")) and after not in (":", "="):
+            return i
+        i = text.rfind(needle, 0, i) if backwards else text.find(needle, i + 1)
+    spaced = re.compile(r"(?<![\w.$\\])" + re.escape(name) + r"[ \t]+:(?![:=])")
+    defs = [m.start() for m in spaced.finditer(text)]
+    defs = [d for d in defs if (d < at) == backwards]
+    return (defs[-1] if backwards else defs[0]) if defs else None
 
-    i = bisect.bisect_left(insns, pos)
-    return insns[i] if i < len(insns) else None
+
+def _instruction_at_or_after(text: str, offset: int, line_start: int, lineno: int,
+                             max_lines: int = 64) -> tuple[int, int] | None:
+    """(line, statement index) of the first instruction statement at or after `offset`."""
+    in_comment = False
+    for _ in range(max_lines):
+        end = text.find("\n", line_start)
+        end = len(text) if end < 0 else end
+        try:
+            spans, in_comment = split_line(text[line_start:end], in_comment)
+        except LexError:
+            return None
+        for index, span in enumerate(spans):
+            if line_start + span.end > offset and parse_statement(span.clean).kind == "insn":
+                return lineno, index
+        if end == len(text):
+            return None
+        line_start, lineno = end + 1, lineno + 1
+    return None

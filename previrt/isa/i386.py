@@ -243,14 +243,20 @@ def classify_gas(mnemonic: str, operands: str) -> Row | None:
     return None
 
 
-def gas_candidate_regex() -> re.Pattern[str]:
-    """A pattern that finds every statement text classify_gas may accept (and some it rejects).
+def gas_scan_words() -> frozenset[str]:
+    """Mnemonics that make a statement worth classifying whatever its operands (lower case)."""
+    words = {m for r in ROWS if not _SELECTED[r.kind] for m in r.gas_mnemonics}
+    return frozenset(words | {m for r in ROWS if r.name in _FAR_BRANCH for m in r.gas_mnemonics if m[0] == "l"})
 
-    For fast scanning: an unselected mnemonic as a word, or, for the common mnemonics (mov, push,
-    jmp, call) whose sensitivity lies in the operands, the operand that selects them."""
-    plain = sorted({m for r in ROWS if not _SELECTED[r.kind] for m in r.gas_mnemonics}, key=len, reverse=True)
-    hints = [r"%(?:cr|dr|db)[0-7]", r"%[c-gs]s\b(?!\s*:)", r"\$[^,;#]*,\s*\$", r"\bl(?:jmp|call)[lw]?\b"]
-    return re.compile(r"(?<![\w.$])(?:" + "|".join(plain) + r")(?![\w.$])|" + "|".join(hints), re.I)
+
+# Operand texts (lower case) that make a common mnemonic (mov, push, pop, jmp, call) worth classifying.
+GAS_SCAN_HINTS = (r"%cr[0-7]", r"%d[rb][0-7]", r"%[cdefgs]s\b(?![ \t]*:)", r"\$[^,;#\n]*,[ \t]*\$")
+
+
+def gas_candidate_regex() -> re.Pattern[str]:
+    """A pattern that finds every statement text classify_gas may accept (and some it rejects)."""
+    words = sorted(gas_scan_words(), key=len, reverse=True)
+    return re.compile(r"(?<![\w.$])(?:" + "|".join(words) + r")(?![\w.$])|" + "|".join(GAS_SCAN_HINTS), re.I)
 
 
 # ---- capstone ------------------------------------------------------------------------------------
