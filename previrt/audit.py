@@ -205,8 +205,12 @@ def check_padding(md: Cs, data: bytes, address: int, site: Site) -> list[Finding
 
 
 def sweep_ranges(image: Image) -> tuple[list[SweepRange], bool]:
-    """Function bodies where the symbol table sizes functions (plus unsized STT_FUNC up to the next
-    symbol), whole executable sections otherwise. Second value: whether any section went by function."""
+    """What the sweep decodes; second value: whether any section went by function.
+
+    A section without sized STT_FUNC symbols is swept whole. Otherwise: the sized function bodies,
+    unsized STT_FUNC symbols up to the next symbol, and, in the rest of the section (assembly written
+    without .type/.size), the DWARF line-table rows: each row starts an instruction, and a row is cut
+    at the next symbol, so a labelled table or a Multiboot header in .text is not taken for code."""
     ranges, by_function = [], False
     for sec in image.code:
         funcs = [f for f in image.functions if sec.address <= f.address < sec.end]
@@ -214,18 +218,44 @@ def sweep_ranges(image: Image) -> tuple[list[SweepRange], bool]:
             ranges.append(SweepRange(sec.address, sec.end, sec.data))
             continue
         by_function = True
-        label_starts = image.symbol_starts
-        spans = set()
-        for f in funcs:
-            if f.size:
-                end = f.address + f.size
-            else:
-                i = bisect.bisect_right(label_starts, f.address)
-                end = label_starts[i] if i < len(label_starts) else sec.end
-            spans.add((f.address, min(end, sec.end)))
-        for start, end in _merge_overlapping(sorted(spans)):
-            ranges.append(SweepRange(start, end, sec.data[start - sec.address:end - sec.address]))
+        spans = _merge_overlapping(sorted({(f.address, min(_extent(image, f, sec), sec.end)) for f in funcs}))
+        spans = sorted(spans + _line_spans(image, sec, spans))
+        ranges += [SweepRange(a, b, sec.data[a - sec.address:b - sec.address]) for a, b in spans]
     return ranges, by_function
+
+
+def _extent(image: Image, func, sec) -> int:
+    if func.size:
+        return func.address + func.size
+    return _next_symbol(image, func.address, sec.end)
+
+
+def _next_symbol(image: Image, address: int, limit: int) -> int:
+    starts = image.symbol_starts
+    i = bisect.bisect_right(starts, address)
+    return min(starts[i], limit) if i < len(starts) else limit
+
+
+def _line_spans(image: Image, sec, covered: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Line-table rows of `sec` that start outside the `covered` spans, each cut at the next symbol."""
+    out = []
+    for r in image.line_ranges:
+        if not sec.address <= r.start < sec.end or _in_spans(covered, r.start):
+            continue
+        end = min(r.end, sec.end, _next_symbol(image, r.start, sec.end), _next_span(covered, r.start))
+        if end > r.start:
+            out.append((r.start, end))
+    return out
+
+
+def _in_spans(spans: list[tuple[int, int]], address: int) -> bool:
+    i = bisect.bisect_right(spans, (address, float("inf"))) - 1
+    return i >= 0 and spans[i][0] <= address < spans[i][1]
+
+
+def _next_span(spans: list[tuple[int, int]], address: int) -> int:
+    i = bisect.bisect_right(spans, (address, float("inf")))
+    return spans[i][0] if i < len(spans) else 1 << 32
 
 
 def _merge_overlapping(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

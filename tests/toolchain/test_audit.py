@@ -11,7 +11,7 @@ from previrt.audit import audit, is_padding_nop
 from previrt.elf import read_image
 from previrt.isa.i386 import ROWS
 from previrt.sites import gas_record
-from tests.toolchain.projects import TEXT_ADDRESS, asm_image, compile_c, link, previrt, run
+from tests.toolchain.projects import NOTE_GNU_STACK, TEXT_ADDRESS, asm_image, assemble, compile_c, link, previrt, run
 
 KIND = {r.name: r.kind for r in ROWS}
 
@@ -270,3 +270,18 @@ def test_long_padding_with_a_jump_over_it(tmp_path):
     assert any("is `jmp 0x100007`, not a NOP" in m
                for m in findings(image_of(tmp_path, "a_s:\tcli\na_i:\tjmp 1f\n\t.nops 4\n1:\tnop\na_e:\n"
                                           + "\n".join(gas_record("a_s", "a_e", "a_i", KIND["cli"])) + "\n")))
+
+
+def test_assembly_without_type_and_size_is_swept_by_its_line_rows(tmp_path):
+    # C functions are sized; the assembly beside them is not (no .type/.size), but it has line rows
+    # (as --gdwarf-5): its instructions are swept, its labelled data (a header in .text) is not
+    (tmp_path / "c.c").write_text("void f(void)\n{\n\t__asm__ volatile(\"sti\");\n}\n")
+    (tmp_path / "a.s").write_text(
+        "\t.text\n\t.globl _start\nheader:\t.long 0x1BADB002, 3, -(0x1BADB002 + 3)\n"
+        "_start:\tcall f\n\tcli\n\tmovl $0xfa, %eax\n1:\thlt\n\tjmp 1b\n" + NOTE_GNU_STACK)
+    image = link([assemble(tmp_path / "a.s", tmp_path / "a.o"), compile_c(tmp_path / "c.c", tmp_path / "c.o")],
+                 tmp_path / "k.elf")
+    status, out, _ = previrt("audit", str(image))
+    assert status == 1
+    found = [(ln.split("(")[1].split(")")[0].rsplit("/", 1)[-1], ln.split("`")[1]) for ln in out.splitlines()[:-1]]
+    assert found == [("a.s:5", "cli"), ("a.s:7", "hlt"), ("c.c:3", "sti")]
