@@ -62,8 +62,8 @@ class Origins:
                 break
             i = text.rfind(".loc", lo, i)
         i = text.rfind("\n#", max(lo - 1, 0), offset)
-        if i < 0 and lo == 0 and text.startswith("#"):
-            i = -1
+        if i < 0:  # -1: a marker on the very first line; -2: no new marker
+            i = -1 if lo == 0 and text.startswith("#") else -2
         while i >= -1:
             m = _HASH.match(text, i + 1)
             if m and i + 1 < offset:
@@ -73,6 +73,6 @@ class Origins:
             if i < 0:
                 break
             i = text.rfind("\n#", max(lo - 1, 0), i)
-            if i < 0 and lo == 0 and text.startswith("#"):
-                i = -1
+            if i < 0:
+                i = -1 if lo == 0 and text.startswith("#") else -2
         self.scanned = offset
