@@ -202,15 +202,19 @@ def test_missing_real_compiler(srcdir):
     assert proc.returncode == 127 and "no-such-compiler-xyz" in proc.stderr
 
 
-def test_annotator_error_names_file_and_line_and_leaves_no_output(srcdir):
+@pytest.mark.parametrize("body, message", [
+    ("\t.text\n\tnop\n\t.popsection\n\tcli\n", ".popsection without a matching .pushsection"),  # asm pass
+    ("\t.text\n\tnop\n\tcli $1, %eax\n", "operands"),  # the assembler, on the annotated text
+])
+def test_pass_and_assembler_errors_name_the_original_line_and_leave_no_output(srcdir, body, message):
     (srcdir / "tmp").mkdir()
-    (srcdir / "bad.S").write_text("\t.text\n\tnop\n\tcli $1, %eax\n")  # an operand cli cannot take
+    (srcdir / "bad.S").write_text("#define X 1\n" + body)
     env = dict(os.environ, TMPDIR=str(srcdir / "tmp"))
     proc = run([*CC, "-m32", "-c", "bad.S", "-o", "bad.o"], cwd=srcdir, env=env, check=False)
     assert proc.returncode != 0
     assert not (srcdir / "bad.o").exists()
     assert os.listdir(srcdir / "tmp") == []
-    assert "bad.S:3" in proc.stderr, proc.stderr
+    assert "bad.S:4" in proc.stderr and message in proc.stderr, proc.stderr
 
 
 # ---- the multi-file kernel project -----------------------------------------------------------------
