@@ -18,6 +18,7 @@ REG_A, REG_B, REG_C, REG_D = 0x0A, 0x0B, 0x0C, 0x0D
 BASE_MEM_LO, BASE_MEM_HI = 0x15, 0x16
 EXT_MEM_LO, EXT_MEM_HI = 0x17, 0x18
 EXT_MEM2_LO, EXT_MEM2_HI = 0x30, 0x31
+EQUIPMENT, HARD_DISK_TYPES, HD0_EXT_TYPE, HD1_EXT_TYPE = 0x14, 0x12, 0x19, 0x1A
 CENTURY = 0x32
 HIGH_MEM_LO, HIGH_MEM_HI = 0x34, 0x35
 TIME_REGS = (SECONDS, MINUTES, HOURS, DAY_OF_WEEK, DAY_OF_MONTH, MONTH, YEAR, CENTURY)
@@ -48,6 +49,15 @@ def memory_size_bytes(mem_bytes: int) -> dict[int, int]:
     return out
 
 
+def equipment_bytes(disks: tuple[bool, bool]) -> dict[int, int]:
+    """Equipment and hard-disk type bytes as QEMU fills them: a math coprocessor, no floppy; an ATA disk
+    shows as type 0xF with extended type 47 ("user defined") in 0x19 / 0x1A."""
+    out = {EQUIPMENT: 0x02, HARD_DISK_TYPES: (0xF0 if disks[0] else 0) | (0x0F if disks[1] else 0)}
+    for present, reg in zip(disks, (HD0_EXT_TYPE, HD1_EXT_TYPE)):
+        out[reg] = 47 if present else 0
+    return out
+
+
 def to_bcd(value: int) -> int:
     return (value // 10) << 4 | value % 10
 
@@ -64,7 +74,8 @@ class Cmos:
     status C are computed from virtual time when C is read; their interrupts (IRQ 8) and the alarm are
     Clock events, scheduled only while enabled in status B."""
 
-    def __init__(self, clock: Clock, mem_bytes: int, rtc: str = "fixed", irq: IrqLine | None = None):
+    def __init__(self, clock: Clock, mem_bytes: int, rtc: str = "fixed", irq: IrqLine | None = None,
+                 disks: tuple[bool, bool] = (False, False)):
         if rtc not in ("fixed", "host"):
             raise ValueError(f"CMOS RTC: time source must be 'fixed' or 'host', not {rtc!r}")
         self.clock = clock
@@ -72,7 +83,7 @@ class Cmos:
         self.index = 0
         self.nmi_disabled = False
         self.ram = bytearray(128)
-        for reg, value in memory_size_bytes(mem_bytes).items():
+        for reg, value in {**memory_size_bytes(mem_bytes), **equipment_bytes(disks)}.items():
             self.ram[reg] = value
         self.ram[REG_A] = REG_A_DV_NORMAL | 0x06
         self.ram[REG_B] = REG_B_24H

@@ -90,3 +90,11 @@ def test_close_flushes_serial(tmp_path):
     board.close()
     assert (tmp_path / "serial").read_bytes() == b"no newline"  # ... or until the board closes
     out.close()
+
+
+def test_firmware_state_is_what_the_bios_leaves(board):
+    assert (board.port_read(0x21, 1), board.port_read(0xA1, 1)) == (0xB8, 0x8E)
+    assert (board.pic.master.vector_base, board.pic.slave.vector_base) == (0x08, 0x70)
+    board.pic.set_irq(0, True)
+    assert board.intr() and board.acknowledge() == 0x08
+    assert board.io_counts["pic-master"] == 1 and board.io_counts["pic-slave"] == 1   # firmware writes not counted

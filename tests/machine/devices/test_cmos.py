@@ -138,3 +138,9 @@ def test_update_flag_without_interrupts_is_seen_by_polling(guest):
 def test_host_time_source():
     cmos = Cmos(Clock(), 1 << 20, rtc="host")
     assert abs(cmos.epoch() - time.time()) < 5
+
+
+def test_equipment_and_disk_type_bytes(tmp_path):
+    (tmp_path / "d.img").write_bytes(bytes(4096))
+    g = Guest(make_board(disk=str(tmp_path / "d.img")))
+    assert (rd(g, 0x14), rd(g, 0x12), rd(g, 0x19), rd(g, 0x1A)) == (0x02, 0xF0, 47, 0)
