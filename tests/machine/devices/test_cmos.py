@@ -144,3 +144,17 @@ def test_equipment_and_disk_type_bytes(tmp_path):
     (tmp_path / "d.img").write_bytes(bytes(4096))
     g = Guest(make_board(disk=str(tmp_path / "d.img")))
     assert (rd(g, 0x14), rd(g, 0x12), rd(g, 0x19), rd(g, 0x1A)) == (0x02, 0xF0, 47, 0)
+
+
+def test_alarm_interrupt_at_the_set_time():
+    g = Guest(make_board())
+    linux_pic_init(g)
+    g.outb(0xA1, 0xFE)                     # IRQ 8
+    wr(g, 0x01, 0x05)                      # alarm at hh:mm:05, any hour and minute
+    wr(g, 0x03, 0xC0)
+    wr(g, 0x05, 0xC0)
+    wr(g, 0x0B, 0x22)                      # AIE, 24 h, BCD
+    waited = g.run_until(g.board.intr)
+    assert waited == 5 * g.clock.hz and rd(g, 0x00) == 0x05
+    assert g.board.acknowledge() == 0x38
+    assert rd(g, 0x0C) & 0xB0 == 0xB0      # IRQF | AF | UF
