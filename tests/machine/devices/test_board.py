@@ -49,11 +49,12 @@ def test_trace_io_logs_unclaimed_accesses(caplog):
 
 def test_exit_port_takes_the_written_value_at_any_width(board):
     assert board.exit_status is None
+    assert board.port_read(0xF4, 1) == 0 and board.exit_status is None
     board.port_write(0xF4, 1, 0x31)
     assert board.exit_status == 0x31
     board.port_write(0xF4, 4, 0x12345678)
     assert board.exit_status == 0x12345678
-    assert board.io_counts["debug-exit"] == 2
+    assert board.io_counts["debug-exit"] == 3
 
 
 def test_port_80_is_accepted_and_ignored(board):
