@@ -115,16 +115,24 @@ def default_output(src: str, suffix: str) -> str:
     return os.path.splitext(os.path.basename(src))[0] + suffix
 
 
-def dependency_flags(flags: list[str], obj: str) -> list[str]:
+def dependency_flags(flags: list[str], obj: str, dep_file: str | None = None) -> list[str]:
     """-MF/-MQ that make a -MD/-MMD run name the .d file and target as plain `gcc -c -o obj` would."""
     if not any(f in ("-MD", "-MMD") for f in flags):
         return []
     extra = []
     if not any(f.startswith("-MF") for f in flags):
-        extra += ["-MF", os.path.splitext(obj)[0] + ".d"]
+        extra += ["-MF", dep_file or os.path.splitext(obj)[0] + ".d"]
     if not any(f.startswith(("-MT", "-MQ")) for f in flags):
         extra += ["-MQ", obj]
     return extra
+
+
+def link_dependency_names(output: str | None, src: str) -> tuple[str, str]:
+    """(target, .d file) gcc 12 uses for -MD when it compiles and links in one command."""
+    if output:
+        return output, os.path.splitext(output)[0] + ".d"
+    stem = os.path.splitext(os.path.basename(src))[0]
+    return stem + ".o", f"a-{stem}.d"
 
 
 def assembler_flags(flags: list[str]) -> list[str]:
@@ -158,18 +166,18 @@ class Driver:
     def run(self, args: list[str]) -> int:
         return subprocess.call(self.real_cc + args)
 
-    def to_assembly(self, src: Source, flags: list[str], obj: str) -> tuple[subprocess.Popen | None, str]:
+    def to_assembly(self, src: Source, flags: list[str], deps: list[str]) -> tuple[subprocess.Popen | None, str]:
         """Start the real compiler on `src` (-S or -E) into a temporary .s; (process or None, path)."""
         if src.lang in ASSEMBLY:
             return None, src.path
         out = self.temp(src.path, ".s")
         step = "-S" if src.lang in COMPILED else "-E"
-        args = flags + dependency_flags(flags, obj) + [step, "-x", src.lang, src.path, "-o", out]
+        args = flags + deps + [step, "-x", src.lang, src.path, "-o", out]
         return subprocess.Popen(self.real_cc + args), out
 
-    def annotated(self, src: Source, flags: list[str], obj: str, out: str) -> int:
+    def annotated(self, src: Source, flags: list[str], deps: list[str], out: str) -> int:
         """Annotated assembly of `src` written to `out`; the asm pass loads while the compiler runs."""
-        proc, asm = self.to_assembly(src, flags, obj)
+        proc, asm = self.to_assembly(src, flags, deps)
         try:
             annotate_path = load_annotator()
         finally:
@@ -178,10 +186,10 @@ class Driver:
             annotate_path(asm, out)
         return rc
 
-    def object(self, src: Source, flags: list[str], obj: str) -> int:
-        """Object file `obj` from `src` through the asm pass."""
+    def object(self, src: Source, flags: list[str], obj: str, deps: list[str]) -> int:
+        """Object file `obj` from `src` through the asm pass (`deps`: its -MF/-MQ, if any)."""
         ann = self.temp(src.path, ".previrt.s")
-        rc = self.annotated(src, flags, obj, ann)
+        rc = self.annotated(src, flags, deps, ann)
         if rc:
             return rc
         return self.run(assembler_flags(flags) + ["-c", "-x", "assembler", ann, "-o", obj])
@@ -202,8 +210,9 @@ def compile_sources(drv: Driver, cmd: Command, ours: list[Source]) -> int:
     suffix = ".o" if cmd.mode == "c" else ".s"
     for src in ours:
         out = cmd.output or default_output(src.path, suffix)
-        rc = (drv.object(src, cmd.flags, out) if cmd.mode == "c"
-              else drv.annotated(src, cmd.flags, out, out))
+        deps = dependency_flags(cmd.flags, out)
+        rc = (drv.object(src, cmd.flags, out, deps) if cmd.mode == "c"
+              else drv.annotated(src, cmd.flags, deps, out))
         if rc:
             return rc
     rest = [s for s in cmd.sources if s not in ours]
@@ -217,7 +226,8 @@ def link_sources(drv: Driver, cmd: Command, ours: list[Source]) -> int:
     replaced: dict[int, list[str]] = {}
     for src in ours:
         obj = drv.temp(src.path, ".o")
-        rc = drv.object(src, cmd.flags, obj)
+        deps = dependency_flags(cmd.flags, *link_dependency_names(cmd.output, src.path))
+        rc = drv.object(src, cmd.flags, obj, deps)
         if rc:
             return rc
         replaced[src.index] = ["-x", "none", obj] + (["-x", src.xlang] if src.xlang else [])
@@ -228,6 +238,8 @@ def plan(cmd: Command, env: dict[str, str]) -> list[Source]:
     """The sources this command sends through the asm pass (empty: pass the command straight through)."""
     if cmd.mode == "pass" or any(s.path == "-" for s in cmd.sources):
         return []
+    if cmd.output and cmd.mode in ("c", "S") and len(cmd.sources) > 1:
+        return []  # -o with several sources: the real compiler's own error
     if cmd.mode == "S":
         eligible = [s for s in cmd.sources if s.lang in COMPILED]
     else:

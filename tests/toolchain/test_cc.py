@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from previrt.audit import audit
-from previrt.cc import dependency_flags, is_excluded, parse, plan
+from previrt.cc import dependency_flags, is_excluded, link_dependency_names, parse, plan
 from previrt.elf import read_image
 from tests.toolchain.projects import PREVIRT_CC, copy_project, link, make, previrt, run
 
@@ -96,6 +96,8 @@ def test_dependency_flags_name_the_object():
     assert dependency_flags(["-MD"], "b/a.o") == ["-MF", "b/a.d", "-MQ", "b/a.o"]
     assert dependency_flags(["-MMD", "-MF", "x.d"], "b/a.o") == ["-MQ", "b/a.o"]
     assert dependency_flags(["-MD", "-MT", "t"], "obj") == ["-MF", "obj.d"]
+    assert link_dependency_names("k.elf", "src/a.c") == ("k.elf", "k.d")  # what gcc 12 does
+    assert link_dependency_names(None, "src/a.c") == ("a.o", "a-a.d")
 
 
 # ---- one compiler run at a time --------------------------------------------------------------------
@@ -138,7 +140,8 @@ def test_objects_carry_sites_for_c_and_S(srcdir):
 
 def test_compile_and_link_in_one_command(srcdir):
     run([*CC, *CFLAGS, "-nostdlib", "-static", "-no-pie", "-Wl,-Ttext=0x100000", "entry.S", "irq.c",
-         "-o", "k.elf"], cwd=srcdir)
+         "-MD", "-o", "k.elf"], cwd=srcdir)
+    assert (srcdir / "k.d").read_text().startswith("k.elf: irq.c")  # as gcc 12: the last source's
     assert previrt("audit", str(srcdir / "k.elf"))[0] == 0
     assert len(read_image(str(srcdir / "k.elf")).sites) == 4
 
