@@ -31,7 +31,10 @@ def copy_example(workdir: str) -> str:
 
 
 def previrt_cc_command() -> str:
-    """`CC` for make: this interpreter's previrt, whatever is first on PATH."""
+    """`CC` for make: `previrt cc` when PATH finds this interpreter's previrt, else `python -m previrt cc`."""
+    found = shutil.which("previrt")
+    if found and os.path.dirname(os.path.realpath(found)) == os.path.dirname(os.path.realpath(sys.executable)):
+        return "previrt cc"
     return f"{shlex.quote(sys.executable)} -m previrt cc"
 
 
