@@ -316,8 +316,10 @@ def audit(image: Image) -> AuditResult:
         if kind_name(site.kind) != "?":
             findings += check_site(md, image, site)
     ranges, result.by_function = sweep_ranges(image)
+    usable.sort(key=lambda s: s.address)
+    starts = [s.address for s in usable]
     for rng in ranges:
-        inside = [s for s in usable if rng.start <= s.address < rng.end]
+        inside = usable[bisect.bisect_left(starts, rng.start):bisect.bisect_left(starts, rng.end)]
         findings += check_sweep(md, image, rng, inside, result)
         result.swept_bytes += rng.end - rng.start
     result.ranges = len(ranges)
@@ -366,6 +368,7 @@ def format_site(image: Image, site: Site) -> str:
 def list_sites(image_path: str, out: TextIO) -> int:
     """`previrt sites IMAGE`: one line per record, in address order."""
     image = read_image(image_path)
+    _ = image.line_ranges  # malformed DWARF is reported before any output
     if not image.sites:
         print(f"{image_path}: no {SECTION} records", file=out)
         return 0

@@ -70,8 +70,20 @@ class Image:
     def section_of(self, start: int, end: int) -> CodeSection | None:
         return next((s for s in self.code if s.contains(start, end)), None)
 
+    @cached_property
+    def _function_starts(self) -> list[int]:
+        return [f.address for f in self.functions]
+
+    @cached_property
+    def _label_starts(self) -> list[int]:
+        return [f.address for f in self.labels]
+
+    @cached_property
+    def _line_starts(self) -> list[int]:
+        return [r.start for r in self.line_ranges]
+
     def function_at(self, address: int) -> Function | None:
-        i = bisect.bisect_right([f.address for f in self.functions], address) - 1
+        i = bisect.bisect_right(self._function_starts, address) - 1
         if i >= 0 and self.functions[i].address <= address < self.functions[i].address + self.functions[i].size:
             return self.functions[i]
         return None
@@ -80,7 +92,7 @@ class Image:
         """`function+0xoff` (sized function, else the nearest preceding label), or the bare address."""
         func = self.function_at(address)
         if func is None:
-            i = bisect.bisect_right([f.address for f in self.labels], address) - 1
+            i = bisect.bisect_right(self._label_starts, address) - 1
             sec = next((s for s in self.code if s.address <= address < s.end), None)
             if i >= 0 and sec is not None and self.labels[i].address >= sec.address:
                 func = self.labels[i]
@@ -95,7 +107,7 @@ class Image:
     def source_line(self, address: int) -> str | None:
         """`file:line` from DWARF line info, or None without it."""
         ranges = self.line_ranges
-        i = bisect.bisect_right([r.start for r in ranges], address) - 1
+        i = bisect.bisect_right(self._line_starts, address) - 1
         if i >= 0 and ranges[i].start <= address < ranges[i].end:
             return f"{ranges[i].file}:{ranges[i].line}"
         return None
@@ -149,7 +161,7 @@ def _section_data(section, file_size: int) -> bytes:
     if section["sh_type"] == "SHT_NOBITS":
         return b""
     if section["sh_offset"] + section["sh_size"] > file_size:
-        raise UsageError(f"section {section.name} extends past the end of the file (truncated?)")
+        raise ValueError(f"section {section.name} extends past the end of the file")
     return section.data()
 
 
@@ -160,7 +172,7 @@ def _sites(path: str, elf: ELFFile, file_size: int) -> list[Site]:
     try:
         data = _section_data(sec, file_size)
         return decode_section(data, sec["sh_addr"])
-    except (SiteFormatError, UsageError) as e:
+    except (SiteFormatError, ValueError) as e:
         raise UsageError(f"corrupt {SECTION} section: {e}", where=path) from None
 
 
