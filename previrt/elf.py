@@ -149,7 +149,8 @@ def _check_header(path: str, elf: ELFFile) -> None:
     if cls != 32 or machine != "EM_386":
         desc = {("EM_X86_64", 64): "x86-64", ("EM_386", 64): "64-bit i386"}.get(
             (machine, cls), f"ELFCLASS{cls} {machine}")
-        raise UsageError(f"is {_article(desc)} {desc} ELF file; previrt reads ELFCLASS32 EM_386 (i386) images", where=path)
+        raise UsageError(f"is {_article(desc)} {desc} ELF file; previrt reads ELFCLASS32 EM_386 (i386) images",
+                         where=path)
     if etype == "ET_REL":
         raise UsageError("is a relocatable object (ET_REL): site addresses are final only after linking; "
                          "pass the linked image", where=path)

@@ -142,7 +142,8 @@ def test_record_past_section_end(tmp_path):
 def test_wrong_kind(tmp_path):
     status, out, _ = previrt("audit", str(image_of(tmp_path, site("a", "sti", KIND["cli"], 7))))
     assert status == 1
-    assert f"kind mismatch: record says kind {KIND['cli']} (cli), the instruction `sti` is kind {KIND['sti']} (sti)" in out
+    assert (f"kind mismatch: record says kind {KIND['cli']} (cli), the instruction `sti` "
+            f"is kind {KIND['sti']} (sti)") in out
 
 
 def test_site_not_starting_with_a_sensitive_instruction(tmp_path):
