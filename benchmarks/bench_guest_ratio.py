@@ -1,0 +1,117 @@
+"""Instruction-count cost of pre-virtualization on the bare machine: every workload of the guest kernel
+(larger N) in the native and the previrt-unpatched build on `previrt run`; writes guest_ratio.md beside it.
+
+The previrt image executes the native program plus one NOP per executed padded site, so
+(previrt - native) is the number of sensitive-instruction sites executed. Target: ratio <= 1.005."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GUEST = ROOT / "guest_src"
+REPORT = Path(__file__).with_suffix("").with_name("guest_ratio.md")
+TARGET = 1.005
+
+# workload -> (n, what one unit is)
+WORKLOADS = {
+    "null": (20000, "getpid calls"),
+    "ctxsw": (2000, "pipe round trips (2 address-space switches each)"),
+    "fork": (200, "fork + exit + wait"),
+    "pagetouch": (200, "rounds of 16 demand-zero faults + 16 unmaps"),
+    "disk": (64, "4 KiB blocks written and read back"),
+    "console": (1000, "console lines"),
+    "sleep": (100, "timer ticks slept"),
+    "compute": (20000, "words sorted and hashed"),
+    "build": (3, "rounds of 4 compilers over 16 files"),
+    "faults": (5, "rounds of 6 killed processes"),
+}
+
+
+def build(jobs: int) -> None:
+    for extra in ([], ["PREVIRT=1"]):
+        subprocess.run(["make", "-s", f"-j{jobs}", *extra], cwd=GUEST, check=True)
+
+
+def run(variant: str, name: str, n: int, work: Path) -> dict:
+    disk = work / f"{variant}-{name}.img"
+    shutil.copyfile(GUEST / "build" / "disk.img", disk)
+    stats = work / f"{variant}-{name}.json"
+    done = subprocess.run([sys.executable, "-m", "previrt", "run", str(GUEST / "build" / variant / "kernel.elf"),
+                           "--disk", str(disk), "--cmdline", f"run={name} n={n}", "--stats", str(stats)],
+                          capture_output=True)
+    data = json.loads(stats.read_text()) if stats.exists() else {}
+    return {"output": done.stdout.decode(errors="replace"), "status": done.returncode,
+            "instructions": int(data.get("instructions", 0)), "wall": float(data.get("wall_seconds", 0.0)),
+            "end": data.get("end", "?")}
+
+
+def result_line(output: str) -> str:
+    lines = [ln for ln in output.splitlines() if "checksum=" in ln]
+    return lines[-1] if lines else "(no result line)"
+
+
+def render(rows: list[dict]) -> str:
+    out = ["# Guest kernel: previrt-unpatched / native instruction counts on the bare machine", "",
+           "Produced by `python benchmarks/bench_guest_ratio.py`: every workload of `guest_src/` with the",
+           "sizes below, run once per build on `previrt run` (deterministic virtual time, so one run is",
+           "exact). `sites executed` = previrt - native instructions: each executed padded site costs its",
+           "original instruction plus one NOP (padding after iret/ljmp never executes). Target ratio <= "
+           f"{TARGET}.", "",
+           "| workload | n | native instr. | previrt instr. | ratio | sites executed | sites per unit | "
+           "output match | status |",
+           "|---|---:|---:|---:|---:|---:|---:|:---:|---|"]
+    for r in rows:
+        ratio = r["previrt"]["instructions"] / r["native"]["instructions"] if r["native"]["instructions"] else 0
+        extra = r["previrt"]["instructions"] - r["native"]["instructions"]
+        match = "yes" if r["native"]["output"] == r["previrt"]["output"] else "**NO**"
+        status = "ok" if r["native"]["status"] == r["previrt"]["status"] == 1 else \
+            f"**exit {r['native']['status']}/{r['previrt']['status']} ({r['native']['end']}/{r['previrt']['end']})**"
+        flag = "" if ratio <= TARGET else " **over**"
+        out.append(f"| {r['name']} | {r['n']} | {r['native']['instructions']:,} | {r['previrt']['instructions']:,} | "
+                   f"{ratio:.4f}{flag} | {extra:,} | {extra / r['n']:.1f} | {match} | {status} |")
+    out += ["", "Units: " + "; ".join(f"{k}: {v[1]}" for k, v in WORKLOADS.items()) + ".", "",
+            "Result lines (identical in both builds when `output match` says yes):", "", "```"]
+    out += [result_line(r["native"]["output"]) for r in rows]
+    out += ["```", ""]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="*", help="workloads to run (default: all)")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--no-build", action="store_true")
+    args = ap.parse_args(argv)
+    if not args.no_build:
+        build(args.jobs)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (n, _) in WORKLOADS.items():
+            if args.only and name not in args.only:
+                continue
+            row = {"name": name, "n": n}
+            for variant in ("native", "previrt"):
+                row[variant] = run(variant, name, n, Path(tmp))
+            ratio = row["previrt"]["instructions"] / max(1, row["native"]["instructions"])
+            print(f"{name:10} n={n:<6} native={row['native']['instructions']:>12,} "
+                  f"previrt={row['previrt']['instructions']:>12,} ratio={ratio:.4f} "
+                  f"status={row['native']['status']}/{row['previrt']['status']}", flush=True)
+            rows.append(row)
+    text = render(rows)
+    tmp_report = REPORT.with_suffix(".md.tmp")
+    tmp_report.write_text(text)
+    os.replace(tmp_report, REPORT)
+    print(f"wrote {REPORT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
