@@ -33,15 +33,6 @@ class Origins:
             return f"{self.files.get(fileno, self.filename)}:{line}"
         return None
 
-    def marker(self, offset: int, next_line: bool) -> str | None:
-        """A `# N "name"` line that restores marker-based numbering after lines inserted into the line
-        at `offset` (for the line after it when `next_line`), or None when `.loc` rules there."""
-        self._scan(offset)
-        if not self.mark or (self.loc and self.loc[0] > self.mark[0]):
-            return None
-        moff, name, line = self.mark
-        return f'# {line + self.text.count(chr(10), moff, offset) - 1 + next_line} "{name}"'
-
     def describe(self, offset: int, lineno: int) -> str:
         """Original position if known, else this file's own line: for error messages."""
         return self.where(offset, lineno) or f"{self.filename}:{lineno}"

@@ -2,20 +2,20 @@
 
 with NOPs between labels, and record the site in `.previrt.sites` (previrt.sites.gas_record).
 
-Each rewrite, before and after (kind cli, site size 8):
+Each rewrite, before and after (kind cli, site size 8); the site is one line, with `;` between statements,
+so no line is added and every line keeps its number (shown here one statement a line):
 
-        cli                          .Lpv_s1: cli
-                                     .Lpv_i1:
-                                             .arch .nop
-                                             .if .Lpv_i1 - .Lpv_s1 > 8
-                                             .error "kern.c:12: cli instruction is longer than its 8-byte previrt site"
-                                             .else
-                                             .nops 8 - (.Lpv_i1 - .Lpv_s1), 11
-                                             .endif
-                                     .Lpv_e1:
-                                             .pushsection .previrt.sites,"a"  (the 12-byte record)
-                                             ...
-                                             .popsection
+        cli      # off         .Lpv_s1: cli ;
+                               .Lpv_i1: ;
+                               .arch .nop ;
+                               .if .Lpv_i1 - .Lpv_s1 > 8 ;
+                               .error "kern.c:12: cli instruction is longer than its 8-byte previrt site" ;
+                               .else ;
+                               .nops 8 - (.Lpv_i1 - .Lpv_s1), 11 ;
+                               .endif ;
+                               .Lpv_e1: ;
+                               .pushsection .previrt.sites,"a" ; (the 12-byte record) ; .popsection
+                               # off
 
 Decisions:
 * Only 32-bit code (`.code32`, the default) in executable sections is annotated: `.text`, `.text.*`,
@@ -54,8 +54,8 @@ from previrt.isa import i386
 MAX_NOP = 11  # longest single NOP GAS emits with `.arch .nop`
 REPT_LABELS = ("97701", "97702", "97703")  # start, instruction end, site end inside .rept bodies
 
-_STATE_DIRECTIVE = (r"\.(?:s(?:ection|ubsection)|p(?:ushsection|opsection|revious)|text|data|bss|code|macro|endm"
-                    r"|rept|irp|endr)\b")
+_STATE_DIRECTIVE = (r"\.(?:s(?:ection|ubsection)|p(?:ushsection|opsection|revious)|text|data|bss|code(?:16gcc|16|32|64)|macro"
+                    r"|endm|rept|irpc?|endr)\b")
 
 
 def _trie(words: list[str]) -> str:
@@ -75,7 +75,6 @@ _WORDS = _trie(sorted(i386.gas_scan_words() | PREFIXES)) + r")(?![\w.$])"
 # Scans over the lower-cased text; a match marks its line as worth parsing.  Each starts with a rare
 # character or a literal, which `re` searches for quickly; the text is a few MB at most.
 _SCANS = [re.compile(p) for p in (r"[\n\t ;:,](?:" + _WORDS, *i386.GAS_SCAN_HINTS, _STATE_DIRECTIVE, r"/\*")]
-_SCANS_I = [re.compile(x.pattern, re.I) for x in _SCANS]
 _FIRST_WORD = re.compile("(?:" + _WORDS)
 
 
@@ -84,7 +83,7 @@ def _candidate_lines(text: str) -> list[int]:
     ascii_ = text.isascii()
     low = text.lower() if ascii_ else text
     starts = {0} if _FIRST_WORD.match(low) or not ascii_ and _FIRST_WORD.match(text.lower()) else set()
-    for rx in _SCANS if ascii_ else _SCANS_I:
+    for rx in _SCANS if ascii_ else [re.compile(x.pattern, re.I) for x in _SCANS]:
         for m in rx.finditer(low):
             starts.add(low.rfind("\n", 0, m.end() - 1) + 1)
     return sorted(starts)
@@ -198,7 +197,7 @@ class _Pass:
             raise self._error("a prefix statement ends a line that holds a sensitive instruction: write the "
                               "prefix on the line of the instruction it prefixes", offset, lineno)
         if found:
-            self.out.append(self._render(line, found, open_after, offset))
+            self.out.append(self._render(line, found))
         else:
             self.out.append(line)
         if self.pending and self.pending[0] == lineno and self.pending[2] < 0:
@@ -221,13 +220,13 @@ class _Pass:
         row = i386.classify_gas(st.name, st.args)
         if row is None:
             return None
-        start = span.start
-        labels = self._labels()
+        start, labels, inline = span.start, self._labels(), True
         if pending and pending[0] == lineno:
             start = pending[1]
         elif pending:
             self._label_before(pending, labels[0])
-        return start, span.end, row, labels, self.origins.describe(offset, lineno)
+            inline = False
+        return start, span.end, row, labels, inline, self.origins.describe(offset, lineno)
 
     # ---- rendering -------------------------------------------------------------------------------
 
@@ -247,30 +246,16 @@ class _Pass:
         line = self.out[index]
         self.out[index] = f"{line[:column]}{start_label}: {line[column:]}"
 
-    def _render(self, line: str, found: list, open_after: bool, offset: int) -> str:
-        """The line with each site's start label put before it and its padding and record after it.
-
-        Labels go on the instruction's own line so that line numbers counted from a `# N "file"`
-        marker stay right; after the inserted lines such a marker is repeated."""
+    def _render(self, line: str, found: list) -> str:
+        """The line with each site's start label before it and its padding and record after it, as
+        further `;` statements on the same line: no line is added, so line numbers counted by GAS
+        (from `# N "file"` markers, also inside .macro/.rept bodies) stay those of the source."""
         parts, cursor = [], 0
-        for i, (a, b, row, labels, where) in enumerate(found):
-            head = line[cursor:a]
-            parts.append(head if cursor == 0 else "\t" + head.lstrip(" \t;"))
-            parts.append(f"{labels[0]}: {line[a:b]}")
-            tail = line[b:]
-            if i == len(found) - 1 and not open_after and not _has_statement(tail):
-                parts.append(tail if tail.endswith("\n") else tail + "\n")
-                cursor = len(line)
-            else:
-                parts.append("\n")
-                cursor = b
-            parts.extend(text + "\n" for text in self._postlude(row, labels, where))
-            marker = self.origins.marker(offset, next_line=cursor == len(line))
-            if marker:
-                parts.append(marker + "\n")
-        remaining = line[cursor:].lstrip(" \t;")
-        if remaining:
-            parts.append("\t" + remaining)
+        for a, b, row, labels, inline, where in found:
+            parts += [line[cursor:a], f"{labels[0]}: " if inline else "", line[a:b], " ; ",
+                      " ; ".join(self._postlude(row, labels, where))]
+            cursor = b
+        parts.append(line[cursor:])
         return "".join(parts)
 
     def _postlude(self, row: i386.Row, labels: tuple, where: str) -> list[str]:
@@ -278,15 +263,9 @@ class _Pass:
         size = self.site_sizes.get(row.kind, row.site_size)
         message = f"{where}: {row.name} instruction is longer than its {size}-byte previrt site"
         message = message.replace("\\", "\\\\").replace('"', '\\"')
-        return [f"{i_def}:", "\t.arch .nop", f"\t.if {i_ref} - {s_ref} > {size}", f'\t.error "{message}"',
-                "\t.else", f"\t.nops {size} - ({i_ref} - {s_ref}), {MAX_NOP}", "\t.endif", f"{e_def}:",
-                *sites.gas_record(s_ref, e_ref, i_ref, row.kind)]
-
-
-def _has_statement(tail: str) -> bool:
-    """Whether the text after a statement holds another statement (not just spaces and a comment)."""
-    spans, _ = split_line(tail, False) if tail[:1] != "/" else split_line(" " + tail, False)
-    return bool(spans)
+        return [f"{i_def}:", ".arch .nop", f".if {i_ref} - {s_ref} > {size}", f'.error "{message}"', ".else",
+                f".nops {size} - ({i_ref} - {s_ref}), {MAX_NOP}", ".endif", f"{e_def}:",
+                *(x.strip() for x in sites.gas_record(s_ref, e_ref, i_ref, row.kind))]
 
 
 _LONG_REF = re.compile(r"\.(?:long|int|4byte)[ \t]+(\S+?)[ \t]*-[ \t]*\.[ \t]*(?:[,;#\n]|$)")

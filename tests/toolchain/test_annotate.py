@@ -1,0 +1,310 @@
+"""Tests of the asm pass: golden files (gcc -S output with inline asm, a hand-written .S after cpp), each
+
+assembled, linked and decoded with capstone; idempotency, pass-through, 16-bit code, errors, the CLI."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import capstone
+import pytest
+from elftools.elf.constants import SH_FLAGS
+from elftools.elf.elffile import ELFFile
+
+from previrt import sites
+from previrt.annotate.asm import annotate_path, annotate_text
+from previrt.cli import main as cli_main
+from previrt.errors import PrevirtError
+from previrt.isa import i386
+
+GOLDEN = Path(__file__).parent / "golden"
+PAIRS = ["irq", "hand"]  # golden/<name>.s -> golden/<name>.annotated.s
+REGEN = os.environ.get("PREVIRT_REGEN_GOLDEN") == "1"
+NOP = capstone.x86.X86_INS_NOP
+
+
+def read(path: Path) -> str:
+    with open(path, encoding="utf-8", newline="") as f:
+        return f.read()
+
+
+def build(asm: str, tmp_path: Path, name: str = "t", debug: bool = False) -> Path:
+    """Assemble with `as --32` and link at 0x100000 (undefined symbols resolve to 0): the ELF image."""
+    src, obj, elf = (tmp_path / f"{name}{ext}" for ext in (".s", ".o", ".elf"))
+    src.write_text(asm)
+    run(["as", "--32", *(["-g"] if debug else []), "-o", str(obj), str(src)])
+    run(["ld", "-m", "elf_i386", "-Ttext=0x100000", "-e", "0x100000", "--unresolved-symbols=ignore-all",
+         "-o", str(elf), str(obj)])
+    return elf
+
+
+def run(cmd: list[str]) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{' '.join(cmd)}:\n{proc.stderr}"
+    return proc.stdout
+
+
+def _disassembler() -> capstone.Cs:
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
+    md.detail = True
+    return md
+
+
+class Image:
+    """A linked image: executable sections, site records and function symbols."""
+
+    def __init__(self, path: Path):
+        with open(path, "rb") as f:
+            elf = ELFFile(f)
+            self.code = [(s["sh_addr"], s.data()) for s in elf.iter_sections()
+                         if s["sh_flags"] & SH_FLAGS.SHF_EXECINSTR and s["sh_type"] == "SHT_PROGBITS"]
+            sec = elf.get_section_by_name(sites.SECTION)
+            self.sites = sites.decode_section(sec.data(), sec["sh_addr"]) if sec else []
+            symtab = elf.get_section_by_name(".symtab")
+            self.functions = sorted((s["st_value"], s["st_size"], s.name) for s in symtab.iter_symbols()
+                                    if s["st_info"]["type"] == "STT_FUNC" and s["st_size"])
+
+    def bytes_at(self, address: int, size: int) -> bytes:
+        for base, data in self.code:
+            if base <= address and address + size <= base + len(data):
+                return data[address - base:address - base + size]
+        raise AssertionError(f"{address:#x}+{size} is not inside an executable section")
+
+
+def check_sites(image: Image, site_sizes: dict[int, int] | None = None) -> None:
+    """Each site: a recorded-kind instruction of insn_len bytes, then NOPs only, exactly `size` in all."""
+    md = _disassembler()
+    for site in image.sites:
+        code = image.bytes_at(site.address, site.size)
+        insns = list(md.disasm(code, site.address))
+        assert sum(i.size for i in insns) == site.size, f"site {site}: does not decode to its end"
+        first = insns[0]
+        row = i386.classify_capstone(first)
+        assert row is not None and row.kind == site.kind, f"{first.mnemonic} {first.op_str} at {site}"
+        assert first.size == site.insn_len
+        assert all(i.id == NOP for i in insns[1:]), f"site {site}: padding {[i.mnemonic for i in insns[1:]]}"
+        assert len(insns) - 1 <= 2, "padding of a site must be at most two NOPs (11-byte NOPs)"
+        if not site.flags & sites.FLAG_HAND:
+            assert site.size == (site_sizes or {}).get(site.kind, i386.row(site.kind).site_size)
+
+
+def sensitive_in_functions(image: Image) -> list[tuple[int, str]]:
+    """(address, row name) of every sensitive instruction in the image's functions, by a linear sweep."""
+    md, found = _disassembler(), []
+    for start, size, name in image.functions:
+        code = image.bytes_at(start, size)
+        insns = list(md.disasm(code, start))
+        assert sum(i.size for i in insns) == size, f"{name} does not decode to its end"
+        found += [(i.address, i386.classify_capstone(i).name) for i in insns if i386.classify_capstone(i)]
+    return found
+
+
+def check_coverage(image: Image) -> None:
+    found = sensitive_in_functions(image)
+    starts = {s.address for s in image.sites}
+    missing = [(hex(a), n) for a, n in found if a not in starts]
+    assert not missing, f"sensitive instructions without a site: {missing}"
+    assert len({s.address for s in image.sites}) == len(image.sites), "two records for one site"
+
+
+# ---- golden files ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_golden(name):
+    out = annotate_text(read(GOLDEN / f"{name}.s"), f"{name}.s")
+    expected = GOLDEN / f"{name}.annotated.s"
+    if REGEN:
+        with open(expected, "w", encoding="utf-8", newline="") as f:
+            f.write(out)
+    assert out == read(expected)
+
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_golden_output_assembles_to_padded_recorded_sites(name, tmp_path):
+    image = Image(build(read(GOLDEN / f"{name}.annotated.s"), tmp_path))
+    check_sites(image)
+    check_coverage(image)
+    assert len(image.sites) == read(GOLDEN / f"{name}.annotated.s").count(".pushsection .previrt.sites") + (
+        name == "hand") + read(GOLDEN / f"{name}.s").count(".rept 3") * 2 + read(GOLDEN / f"{name}.s").count(
+        ".irp port, 0x20, 0xa0")
+
+
+def test_irq_sites_are_the_inline_asm_ones(tmp_path):
+    image = Image(build(read(GOLDEN / "irq.annotated.s"), tmp_path))
+    names = sorted(i386.row(s.kind).name for s in image.sites)
+    original = Image(build(read(GOLDEN / "irq.s"), tmp_path, "orig"))
+    assert names == sorted(n for _, n in sensitive_in_functions(original))
+    assert {"out", "in", "ins", "pushf", "popf", "cli", "sti", "hlt", "lgdt", "ljmp", "mov_to_seg",
+            "mov_to_cr", "mov_from_cr"} <= set(names)
+
+
+def test_hand_written_file_covers_the_table(tmp_path):
+    image = Image(build(read(GOLDEN / "hand.annotated.s"), tmp_path))
+    names = {i386.row(s.kind).name for s in image.sites}
+    missing = {r.name for r in i386.ROWS} - names
+    assert not missing
+    assert sum(1 for s in image.sites if s.flags & sites.FLAG_HAND) == 1
+
+
+@pytest.mark.parametrize("name,debug", [("irq", False), ("hand", True)])
+def test_line_info_is_unchanged(name, debug, tmp_path):
+    """addr2line gives each sensitive instruction (and its padding) the same source line as before."""
+    orig = build(read(GOLDEN / f"{name}.s"), tmp_path, "orig", debug)
+    ann = build(read(GOLDEN / f"{name}.annotated.s"), tmp_path, "ann", debug)
+    before = [a for a, _ in sensitive_in_functions(Image(orig))]
+    after = Image(ann).sites
+    after_addrs = sorted(s.address for s in after if not s.flags & sites.FLAG_HAND)
+    before = [a for a in before if a not in {s.address for s in Image(orig).sites}]
+    assert len(before) == len(after_addrs) > 5
+    lines_before = addr2line(orig, before)
+    lines_after = addr2line(ann, after_addrs)
+    assert lines_before == lines_after
+    assert all(":?" not in x and x.split(":")[0].endswith((".c", ".S")) for x in lines_after)
+    ours = [s for s in sorted(after, key=lambda s: s.address) if not s.flags & sites.FLAG_HAND]
+    # the padding has the line of the instruction (of its mnemonic, where a prefix is on the line before)
+    assert addr2line(ann, [s.address + s.insn_len for s in ours]) == addr2line(
+        ann, [s.address + s.insn_len - 1 for s in ours])
+
+
+def addr2line(elf: Path, addresses: list[int]) -> list[str]:
+    out = run(["addr2line", "-e", str(elf), *(hex(a) for a in addresses)]).splitlines()
+    return [re.sub(r" \(discriminator \d+\)", "", os.path.basename(x)) for x in out]
+
+
+# ---- properties of the pass ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_idempotent(name):
+    once = read(GOLDEN / f"{name}.annotated.s")
+    assert annotate_text(once, f"{name}.annotated.s") == once
+
+
+def test_file_without_sensitive_instructions_is_returned_identical():
+    text = read(GOLDEN / "plain.s")
+    assert "cli" in text and "/* nor this */" in text  # in strings only
+    assert annotate_text(text, "plain.s") is not None
+    assert annotate_text(text, "plain.s") == text
+
+
+def test_lines_without_sensitive_instructions_pass_through_byte_identical():
+    text = read(GOLDEN / "irq.s")
+    out = annotate_text(text, "irq.s")
+    kept = [line for line in text.splitlines(True) if not i386.gas_candidate_regex().search(line)]
+    out_lines = out.splitlines(True)
+    pos = 0
+    for line in kept:  # in order, unchanged
+        pos = out_lines.index(line, pos) + 1
+
+
+def test_code16_passes_through_untouched():
+    text = ("\t.code16\n\tcli\n\tinb $0x60, %al\n\tmovl %eax, %cr0\n\tljmpl $8, $1f\n\t.code32\n1:\tcli\n"
+            "\t.code16gcc\n\tsti\n\t.code32\n")
+    out = annotate_text(text)
+    assert out.startswith(text[:text.index("\t.code32")])
+    assert out.count(".pushsection .previrt.sites") == 1
+    assert "\n.Lpv_s1: 1:\tcli ; .Lpv_i1: ; " in out
+    assert out.endswith("\t.code16gcc\n\tsti\n\t.code32\n")
+
+
+def test_data_sections_are_left_alone():
+    text = '\t.data\n\tcli\n\t.section .rodata,"a"\n\tsti\n\t.section .ktext,"ax"\n\thlt\n\t.text\n\tpushf\n'
+    out = annotate_text(text)
+    assert out.count(".pushsection .previrt.sites") == 2 and "\t.Lpv_s1: hlt ; " in out and "\t.Lpv_s2: pushf ; " in out
+
+
+def test_statements_comments_and_strings(tmp_path):
+    text = ('\tcli /* x; sti */ ; nop # sti\n\t.ascii "cli; /* # "\n\tmovl $\';\', %eax; sti /* a\n'
+            ' cli still comment */ hlt\n/ cli: a line comment\n')
+    out = annotate_text(text)
+    assert out.count(".pushsection .previrt.sites") == 3
+    lines = out.splitlines(True)
+    assert len(lines) == 5 and lines[1] == text.splitlines(True)[1] and lines[4] == "/ cli: a line comment\n"
+    assert lines[0].startswith("\t.Lpv_s1: cli ; .Lpv_i1: ; ") and lines[0].endswith(" /* x; sti */ ; nop # sti\n")
+    assert lines[2].startswith("\tmovl $';', %eax; .Lpv_s2: sti ; ") and lines[2].endswith(".popsection /* a\n")
+    assert lines[3].startswith(" cli still comment */ .Lpv_s3: hlt ; ")
+    image = Image(build(out, tmp_path))
+    check_sites(image)
+    assert [i386.row(s.kind).name for s in image.sites] == ["cli", "sti", "hlt"]
+
+
+def test_site_size_too_small_is_an_assembly_error_naming_the_source_line(tmp_path):
+    text = '# 40 "kern.c"\n\tnop\n\tlgdt %cs:0x12345678(%ebx,%ecx,4)\n'
+    out = annotate_text(text, "kern.s", site_sizes={i386.classify_gas("lgdt", "").kind: 8})
+    src = tmp_path / "k.s"
+    src.write_text(out)
+    proc = subprocess.run(["as", "--32", "-o", str(tmp_path / "k.o"), str(src)], capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "kern.c:41: lgdt instruction is longer than its 8-byte previrt site" in proc.stderr
+    ok = annotate_text(text, "kern.s")  # the default 16 bytes hold it
+    check_sites(Image(build(ok, tmp_path)))
+
+
+def test_numeric_labels_around_sites_still_resolve(tmp_path):
+    text = "1:\tcli\n\tjmp 1b\n\tjmp 2f\n\tsti\n2:\tpushf\n\tjmp 1b\n"
+    image = Image(build(annotate_text(text), tmp_path))
+    check_sites(image)
+    md = _disassembler()
+    (base, code), = image.code
+    jumps = [i for i in md.disasm(code, base) if i.mnemonic == "jmp"]
+    cli, pushf = (s.address for s in sorted(image.sites, key=lambda s: s.address) if s.kind in (1, 24))
+    assert [int(j.op_str, 16) for j in jumps] == [cli, pushf, cli]
+
+
+def test_macro_and_rept_bodies_expand_to_distinct_sites(tmp_path):
+    text = ("\t.macro IRQ_OFF\n\tcli\n\t.endm\n\t.macro DELAY n\n\t.rept \\n\n\toutb %al, $0x80\n\t.endr\n"
+            "\t.endm\n\tIRQ_OFF\n\tIRQ_OFF\n\tDELAY 3\n\t.irpc r, ab\n\tsti\n\t.endr\n")
+    out = annotate_text(text)
+    assert ".Lpv_s1_\\@: cli" in out and "97701: outb" in out
+    image = Image(build(out, tmp_path))
+    check_sites(image)
+    assert sorted(i386.row(s.kind).name for s in image.sites) == ["cli"] * 2 + ["out"] * 3 + ["sti"] * 2
+
+
+def test_existing_records_by_hand_are_respected():
+    text = ("661:\tcli\n662:\t.nops 4\n663:\n\t.pushsection .previrt.sites, \"a\"\n\t.balign 4\n"
+            "\t.long 661b - .\n\t.byte 1, 1, 663b - 661b, 662b - 661b\n\t.short 2, 0\n\t.popsection\n\tsti\n")
+    out = annotate_text(text)
+    assert out.startswith(text[:text.index("\tsti")]) and ".Lpv_s1: sti" in out and "Lpv_s2" not in out
+
+
+# ---- errors --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,where,message", [
+    ('\tcli\n/* never closed\n\tsti\n', "f.s:2", "unterminated /* comment"),
+    ('\tnop\n\t.ascii "no end; cli\n', "f.s:2", "unterminated string"),
+    ('# 12 "kern.c"\n\tnop\n\tnop\n\tsti; .ascii "x\n', "kern.c:14", "unterminated string"),
+    ('\t.file 1 "drv.c"\n\t.loc 1 77 3\n\t.endm\n', "drv.c:77", ".endm without a matching .macro"),
+    ('\t.popsection\n', "f.s:1", ".popsection without a matching .pushsection"),
+    ('\tnop\n\t.rept 2\n\tcli\n', "f.s:2", "body not closed"),
+    ('\tcli; rep\n\touts\n', "f.s:1", "prefix statement"),
+])
+def test_errors_name_file_and_line(text, where, message):
+    with pytest.raises(PrevirtError) as e:
+        annotate_text(text, "f.s")
+    assert e.value.where == where
+    assert message in str(e.value)
+
+
+def test_annotate_path_writes_whole_file_or_nothing(tmp_path):
+    good, bad, out = tmp_path / "good.s", tmp_path / "bad.s", tmp_path / "out.s"
+    good.write_text("\tcli\n")
+    bad.write_text("\tcli\n\t.ascii \"x; sti\n")
+    annotate_path(str(good), str(out))
+    assert out.read_text() == annotate_text("\tcli\n", str(good))
+    with pytest.raises(PrevirtError, match=r"bad\.s:2"):
+        annotate_path(str(bad), str(tmp_path / "none.s"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.s", "good.s", "out.s"]
+
+
+def test_cli(tmp_path, capsys):
+    src, out = tmp_path / "in.s", tmp_path / "out.s"
+    src.write_text(read(GOLDEN / "irq.s"))
+    assert cli_main(["annotate", str(src), "-o", str(out)]) == 0
+    assert read(out) == read(GOLDEN / "irq.annotated.s")
+    src.write_text('# 3 "kern.c"\n\t.ascii "oops, cli\n')
+    assert cli_main(["annotate", str(src), "-o", str(tmp_path / "x.s")]) == 1
+    assert "kern.c:3" in capsys.readouterr().err
+    assert not (tmp_path / "x.s").exists()
