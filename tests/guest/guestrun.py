@@ -24,6 +24,9 @@ TEST_SIZES = {
     "compute": 500, "build": 1, "faults": 1,
 }
 
+RUN_TIMEOUT = 60                # seconds; the test sizes take a few seconds each
+MAX_INSTRUCTIONS = 50_000_000   # the test sizes need at most about 10 M guest instructions
+
 QEMU = "qemu-system-i386"
 # No -nographic: it would put the firmware's console on the serial port too.
 QEMU_ARGS = ("-m", "64", "-serial", "stdio", "-monitor", "none", "-display", "none", "-no-reboot",
@@ -47,6 +50,7 @@ class Run:
     output: str
     status: int
     stats: dict
+    stderr: str = ""
 
     @property
     def instructions(self) -> int:
@@ -70,14 +74,19 @@ def fresh_disk(template: Path, work: Path, name: str) -> Path:
     return disk
 
 
-def run_bare(image: Path, cmdline: str, disk: Path, work: Path, timeout: float = 300) -> Run:
+def run_bare(image: Path, cmdline: str, disk: Path, work: Path, timeout: float = RUN_TIMEOUT,
+             max_instructions: int = MAX_INSTRUCTIONS) -> Run:
+    """One `previrt run`; a run that overstays `timeout` comes back with status -1 and what it printed."""
     stats = work / "stats.json"
     stats.unlink(missing_ok=True)
-    done = subprocess.run([sys.executable, "-m", "previrt", "run", str(image), "--disk", str(disk),
-                           "--cmdline", cmdline, "--stats", str(stats)],
-                          capture_output=True, timeout=timeout)
+    argv = [sys.executable, "-m", "previrt", "run", str(image), "--disk", str(disk), "--cmdline", cmdline,
+            "--stats", str(stats), "--max-instructions", str(max_instructions)]
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        return Run((e.stdout or b"").decode(errors="replace"), -1, {}, f"timed out after {timeout} s")
     data = json.loads(stats.read_text()) if stats.exists() else {}
-    return Run(done.stdout.decode(errors="replace"), done.returncode, data)
+    return Run(done.stdout.decode(errors="replace"), done.returncode, data, done.stderr.decode(errors="replace"))
 
 
 def run_qemu(image: Path, cmdline: str, disk: Path, timeout: float = 60) -> Run:

@@ -14,7 +14,7 @@ from tests.guest.guestrun import (EXIT_OK_STATUS, EXIT_PANIC_STATUS, EXIT_USAGE_
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_faulting_process_is_killed_and_workload_completes(guest, variant, tmp_path):
     run = run_bare(guest.image(variant), "run=null n=20 fault=1", fresh_disk(guest.disk, tmp_path, "d"), tmp_path)
-    assert run.status == EXIT_OK_STATUS, run.output
+    assert run.status == EXIT_OK_STATUS, run.output + run.stderr
     lines = run.output.splitlines()
     assert lines[1] == "kernel: pid 1 (crash) killed: #PF page fault at 00000000, eip 08048560, err 6"
     assert re.fullmatch(r"null: calls=20 checksum=[0-9a-f]{8}", lines[2])

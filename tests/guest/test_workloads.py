@@ -29,7 +29,7 @@ def bare(guest: GuestBuild, variant: str, name: str, work: Path) -> Run:
 @pytest.mark.parametrize("name", sorted(TEST_SIZES))
 def test_workload_output_is_golden(guest, variant, name, tmp_path):
     run = bare(guest, variant, name, tmp_path)
-    assert run.status == EXIT_OK_STATUS, run.output
+    assert run.status == EXIT_OK_STATUS, run.output + run.stderr
     assert run.output == (GOLDEN / f"{name}.out").read_text()
     assert run.stats.get("end") == "exit-port"
 
