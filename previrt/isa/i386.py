@@ -5,10 +5,9 @@ The annotator, audit, patcher and hypervisors read ROWS; nothing else in previrt
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
-
-import capstone.x86 as X
 
 
 class Category(enum.Enum):
@@ -28,9 +27,21 @@ class Row:
     name: str
     category: Category
     gas_mnemonics: tuple[str, ...]  # every AT&T spelling GAS accepts, with suffixes
-    capstone_ids: tuple[int, ...]  # capstone.x86 X86_INS_* ids the decoder reports for it
+    capstone_names: tuple[str, ...]  # capstone.x86 X86_INS_<name> the decoder reports for it
     operands: str  # operand form, in OPERAND FORMS below ("dest<-src", alternatives "|")
     site_size: int  # default padded site size in bytes, SITE SIZES below
+
+    @property
+    def capstone_ids(self) -> tuple[int, ...]:
+        """capstone.x86 X86_INS_* ids (capstone is imported on first use: the annotator needs none)."""
+        return _capstone_ids(self.capstone_names)
+
+
+@functools.lru_cache(maxsize=None)
+def _capstone_ids(names: tuple[str, ...]) -> tuple[int, ...]:
+    import capstone.x86 as X
+
+    return tuple(getattr(X, f"X86_INS_{n}") for n in names)
 
 
 # OPERAND FORMS.  A form is "none", one operand class, or "dest<-src" (Intel order, arrow pointing
@@ -59,7 +70,7 @@ _P, _IO, _SU = Category.PRIVILEGED, Category.IOPL_SENSITIVE, Category.SENSITIVE_
 
 
 def _r(kind, name, category, gas, ids, operands, size):
-    return Row(kind, name, category, tuple(gas.split()), tuple(getattr(X, f"X86_INS_{i}") for i in ids.split()),
+    return Row(kind, name, category, tuple(gas.split()), tuple(ids.split()),
                operands, size)
 
 
@@ -263,18 +274,19 @@ def gas_candidate_regex() -> re.Pattern[str]:
 
 _CS_READ, _CS_WRITE = 1, 2  # capstone CS_AC_READ / CS_AC_WRITE
 _ANY_ACCESS = None  # single operands: capstone reports no access for `push %ds`
-_FAR_INDIRECT = {X.X86_INS_JMP: 5, X.X86_INS_LJMP: 5, X.X86_INS_CALL: 3, X.X86_INS_LCALL: 3}  # FF /5, FF /3
+_FAR_INDIRECT = {"JMP": 5, "LJMP": 5, "CALL": 3, "LCALL": 3}  # FF /5 and FF /3: far through memory
+_X86_OP_REG = 1  # capstone.x86.X86_OP_REG
 
 
 def _cs_reg_class(insn, op) -> str | None:
-    return _REG_CLASS.get(insn.reg_name(op.reg)) if op.type == X.X86_OP_REG else None
+    return _REG_CLASS.get(insn.reg_name(op.reg)) if op.type == _X86_OP_REG else None
 
 
 def _cs_has(insn, cls: str, access: int) -> bool:
     if cls == "ptr16:32":
         return insn.opcode[0] in (0xEA, 0x9A)
     if cls == "m16:32":
-        return insn.opcode[0] == 0xFF and (insn.modrm >> 3) & 7 == _FAR_INDIRECT.get(insn.id)
+        return insn.opcode[0] == 0xFF and (insn.modrm >> 3) & 7 == _far_indirect().get(insn.id)
     return any(_cs_reg_class(insn, op) == cls and (access is _ANY_ACCESS or op.access & access)
                for op in insn.operands)
 
@@ -288,15 +300,23 @@ def _cs_matches(row_: Row, insn) -> bool:
     return False
 
 
-_BY_CAPSTONE: dict[int, tuple[Row, ...]] = {}
-for _row in ROWS:
-    for _i in _row.capstone_ids:
-        _BY_CAPSTONE[_i] = _BY_CAPSTONE.get(_i, ()) + (_row,)
+@functools.lru_cache(maxsize=None)
+def _far_indirect() -> dict[int, int]:
+    return {_capstone_ids((name,))[0]: reg for name, reg in _FAR_INDIRECT.items()}
+
+
+@functools.lru_cache(maxsize=None)
+def _by_capstone() -> dict[int, tuple[Row, ...]]:
+    table: dict[int, tuple[Row, ...]] = {}
+    for r in ROWS:
+        for i in r.capstone_ids:
+            table[i] = table.get(i, ()) + (r,)
+    return table
 
 
 def classify_capstone(insn) -> Row | None:
     """The row of a capstone instruction (32-bit mode, detail on), or None."""
-    for r in _BY_CAPSTONE.get(insn.id, ()):
+    for r in _by_capstone().get(insn.id, ()):
         if not _SELECTED[r.kind] or _cs_matches(r, insn):
             return r
     return None
