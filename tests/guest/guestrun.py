@@ -21,8 +21,10 @@ BANNER = "previrt guest kernel:"
 # workload -> n used by the tests (small: the whole guest suite stays well under a minute and a half)
 TEST_SIZES = {
     "null": 200, "ctxsw": 50, "fork": 10, "pagetouch": 5, "disk": 4, "console": 10, "sleep": 5,
-    "compute": 500, "build": 1, "faults": 1,
+    "compute": 500, "build": 1, "faults": 1, "input": 24,
 }
+# serial input for the workloads that read the console
+SERIAL_INPUT = {"input": b"hello world\nsecond line\n"}
 
 RUN_TIMEOUT = 60                # seconds; the test sizes take a few seconds each
 MAX_INSTRUCTIONS = 50_000_000   # the test sizes need at most about 10 M guest instructions
@@ -75,12 +77,15 @@ def fresh_disk(template: Path, work: Path, name: str) -> Path:
 
 
 def run_bare(image: Path, cmdline: str, disk: Path, work: Path, timeout: float = RUN_TIMEOUT,
-             max_instructions: int = MAX_INSTRUCTIONS) -> Run:
+             max_instructions: int = MAX_INSTRUCTIONS, serial_in: bytes | None = None) -> Run:
     """One `previrt run`; a run that overstays `timeout` comes back with status -1 and what it printed."""
     stats = work / "stats.json"
     stats.unlink(missing_ok=True)
     argv = [sys.executable, "-m", "previrt", "run", str(image), "--disk", str(disk), "--cmdline", cmdline,
             "--stats", str(stats), "--max-instructions", str(max_instructions)]
+    if serial_in is not None:
+        (work / "serial.in").write_bytes(serial_in)
+        argv += ["--serial-in", str(work / "serial.in")]
     try:
         done = subprocess.run(argv, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
@@ -89,14 +94,28 @@ def run_bare(image: Path, cmdline: str, disk: Path, work: Path, timeout: float =
     return Run(done.stdout.decode(errors="replace"), done.returncode, data, done.stderr.decode(errors="replace"))
 
 
-def run_qemu(image: Path, cmdline: str, disk: Path, timeout: float = 60) -> Run:
-    """Boot on QEMU; the output is cut to start at the kernel's banner (the firmware may print first)."""
-    done = subprocess.run([QEMU, "-kernel", str(image), "-append", cmdline, *QEMU_ARGS,
-                           "-drive", f"file={disk},format=raw,if=ide,index=0"],
-                          capture_output=True, timeout=timeout)
-    out = done.stdout.decode(errors="replace")
-    at = out.find(BANNER)
-    return Run(out[at:] if at >= 0 else out, done.returncode, {})
+def run_qemu(image: Path, cmdline: str, disk: Path, timeout: float = 60, serial_in: bytes | None = None) -> Run:
+    """Boot on QEMU; the output is cut to start at the kernel's banner (the firmware may print first).
+    Serial input is sent once the banner is out: the UART driver is ready then (its set-up clears the FIFO)."""
+    proc = subprocess.Popen([QEMU, "-kernel", str(image), "-append", cmdline, *QEMU_ARGS,
+                             "-drive", f"file={disk},format=raw,if=ide,index=0"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        head = b""
+        if serial_in is not None:
+            while BANNER.encode() not in head and proc.poll() is None:
+                head += proc.stdout.read1(4096)
+            if b"\n" not in head[head.find(BANNER.encode()):]:
+                head += proc.stdout.readline()
+            proc.stdin.write(serial_in)
+            proc.stdin.flush()
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    text = (head + out).decode(errors="replace")
+    at = text.find(BANNER)
+    return Run(text[at:] if at >= 0 else text, proc.returncode, {}, err.decode(errors="replace"))
 
 
 def qemu_available() -> bool:

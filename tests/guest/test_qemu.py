@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.guest.guestrun import (EXIT_OK_STATUS, EXIT_PANIC_STATUS, TEST_SIZES, VARIANTS, fresh_disk,
+from tests.guest.guestrun import (EXIT_OK_STATUS, EXIT_PANIC_STATUS, SERIAL_INPUT, TEST_SIZES, VARIANTS, fresh_disk,
                                   qemu_available, run_qemu)
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.qemu, pytest.mark.skipif(not qemu_available(), reason=
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("name", sorted(TEST_SIZES))
 def test_workload_on_qemu_matches_golden(guest, variant, name, tmp_path):
-    run = run_qemu(guest.image(variant), f"run={name} n={TEST_SIZES[name]}", fresh_disk(guest.disk, tmp_path, name))
+    run = run_qemu(guest.image(variant), f"run={name} n={TEST_SIZES[name]}", fresh_disk(guest.disk, tmp_path, name),
+                   serial_in=SERIAL_INPUT.get(name))
     assert run.status == EXIT_OK_STATUS, run.output
     assert run.output == (GOLDEN / f"{name}.out").read_text()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.guest.guestrun import (EXIT_OK_STATUS, TEST_SIZES, VARIANTS, GuestBuild, Run, fresh_disk,
+from tests.guest.guestrun import (EXIT_OK_STATUS, SERIAL_INPUT, TEST_SIZES, VARIANTS, GuestBuild, Run, fresh_disk,
                                   run_bare)
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -21,7 +21,8 @@ def cmdline(name: str) -> str:
 def bare(guest: GuestBuild, variant: str, name: str, work: Path) -> Run:
     key = (variant, name)
     if key not in _runs:
-        _runs[key] = run_bare(guest.image(variant), cmdline(name), fresh_disk(guest.disk, work, name), work)
+        _runs[key] = run_bare(guest.image(variant), cmdline(name), fresh_disk(guest.disk, work, name), work,
+                              serial_in=SERIAL_INPUT.get(name))
     return _runs[key]
 
 
