@@ -23,7 +23,8 @@ PORT61_OUT2 = 0x20       # timer 2 output
 
 
 class PitChannel:
-    """One counter. Counting starts when the count is loaded (QEMU's model); modes 6/7 act as 2/3."""
+    """One counter. Counting starts when the count is loaded (QEMU's model); modes 6/7 act as 2/3; the BCD
+    bit is kept (read-back shows it) but counting is binary, as in QEMU."""
 
     def __init__(self, pit: "Pit", index: int, gate: bool):
         self.pit = pit

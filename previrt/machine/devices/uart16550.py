@@ -316,4 +316,5 @@ class Uart16550:
             self._update_irq()
 
     def close(self) -> None:
-        self.sink.flush()
+        if not getattr(self.sink, "closed", False):
+            self.sink.flush()
