@@ -73,3 +73,19 @@ def test_acceptance_runs_identically_twice(acceptance_image, tmp_path):
     count_a = guest_instructions(json.loads(stats_a.read_text()))
     count_b = guest_instructions(json.loads(stats_b.read_text()))
     assert count_a == count_b and count_a > 10_000
+
+
+def by_vector(table: dict) -> dict[int, int]:
+    """A stats table keyed "<vector> <name>" (or by vector) as {vector: count}."""
+    return {int(str(k).split()[0], 0): int(v) for k, v in table.items()}
+
+
+def test_acceptance_stats_count_what_the_guest_did(acceptance_image, tmp_path):
+    done, _, stats_path = run_acceptance(acceptance_image, tmp_path, "stats")
+    assert done.returncode == guestkit.exit_status(SUCCESS), done.stderr.decode()[-3000:]
+    stats = json.loads(stats_path.read_text())
+    # #UD: one ud2; #GP: 17 from ring 3 and one bad selector in ring 0; #PF: one kernel, one user page.
+    assert by_vector(stats["exceptions"]) == {6: 1, 13: 18, 14: 2}
+    interrupts = by_vector(stats["interrupts"])
+    assert interrupts[0x2E] == 3 and interrupts[0x20] >= 10      # IRQ 14: 1 read + 1 write + 1 read
+    assert by_vector(stats["software_interrupts"])[0x80] == 11    # the system calls the guest counts
