@@ -50,11 +50,10 @@ class Pic8259:
     # -- priority resolution -----------------------------------------------------------------------
 
     def _priority(self, mask: int) -> int:
-        """0 = highest; 8 = none. IR (priority_add + p) & 7 has priority p."""
-        for p in range(8):
-            if mask & (1 << ((p + self.priority_add) & 7)):
-                return p
-        return 8
+        """0 = highest; 8 = none. IR (priority_add + p) & 7 has priority p: rotate, take the lowest bit."""
+        pa = self.priority_add
+        rotated = ((mask >> pa) | (mask << (8 - pa))) & 0xFF
+        return (rotated & -rotated).bit_length() - 1 if rotated else 8
 
     def pending(self) -> int:
         """The IR line this chip would signal now, or -1 (higher than any in service, unmasked)."""
