@@ -1,6 +1,6 @@
 """Which section and code size a GAS statement is assembled in: .section/.pushsection/.popsection/.previous,
 
-.text/.data/.bss/.subsection, .code16/.code32/.code64, and .macro/.rept bodies (saved and restored)."""
+.text/.data/.bss/.subsection, .code16/.code32/.code64, .att_syntax, and .macro/.rept bodies (saved, restored)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ class Context:
     stack: list = field(default_factory=list)
     flags: dict = field(default_factory=dict)  # section name -> executable, once flags were given
     mode: str = "32"
+    syntax: str = "att"
     bodies: list = field(default_factory=list)
 
     def annotatable(self) -> bool:
@@ -77,10 +78,19 @@ class Context:
             self.current = (self.current[0], args.strip() or "0")
         elif name in _CODE:
             self.mode = _CODE[name]
+            self._check_syntax()
+        elif name in (".intel_syntax", ".att_syntax"):
+            self.syntax = name[1:-7]
+            self._check_syntax()
         elif name in _BODY_OPEN:
             self._open(_BODY_OPEN[name], lineno)
         elif name in _BODY_CLOSE:
             self._close(name, lineno)
+
+    def _check_syntax(self) -> None:
+        if self.syntax == "intel" and self.mode == "32":
+            raise StructureError("32-bit code in Intel syntax (.intel_syntax): the asm pass reads AT&T syntax, "
+                                 "GAS's default; switch back with .att_syntax or build without -masm=intel")
 
     def _parse(self, args: str) -> tuple[str, str]:
         m = _SECTION_ARGS.match(args)

@@ -209,6 +209,11 @@ def test_code16_passes_through_untouched():
     assert out.endswith("\t.code16gcc\n\tsti\n\t.code32\n")
 
 
+def test_intel_syntax_16_bit_code_passes():
+    text = "\t.code16\n\t.intel_syntax noprefix\n\tmov cr0, eax\n\t.att_syntax\n\t.code32\n\tcli\n"
+    assert annotate_text(text).count(".pushsection") == 1
+
+
 def test_data_sections_are_left_alone():
     text = '\t.data\n\tcli\n\t.section .rodata,"a"\n\tsti\n\t.section .ktext,"ax"\n\thlt\n\t.text\n\tpushf\n'
     out = annotate_text(text)
@@ -280,6 +285,7 @@ def test_existing_records_by_hand_are_respected():
     ('\t.popsection\n', "f.s:1", ".popsection without a matching .pushsection"),
     ('\tnop\n\t.rept 2\n\tcli\n', "f.s:2", "body not closed"),
     ('\tcli; rep\n\touts\n', "f.s:1", "prefix statement"),
+    ('\t.code16\n\t.intel_syntax noprefix\n\tcli\n\t.code32\n', "f.s:4", "Intel syntax"),
 ])
 def test_errors_name_file_and_line(text, where, message):
     with pytest.raises(PrevirtError) as e:
