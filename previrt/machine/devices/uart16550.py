@@ -47,6 +47,13 @@ FIFO_SIZE = 16
 UART_CLOCK = 1_843_200   # the PC's crystal: divisor 1 = 115200 baud (clock / 16)
 
 
+def _is_tty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 class Uart16550:
     """TX is instantaneous: THR is empty again as soon as it is written (the THRE interrupt stays exact).
 
@@ -81,6 +88,7 @@ class Uart16550:
         self._timeout_event: Event | None = None
         self._source_done = source is None
         self._irq_level = False
+        self._interactive = _is_tty(sink)   # a terminal sees every byte at once; files and pipes per line
 
     # -- interrupt identification -----------------------------------------------------------------
 
@@ -214,7 +222,7 @@ class Uart16550:
             self._receive(value)
             return
         self.sink.write(bytes((value,)))
-        if value == 0x0A:
+        if value == 0x0A or self._interactive:
             self.sink.flush()
 
     def _write_ier(self, value: int) -> None:
