@@ -26,7 +26,7 @@ def default_executable(name: str) -> bool:
     previrt also treats other dotted names with a `text` component (.init.text, .head.text) as code,
     since linker scripts place them with .text (over-annotating one costs padding, missing one costs
     a virtualization hole)."""
-    return name in (".text", ".init", ".fini", MACRO_BODY) or "text" in name.strip('"').split(".")
+    return name in (".text", ".init", ".fini", MACRO_BODY) or "text" in name.split(".")
 
 
 @dataclass
@@ -96,7 +96,7 @@ class Context:
         m = _SECTION_ARGS.match(args)
         if not m:
             raise StructureError("section directive without a section name")
-        name, rest = m.group(1), m.group(2)
+        name, rest = m.group(1).strip('"'), m.group(2)
         flags = _FLAGS.search(rest)
         if flags:
             self.flags[name] = "x" in flags.group(1)
