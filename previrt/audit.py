@@ -128,7 +128,7 @@ def decode_one(md: Cs, data: bytes, address: int):
 
 
 def decode_all(md: Cs, data: bytes, address: int) -> Iterator:
-    """Linear sweep of `data`; an undecodable byte is stepped over (yields None at its address)."""
+    """Linear sweep of `data`; an undecodable byte is stepped over (yielded as _Undecodable)."""
     off = 0
     while off < len(data):
         last = off
