@@ -25,8 +25,16 @@ static const struct op ops[] = {
 };
 #define NOPS (sizeof ops / sizeof ops[0])
 static unsigned values[NOPS];
-static inline void script_outw(unsigned short port, unsigned short v) { __asm__ volatile("outw %%0, %%1" :: "a"(v), "Nd"(port)); }
-static inline unsigned short script_inw(unsigned short port) { unsigned short v; __asm__ volatile("inw %%1, %%0" : "=a"(v) : "Nd"(port)); return v; }
+static inline void script_outw(unsigned short port, unsigned short v)
+{
+    __asm__ volatile("outw %%0, %%1" :: "a"(v), "Nd"(port));
+}
+static inline unsigned short script_inw(unsigned short port)
+{
+    unsigned short v;
+    __asm__ volatile("inw %%1, %%0" : "=a"(v) : "Nd"(port));
+    return v;
+}
 static void putline(unsigned v) { gk_puthex(v); gk_putc('\\n'); }
 
 int main(unsigned magic, void *info)
@@ -44,7 +52,10 @@ int main(unsigned magic, void *info)
         case 4: for (unsigned k = 0; k < o->a; k++) v += script_inw(o->port); v &= 0xFFFF; break;
         case 5: for (unsigned k = 0; k < %d; k++) { v = inb(o->port); if ((v & o->a) == o->b) break; } break;
         case 6: for (unsigned k = 0; k < o->a; k++) (void)script_inw(o->port); continue;
-        case 7: for (unsigned k = 0; k < o->a; k++) script_outw(o->port, (unsigned short)(o->b + k * 0x0101)); continue;
+        case 7:
+            for (unsigned k = 0; k < o->a; k++)
+                script_outw(o->port, (unsigned short)(o->b + k * 0x0101));
+            continue;
         }
         values[n++] = v;
     }
