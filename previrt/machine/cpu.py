@@ -110,6 +110,7 @@ class UnicornLayout:
     old_exception: int       # env->old_exception: -1 when idle; left set by unicorn (issue #1883)
     hflags: int              # env->hflags: bits 0-1 are the CPL
     emu_counter: int         # uc->emu_counter: instructions begun in this emu_start
+    emu_count: int           # uc->emu_count: the budget; the engine stops cleanly before instruction budget+1
 
 
 def _descriptor(base: int, limit: int, access: int, flags: int = 0xC) -> bytes:
@@ -201,9 +202,10 @@ def _probe_hflags() -> int:
     return _unique("hflags (CPL)", cands)
 
 
-def _probe_counter() -> int:
-    """Offset of the engine's instruction counter: run a NOP sled with a HLT after 500 / 400 instructions and with
-    a 300-instruction budget, and find the 64-bit word that counted 501, 401 and 301 (300 + the one it stopped at)."""
+def _probe_counter() -> tuple[int, int]:
+    """Offsets of the engine's instruction counter and budget: run a NOP sled with a HLT after 500 / 400
+    instructions and with a 300-instruction budget, and find the 64-bit words that counted 501, 401 and 301
+    (300 + the one it stopped at) and that held the budgets 1000, 1000, 300."""
     uc = _probe_cpu()
     uc.mem_write(0x1000, b"\x90" * 500 + b"\xf4" + b"\x90" * 600)
     handle = uc._uch.value
@@ -211,16 +213,16 @@ def _probe_counter() -> int:
     for begin, count in ((0x1000, 1000), (0x1000 + 100, 1000), (0x1000, 300)):
         uc.emu_start(begin, NO_UNTIL, count=count)
         snaps.append(ctypes.string_at(handle, 0x4000))
-    want = (501, 401, 301)
-    cands = [off for off in range(0, 0x4000 - 7, 8)
-             if all(struct.unpack_from("<Q", s, off)[0] == w for s, w in zip(snaps, want))]
-    return _unique("the instruction counter", cands)
+    def find(name: str, want: tuple[int, int, int]) -> int:
+        return _unique(name, [off for off in range(0, 0x4000 - 7, 8)
+                              if all(struct.unpack_from("<Q", s, off)[0] == w for s, w in zip(snaps, want))])
+    return find("the instruction counter", (501, 401, 301)), find("the instruction budget", (1000, 1000, 300))
 
 
 @functools.lru_cache(maxsize=None)
 def probe_unicorn() -> UnicornLayout:
     error_code, is_int, old_exception = _probe_fields()
-    return UnicornLayout(error_code, is_int, old_exception, _probe_hflags(), _probe_counter())
+    return UnicornLayout(error_code, is_int, old_exception, _probe_hflags(), *_probe_counter())
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -305,10 +307,16 @@ class Cpu:
                  layout: UnicornLayout | None = None):
         self.layout = layout or probe_unicorn()
         self.uc = Uc(UC_ARCH_X86, UC_MODE_32)
+        # Exit addresses on, and none given: emu_start's `until` is then ignored.  With a plain `until`, every stop
+        # makes the engine look up the code page of until-1 through the guest's page tables; with paging on that
+        # is a page fault nobody sees (CR2 := until-1, old_exception := #PF, so the guest's next fault became #DF).
+        self.uc.ctl_exits_enabled(True)
+        self.uc.ctl_set_exits([])
         self.io_read, self.io_write = io_read, io_write
         self._ctx = self.uc.context_save()
         self._ctx_addr = self._ctx._context.value
-        self._counter_addr = self.uc._uch.value + self.layout.emu_counter
+        self._counter = ctypes.c_uint64.from_address(self.uc._uch.value + self.layout.emu_counter)
+        self._budget = ctypes.c_uint64.from_address(self.uc._uch.value + self.layout.emu_count)
         self.delivery = IdtDelivery(self)
         self.exceptions: Counter[int] = Counter()
         self.software_interrupts: Counter[int] = Counter()
@@ -317,6 +325,7 @@ class Cpu:
         self._stop_at: int | None = None
         self.halted = False
         self.last_ran = 0
+        self._io_fault_state: tuple[int, int] | None = None
         self._add_hooks()
 
     # --- hooks -------------------------------------------------------------------------------------------
@@ -375,10 +384,46 @@ class Cpu:
         return True
 
     def _on_in(self, port: int, size: int) -> int:
+        if not self.io_allowed(port, size):
+            return self._io_fault()
         return self.io_read(port, size)
 
     def _on_out(self, port: int, size: int, value: int) -> None:
+        if not self.io_allowed(port, size):
+            self._io_fault()
+            return
         self.io_write(port, size, value)
+
+    def io_allowed(self, port: int, size: int) -> bool:
+        """The protected-mode I/O permission check (SDM vol. 1, 19.5), which unicorn skips when port-I/O hooks are
+        installed: CPL <= IOPL, or every bit for port..port+size-1 clear in the TSS I/O permission bitmap."""
+        eflags = self.reg(X.UC_X86_REG_EFLAGS)
+        if self.cpl <= (eflags >> 12) & 3 and not eflags & VM:
+            return True
+        _, base, limit, _ = self.reg(X.UC_X86_REG_TR)
+        if limit < 103:
+            return False
+        offset = struct.unpack("<H", self.read_linear(base + 102, 2))[0] + port // 8
+        if offset + 1 > limit:
+            return False
+        bits = struct.unpack("<H", self.read_linear(base + offset, 2))[0]
+        return not bits & (((1 << size) - 1) << (port & 7))
+
+    def _io_fault(self) -> int:
+        """An in/out the check refused: the port is not touched; the slice stops after the instruction and `run()`
+        puts EIP and EAX back and delivers #GP(0) at it (a fault raised from inside the I/O hook itself would
+        not stop the instruction)."""
+        self._io_fault_state = (self.reg(X.UC_X86_REG_EIP), self.reg(X.UC_X86_REG_EAX))
+        self.request_stop()
+        return 0
+
+    def _deliver_io_fault(self) -> None:
+        eip, eax = self._io_fault_state
+        self._io_fault_state = None
+        self.set_reg(X.UC_X86_REG_EIP, eip)
+        self.set_reg(X.UC_X86_REG_EAX, eax)
+        self.exceptions[GP] += 1
+        self.delivery.deliver(Event(GP, 0))
 
     def _on_bad_memory(self, access: int, address: int, size: int, value: int) -> bool:
         kinds = {19: "read from unmapped", 20: "write to unmapped", 21: "fetch from unmapped",
@@ -410,19 +455,25 @@ class Cpu:
 
     def counter(self) -> int:
         """Instructions begun in the current emu_start (the current one included, while in a hook)."""
-        return ctypes.c_uint64.from_address(self._counter_addr).value
+        return self._counter.value
 
     # --- running -----------------------------------------------------------------------------------------
     def request_stop(self) -> None:
-        """Stop the current slice after the instruction in progress (called from a port-I/O hook)."""
+        """Stop the current slice after the instruction in progress (called from a port-I/O hook).
+
+        Not with `emu_stop()`: from inside an in/out hook that abandons the current iteration of a `rep ins` /
+        `rep outs` (the word read is lost, the word written is written again on resumption).  Instead the engine's
+        budget is cut to the instructions begun so far, so it stops cleanly before the next instruction (or string
+        iteration), exactly as when a budget runs out."""
         if self._stop_at is None:
             self._stop_at = self.counter()
-        self.uc.emu_stop()
+            self._budget.value = self._stop_at
 
     def run(self, count: int) -> int:
         """Execute at most `count` instructions from the current EIP; return how many ran.  Sets `halted` when the
         slice ended on `hlt`.  An error recorded in a hook is raised here."""
         self._error, self._stop_at, self.halted, self.last_ran = None, None, False, 0
+        self._io_fault_state = None
         try:
             self.uc.emu_start(self.reg(X.UC_X86_REG_EIP), NO_UNTIL, count=count)
         except UcError as e:
@@ -438,6 +489,8 @@ class Cpu:
             self.halted = self._error is None
         if self._error is not None:
             raise self._error
+        if self._io_fault_state is not None:
+            self._deliver_io_fault()
         return self.last_ran
 
     # --- registers and memory ----------------------------------------------------------------------------

@@ -80,3 +80,37 @@ def test_ud_delivery_without_idt_escalates_to_triple_fault():
     with pytest.raises(cpumod.TripleFault, match=r"#DF\(0x0\) during delivery of #GP\(0x33\) during delivery of #UD"):
         c.run(10)
     assert c.exceptions[UD] == 1
+
+
+def test_stop_inside_rep_ins_and_outs_keeps_every_word():
+    """A slice stopped from the in/out hook in the middle of `rep insw` / `rep outsw` neither loses nor repeats
+    an element: each iteration is an instruction boundary."""
+    words = iter(range(0x1001, 0x1100))
+    written: list[int] = []
+    calls = {"n": 0}
+
+    def io_read(port, size):
+        calls["n"] += 1
+        if calls["n"] in (1, 4):
+            c.request_stop()
+        return next(words)
+
+    def io_write(port, size, value):
+        written.append(value)
+        if len(written) in (2, 5):
+            c.request_stop()
+
+    code = (bytes.fromhex("66baf001" "bf00300000" "b908000000" "f3666d")        # rep insw x8 to 0x3000
+            + bytes.fromhex("be00300000" "b908000000" "f3666f" "f4"))         # rep outsw x8 from 0x3000
+    c = Cpu(io_read, io_write)
+    c.uc.mem_map(0, 0x100000, UC_PROT_ALL)
+    c.uc.mem_write(0x1000, code)
+    c.set_reg(X.UC_X86_REG_EIP, 0x1000)
+    total = 0
+    while not c.halted:
+        total += c.run(1000)
+    assert bytes(c.uc.mem_read(0x3000, 16)) == struct.pack("<8H", *range(0x1001, 0x1009))
+    assert written == list(range(0x1001, 0x1009))
+    # each string iteration counts as one instruction, plus the final ECX=0 check the engine re-enters the rep for
+    assert total == 3 + (8 + 1) + 2 + (8 + 1) + 1
+

@@ -118,3 +118,16 @@ def test_triple_fault_report(guest):
         in err
     for reg in ("eax=", "esi=1234abcd", "eip=", "cr0=00000011", "cr2=", "cr3=", "cr4=", "idtr=00000000/0"):
         assert reg in err
+
+
+def test_port_io_at_cpl3_faults_without_touching_the_port(guest):
+    status, out, _ = run(guest("io_ring3"))
+    assert status == exit_status(0), out
+    # 3 rounds of (in, out, cli) faults, EAX intact after the refused in, no 'X' on the line; then IOPL 3 lets 'K' out
+    assert out == "faults=00000009 ebx=00008000\nK\nfaults=00000009 ebx=00008000\n"
+
+
+def test_timer_interrupts_taken_in_ring3(guest):
+    status, out, _ = run(guest("irq_ring3"))
+    assert status == exit_status(0), out
+    assert out == "ticks=0000000a faults>=100 cs=0000001b\n"    # the tick interrupted ring-3 code

@@ -1,0 +1,71 @@
+/* Timer interrupts taken in ring 3 (IF=1 at CPL 3) while ring-3 code keeps faulting (#GP on cli): both kinds of
+   event are delivered through the TSS; after 10 ticks the timer handler prints both counts and exits. */
+#include "guestkit.h"
+#include "kit.h"
+    .text
+    .globl _start
+_start:
+    kit_init
+    set_gate 0x20, timer_handler, INT_GATE
+    set_gate 13, gp_handler, INT_GATE
+    movb $0x11, %al              /* PIC: vectors 0x20/0x28, only IRQ 0 unmasked */
+    outb %al, $0x20
+    outb %al, $0xA0
+    movb $0x20, %al
+    outb %al, $0x21
+    movb $0x28, %al
+    outb %al, $0xA1
+    movb $4, %al
+    outb %al, $0x21
+    movb $2, %al
+    outb %al, $0xA1
+    movb $1, %al
+    outb %al, $0x21
+    outb %al, $0xA1
+    movb $0xFE, %al
+    outb %al, $0x21
+    movb $0xFF, %al
+    outb %al, $0xA1
+    movb $0x34, %al              /* PIT channel 0, mode 2, ~10 kHz */
+    outb %al, $0x43
+    movb $119, %al
+    outb %al, $0x40
+    movb $0, %al
+    outb %al, $0x40
+    sti
+    to_ring3 user
+user:
+1:  cli
+    incl %ebx
+    jmp 1b
+
+gp_handler:
+    incl faults
+    addl $1, 4(%esp)
+    addl $4, %esp
+    iret
+
+timer_handler:
+    pushl %eax
+    movb $0x20, %al
+    outb %al, $0x20
+    incl ticks
+    cmpl $10, ticks
+    jb 1f
+    puts "ticks="
+    puthex ticks
+    cmpl $100, faults
+    jb 2f
+    puts " faults>=100 cs="
+    puthex 8(%esp)
+    puts "\n"
+    exit 0
+2:  puts " too few faults\n"
+    exit 1
+1:  popl %eax
+    iret
+    .section .bss
+ticks:
+    .long 0
+faults:
+    .long 0
