@@ -264,12 +264,6 @@ def gas_scan_words() -> frozenset[str]:
 GAS_SCAN_HINTS = (r"%cr[0-7]", r"%d[rb][0-7]", r"%[cdefgs]s\b(?![ \t]*:)", r"\$[^,;#\n]*,[ \t]*\$")
 
 
-def gas_candidate_regex() -> re.Pattern[str]:
-    """A pattern that finds every statement text classify_gas may accept (and some it rejects)."""
-    words = sorted(gas_scan_words(), key=len, reverse=True)
-    return re.compile(r"(?<![\w.$])(?:" + "|".join(words) + r")(?![\w.$])|" + "|".join(GAS_SCAN_HINTS), re.I)
-
-
 # ---- capstone ------------------------------------------------------------------------------------
 
 _CS_READ, _CS_WRITE = 1, 2  # capstone CS_AC_READ / CS_AC_WRITE
