@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import re
 from dataclasses import dataclass
 
 
@@ -46,7 +45,7 @@ def _capstone_ids(names: tuple[str, ...]) -> tuple[int, ...]:
 
 # OPERAND FORMS.  A form is "none", one operand class, or "dest<-src" (Intel order, arrow pointing
 # the way data moves); "|" separates alternatives.  Most classes only document the form (GAS rejects
-# a wrong one), but four *select* a row, because the mnemonic alone does not:
+# a wrong one), but these *select* a row, because the mnemonic alone does not:
 #   cr, dr     a control / debug register: `mov %eax,%cr3` is sensitive, `mov %eax,%ebx` is not;
 #   seg        a segment register as a whole operand: `mov %ax,%ds`, `push %cs` (but not the segment
 #              override in `movl %eax,%ds:(%ebx)`, which is a memory operand);
