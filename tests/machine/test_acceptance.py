@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.machine import guestkit
-from tests.machine.test_device_guests import guest_instructions
+from tests.machine.test_device_guests import by_vector, guest_instructions
 
 ACCEPTANCE_DIR = Path(__file__).parent / "guests" / "acceptance"
 SOURCES = ("boot.S", "kernel.c", "user.c")
@@ -73,11 +73,6 @@ def test_acceptance_runs_identically_twice(acceptance_image, tmp_path):
     count_a = guest_instructions(json.loads(stats_a.read_text()))
     count_b = guest_instructions(json.loads(stats_b.read_text()))
     assert count_a == count_b and count_a > 10_000
-
-
-def by_vector(table: dict) -> dict[int, int]:
-    """A stats table keyed "<vector> <name>" (or by vector) as {vector: count}."""
-    return {int(str(k).split()[0], 0): int(v) for k, v in table.items()}
 
 
 def test_acceptance_stats_count_what_the_guest_did(acceptance_image, tmp_path):

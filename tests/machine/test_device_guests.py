@@ -111,18 +111,43 @@ def test_ata_writes_reach_the_disk_file(images, tmp_path):
     assert data[:512] == untouched[:512] and data[4 * 512:] == untouched[4 * 512:]
 
 
-def test_device_guests_are_deterministic(images, tmp_path):
-    """Two runs of the interrupt-heavy guests give the same bytes and the same instruction count."""
-    for name in ("pit_ticks", "ata_rw", "uart_irq"):
-        run = next(r for r in GUEST_RUNS if r.name == name)
-        outputs, counts = [], []
-        for i in range(2):
-            stats = tmp_path / f"{name}-{i}.json"
-            done, _ = run_on_previrt(run, images[run.source], tmp_path, "--stats", str(stats))
-            outputs.append((done.stdout, done.returncode))
-            counts.append(guest_instructions(json.loads(stats.read_text())))
-        assert outputs[0] == outputs[1]
-        assert counts[0] == counts[1] and counts[0] > 0
+# Interrupts by vector that the interrupt-driven guests must have taken (their drivers count the same).
+EXPECTED_INTERRUPTS = {
+    "pit_ticks": {0x20: 20},         # 10 IRQ 0s in mode 2, 10 in mode 3
+    "uart_irq": {0x24: 20},          # one THRE interrupt per character, one more to switch ETBEI off
+    "ata_rw": {0x2E: 7},             # IDENTIFY, 3 written sectors, 3 read sectors; none with nIEN=1
+}
+
+
+def by_vector(table: dict) -> dict[int, int]:
+    """A stats table keyed "<vector> <name>" as {vector: count}."""
+    return {int(str(k).split()[0], 0): int(v) for k, v in table.items()}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_INTERRUPTS))
+def test_interrupt_guests_are_deterministic(name, images, tmp_path):
+    """Two runs give the same bytes, the same instruction count and the interrupts the driver expects."""
+    run = next(r for r in GUEST_RUNS if r.name == name)
+    outputs, counts = [], []
+    for i in range(2):
+        stats_path = tmp_path / f"{name}-{i}.json"
+        done, _ = run_on_previrt(run, images[run.source], tmp_path, "--stats", str(stats_path))
+        stats = json.loads(stats_path.read_text())
+        outputs.append((done.stdout, done.returncode))
+        counts.append(guest_instructions(stats))
+        assert by_vector(stats["interrupts"]) == EXPECTED_INTERRUPTS[name]
+    assert outputs[0] == outputs[1]
+    assert counts[0] == counts[1] and counts[0] > 0
+
+
+def test_pit_runs_at_1khz_of_virtual_time(images, tmp_path):
+    """20 IRQ 0s at 1193182 / 1193 Hz span 20 ms of simulated time, at the default 100 M instructions/s."""
+    run = next(r for r in GUEST_RUNS if r.name == "pit_ticks")
+    stats_path = tmp_path / "pit.json"
+    done, _ = run_on_previrt(run, images[run.source], tmp_path, "--stats", str(stats_path))
+    assert done.returncode == 1
+    seconds = json.loads(stats_path.read_text())["simulated_seconds"]
+    assert 0.0195 <= seconds <= 0.0215
 
 
 def guest_instructions(stats: dict) -> int:
