@@ -111,6 +111,16 @@ def parse_statement(text: str) -> Statement:
     return _instruction(tuple(labels), rest)
 
 
+def label_end(raw: str) -> int:
+    """Where a statement's own text starts after the labels it defines (0 when a comment is in the way)."""
+    pos = 0
+    while True:
+        m = _LABEL.match(raw, pos)
+        if not m:
+            return pos + len(raw[pos:]) - len(raw[pos:].lstrip()) if pos else 0
+        pos = m.end()
+
+
 def _instruction(labels: tuple[str, ...], rest: str) -> Statement:
     prefixes, pos = [], 0
     while True:

@@ -51,7 +51,7 @@ import re
 import tempfile
 
 from previrt import sites
-from previrt.annotate._gaslex import LexError, PREFIXES, Span, parse_statement, split_line
+from previrt.annotate._gaslex import LexError, PREFIXES, Span, label_end, parse_statement, split_line
 from previrt.annotate._origin import Origins
 from previrt.annotate._sections import Context, StructureError
 from previrt.errors import PrevirtError
@@ -196,7 +196,7 @@ class _Pass:
             self.in_comment = None
         found = []
         for index, span in enumerate(spans):
-            site = self._statement(span, index, offset, lineno)
+            site = self._statement(line, span, index, offset, lineno)
             if site:
                 found.append(site)
         if found and self.pending and self.pending[0] == lineno:
@@ -209,7 +209,7 @@ class _Pass:
         if self.pending and self.pending[0] == lineno and self.pending[2] < 0:
             self.pending = (lineno, self.pending[1], len(self.out) - 1)
 
-    def _statement(self, span: Span, index: int, offset: int, lineno: int):
+    def _statement(self, line: str, span: Span, index: int, offset: int, lineno: int):
         st = parse_statement(span.clean)
         if st.kind == "directive":
             try:
@@ -218,7 +218,7 @@ class _Pass:
                 raise self._error(str(e), offset, lineno) from None
         if st.kind == "prefix":
             if self.pending is None or self.pending[0] != lineno:
-                self.pending = (lineno, span.start, -1)
+                self.pending = (lineno, span.start + label_end(line[span.start:span.end]), -1)
             return None
         pending, self.pending = self.pending, None
         if st.kind != "insn" or (lineno, index) in self.covered or not self.ctx.annotatable():
@@ -226,7 +226,7 @@ class _Pass:
         row = i386.classify_gas(st.name, st.args)
         if row is None:
             return None
-        start, labels, inline = span.start, self._labels(), True
+        start, labels, inline = span.start + label_end(line[span.start:span.end]), self._labels(), True
         if pending and pending[0] == lineno:
             start = pending[1]
         elif pending:

@@ -220,7 +220,7 @@ def test_code16_passes_through_untouched():
     out = annotate_text(text)
     assert out.startswith(text[:text.index("\t.code32")])
     assert out.count(".pushsection .previrt.sites") == 1
-    assert "\n.Lpv_s1: 1:\tcli ; .Lpv_i1: ; " in out
+    assert "\n1:\t.Lpv_s1: cli ; .Lpv_i1: ; " in out
     assert out.endswith("\t.code16gcc\n\tsti\n\t.code32\n")
 
 

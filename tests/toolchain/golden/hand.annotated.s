@@ -86,7 +86,7 @@ io_burst:
  .type panic_halt, @function
 panic_halt:
  .Lpv_s21: cli ; .Lpv_i21: ; .arch .nop ; .if .Lpv_i21 - .Lpv_s21 > 8 ; .error "hand.S:84: cli instruction is longer than its 8-byte previrt site" ; .else ; .nops 8 - (.Lpv_i21 - .Lpv_s21), 11 ; .endif ; .Lpv_e21: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s21 - . ; .byte 1, 1, .Lpv_e21 - .Lpv_s21, .Lpv_i21 - .Lpv_s21 ; .short 0, 0 ; .popsection
-.Lpv_s22: 2: hlt ; .Lpv_i22: ; .arch .nop ; .if .Lpv_i22 - .Lpv_s22 > 8 ; .error "hand.S:85: hlt instruction is longer than its 8-byte previrt site" ; .else ; .nops 8 - (.Lpv_i22 - .Lpv_s22), 11 ; .endif ; .Lpv_e22: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s22 - . ; .byte 1, 3, .Lpv_e22 - .Lpv_s22, .Lpv_i22 - .Lpv_s22 ; .short 0, 0 ; .popsection
+2: .Lpv_s22: hlt ; .Lpv_i22: ; .arch .nop ; .if .Lpv_i22 - .Lpv_s22 > 8 ; .error "hand.S:85: hlt instruction is longer than its 8-byte previrt site" ; .else ; .nops 8 - (.Lpv_i22 - .Lpv_s22), 11 ; .endif ; .Lpv_e22: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s22 - . ; .byte 1, 3, .Lpv_e22 - .Lpv_s22, .Lpv_i22 - .Lpv_s22 ; .short 0, 0 ; .popsection
  jmp 2b
  .size panic_halt, .-panic_halt
  .popsection
