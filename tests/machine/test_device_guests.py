@@ -20,12 +20,13 @@ MAX_INSTRUCTIONS = "20000000"       # a bound far above any guest here (they nee
 
 @dataclass(frozen=True)
 class GuestRun:
-    """One run of a device guest: its source, command line, whether it gets a disk, and its exit value."""
+    """One run of a device guest: its source, exit value, command line, disk, and bytes for the UART to receive."""
     name: str
     source: str
     exit_value: int
     cmdline: str = ""
     disk: bool = False
+    serial_in: bytes = b""
 
     @property
     def golden(self) -> Path:
@@ -35,6 +36,7 @@ class GuestRun:
 GUEST_RUNS = (
     GuestRun("uart_hello", "uart_hello.S", 0x00),
     GuestRun("uart_irq", "uart_irq.S", 0x00),
+    GuestRun("uart_rx", "uart_rx.S", 0x00, serial_in=b"hello, uart\nnot read"),
     GuestRun("pit_ticks", "pit_ticks.S", 0x00),
     GuestRun("ata_rw", "ata_rw.S", 0x00, disk=True),
     GuestRun("cmos", "cmos.S", 0x00),
@@ -66,8 +68,10 @@ def make_disk(path: Path) -> Path:
     return path
 
 
-def previrt_args(run: GuestRun, disk: Path | None, *extra: str) -> list[str]:
+def previrt_args(run: GuestRun, disk: Path | None, *extra: str, serial_in: Path | None = None) -> list[str]:
     args = ["--max-instructions", MAX_INSTRUCTIONS, *extra]
+    if serial_in is not None:
+        args += ["--serial-in", str(serial_in)]
     if run.cmdline:
         args += ["--cmdline", run.cmdline]
     if disk is not None:
@@ -82,10 +86,18 @@ def images(tmp_path_factory) -> dict[str, Path]:
     return {src: build_device_guest(build_dir, src) for src in sorted({r.source for r in GUEST_RUNS})}
 
 
+def serial_input_file(run: GuestRun, directory: Path) -> Path | None:
+    if not run.serial_in:
+        return None
+    path = directory / f"{run.name}.serial-in"
+    path.write_bytes(run.serial_in)
+    return path
+
+
 def run_on_previrt(run: GuestRun, image: Path, tmp_path: Path, *extra: str):
     disk = make_disk(tmp_path / f"{run.name}.img") if run.disk else None
-    done = guestkit.run_image(image, *previrt_args(run, disk, *extra), timeout=RUN_TIMEOUT)
-    return done, disk
+    args = previrt_args(run, disk, *extra, serial_in=serial_input_file(run, tmp_path))
+    return guestkit.run_image(image, *args, timeout=RUN_TIMEOUT), disk
 
 
 def test_exit_status_contract():
@@ -115,6 +127,7 @@ def test_ata_writes_reach_the_disk_file(images, tmp_path):
 EXPECTED_INTERRUPTS = {
     "pit_ticks": {0x20: 20},         # 10 IRQ 0s in mode 2, 10 in mode 3
     "uart_irq": {0x24: 20},          # one THRE interrupt per character, one more to switch ETBEI off
+    "uart_rx": {0x24: 12},           # FIFOs off: one received-data interrupt per byte of the line
     "ata_rw": {0x2E: 7},             # IDENTIFY, 3 written sectors, 3 read sectors; none with nIEN=1
 }
 

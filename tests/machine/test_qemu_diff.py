@@ -13,7 +13,7 @@ from tests.machine import guestkit
 from tests.machine.test_acceptance import (GOLDEN, MAX_INSTRUCTIONS, SUCCESS, build_acceptance,
                                            make_acceptance_disk)
 from tests.machine.test_device_guests import (EXIT_PROCESS_STATUS, GUEST_RUNS, build_device_guest, make_disk,
-                                              previrt_args)
+                                              previrt_args, serial_input_file)
 
 QEMU = "qemu-system-i386"
 QEMU_TIMEOUT = 30
@@ -29,13 +29,14 @@ pytestmark = [pytest.mark.qemu,
               pytest.mark.skipif(shutil.which(QEMU) is None, reason=f"needs {QEMU}")]
 
 
-def run_on_qemu(image: Path, cmdline: str = "", disk: Path | None = None,
+def run_on_qemu(image: Path, cmdline: str = "", disk: Path | None = None, serial_in: bytes = b"",
                 timeout: float = QEMU_TIMEOUT) -> tuple[bytes, int]:
-    """Boot `image` with QEMU's Multiboot loader; returns (serial bytes, process status)."""
+    """Boot `image` with QEMU's Multiboot loader, `serial_in` on the UART's receive side (a pipe, never the
+    terminal); returns (serial bytes, process status)."""
     argv = [QEMU, "-kernel", str(image), "-append", cmdline, *QEMU_ARGS]
     if disk is not None:
         argv += ["-drive", f"file={disk},format=raw,if=ide,index=0"]
-    done = subprocess.run(argv, capture_output=True, timeout=timeout)
+    done = subprocess.run(argv, capture_output=True, input=serial_in, timeout=timeout)
     return done.stdout, done.returncode
 
 
@@ -58,8 +59,9 @@ def test_device_guest_same_on_qemu_and_previrt(run, images, tmp_path):
     image = images[run.source]
     q_disk = make_disk(tmp_path / "qemu.img") if run.disk else None
     p_disk = make_disk(tmp_path / "previrt.img") if run.disk else None
-    q_out, q_status = run_on_qemu(image, run.cmdline, q_disk)
-    p = guestkit.run_image(image, *previrt_args(run, p_disk), timeout=60)
+    q_out, q_status = run_on_qemu(image, run.cmdline, q_disk, run.serial_in)
+    p_args = previrt_args(run, p_disk, serial_in=serial_input_file(run, tmp_path))
+    p = guestkit.run_image(image, *p_args, timeout=60)
     assert comparable(run.name, q_out) == comparable(run.name, run.golden.read_bytes())
     assert q_status == EXIT_PROCESS_STATUS[run.exit_value]
     assert comparable(run.name, p.stdout) == comparable(run.name, q_out), p.stderr.decode()[-2000:]
