@@ -96,7 +96,6 @@ def _candidate_lines(text: str) -> list[int]:
 
 
 _OUR_NUMBER = re.compile(r"\.Lpv_[sie](\d+)")
-_RECORD_START = re.compile(r"(\S+?)\s*-\s*\.\s*(?:,|$)")
 
 
 def annotate_text(text: str, filename: str = "<input>", site_sizes: dict[int, int] | None = None) -> str:
@@ -135,7 +134,7 @@ class _Pass:
         self.out: list[str] = []
         self.in_comment: tuple[int, int] | None = None  # (offset, lineno) where the open comment began
         self.pending: tuple[int, int, int] | None = None  # prefix statement: (lineno, column, out index)
-        self.covered = _annotated_sites(text, filename) if sites.SECTION in text else set()
+        self.covered = _annotated_sites(text) if sites.SECTION in text else set()
         numbers = [int(n) for n in _OUR_NUMBER.findall(text)] if ".Lpv_" in text else []
         self.next_n = max(numbers, default=0) + 1
 
@@ -277,7 +276,7 @@ class _Pass:
 _LONG_REF = re.compile(r"\.(?:long|int|4byte)[ \t]+(\S+?)[ \t]*-[ \t]*\.[ \t]*(?:[,;#\n]|$)")
 
 
-def _annotated_sites(text: str, filename: str) -> set[tuple[int, int]]:
+def _annotated_sites(text: str) -> set[tuple[int, int]]:
     """(line, statement index) of every instruction a `.previrt.sites` record's start label points at.
 
     Records are found by following the section directives; each record's `.long LABEL - .` is
