@@ -38,6 +38,7 @@ GUEST_RUNS = (
     GuestRun("uart_irq", "uart_irq.S", 0x00),
     GuestRun("uart_rx", "uart_rx.S", 0x00, serial_in=b"hello, uart\nnot read"),
     GuestRun("pit_ticks", "pit_ticks.S", 0x00),
+    GuestRun("pic_cascade", "pic_cascade.S", 0x00),
     GuestRun("ata_rw", "ata_rw.S", 0x00, disk=True),
     GuestRun("cmos", "cmos.S", 0x00),
     GuestRun("io_permission", "io_permission.S", 0x00),
@@ -126,6 +127,7 @@ def test_ata_writes_reach_the_disk_file(images, tmp_path):
 # Interrupts by vector that the interrupt-driven guests must have taken (their drivers count the same).
 EXPECTED_INTERRUPTS = {
     "pit_ticks": {0x20: 20},         # 10 IRQ 0s in mode 2, 10 in mode 3
+    "pic_cascade": {0x20: 1, 0x28: 5},   # the latched IRQ 0 in the `sti; nop; cli` window, 5 RTC IRQ 8s
     "uart_irq": {0x24: 20},          # one THRE interrupt per character, one more to switch ETBEI off
     "uart_rx": {0x24: 12},           # FIFOs off: one received-data interrupt per byte of the line
     "ata_rw": {0x2E: 7},             # IDENTIFY, 3 written sectors, 3 read sectors; none with nIEN=1
