@@ -337,6 +337,7 @@ class Cpu:
         self.exceptions: Counter[int] = Counter()
         self.software_interrupts: Counter[int] = Counter()
         self.interrupts: Counter[int] = Counter()
+        self.rom_writes = 0
         self._error: BaseException | None = None
         self._stop_at: int | None = None
         self.halted = False
@@ -347,14 +348,14 @@ class Cpu:
     # --- hooks -------------------------------------------------------------------------------------------
     def _add_hooks(self) -> None:
         uc = self.uc
-        uc.hook_add(UC_HOOK_INTR, self._guard(self._on_intr))
-        uc.hook_add(UC_HOOK_INSN, self._guard(self._on_in, 0), None, 1, 0, X.UC_X86_INS_IN)
-        uc.hook_add(UC_HOOK_INSN, self._guard(self._on_out), None, 1, 0, X.UC_X86_INS_OUT)
-        uc.hook_add(UC_HOOK_INSN_INVALID, self._guard(self._on_invalid, False))
-        uc.hook_add(UC_HOOK_MEM_UNMAPPED | UC_HOOK_MEM_WRITE_PROT | UC_HOOK_MEM_FETCH_PROT,
-                    self._guard(self._on_bad_memory, False))
+        uc.hook_add(UC_HOOK_INTR, self.guard(self._on_intr))
+        uc.hook_add(UC_HOOK_INSN, self.guard(self._on_in, 0), None, 1, 0, X.UC_X86_INS_IN)
+        uc.hook_add(UC_HOOK_INSN, self.guard(self._on_out), None, 1, 0, X.UC_X86_INS_OUT)
+        uc.hook_add(UC_HOOK_INSN_INVALID, self.guard(self._on_invalid, False))
+        uc.hook_add(UC_HOOK_MEM_UNMAPPED | UC_HOOK_MEM_FETCH_PROT, self.guard(self._on_bad_memory, False))
+        uc.hook_add(UC_HOOK_MEM_WRITE_PROT, self.guard(self._on_rom_write, False))
 
-    def _guard(self, fn, failed=None):
+    def guard(self, fn, failed=None):
         """Wrap a hook: an exception is recorded and stops emulation; `run()` re-raises it."""
         def hook(uc, *args):
             try:
@@ -440,6 +441,11 @@ class Cpu:
         self.set_reg(X.UC_X86_REG_EAX, eax)
         self.exceptions[GP] += 1
         self.delivery.deliver(Event(GP, 0))
+
+    def _on_rom_write(self, access: int, address: int, size: int, value: int) -> bool:
+        """A store to read-only memory (the BIOS area is ROM): dropped, as the PC's ROM ignores it."""
+        self.rom_writes += 1
+        return True
 
     def _on_bad_memory(self, access: int, address: int, size: int, value: int) -> bool:
         kinds = {19: "read from unmapped", 20: "write to unmapped", 21: "fetch from unmapped",

@@ -113,9 +113,21 @@ class Machine:
         self.report = ""
 
     def _map_mmio(self, m) -> None:
+        """An MMIO window of the board: device callbacks run inside unicorn, so they go through the CPU's hook guard
+        (an exception is recorded and re-raised by the run loop) and see exact virtual time, like port I/O."""
         dev = m.device
-        self.cpu.uc.mmio_map(m.base, m.length, lambda uc, off, size, _d: dev.read(off, size), None,
-                             lambda uc, off, size, value, _d: dev.write(off, size, value), None)
+
+        def read(offset: int, size: int) -> int:
+            self._sync_clock()
+            value = dev.read(offset, size)
+            self._maybe_stop()
+            return value
+
+        def write(offset: int, size: int, value: int) -> None:
+            self._sync_clock()
+            dev.write(offset, size, value)
+            self._maybe_stop()
+        self.cpu.uc.mmio_map(m.base, m.length, self.cpu.guard(read, 0), None, self.cpu.guard(write), None)
 
     # --- port I/O from the CPU's hooks ------------------------------------------------------------------
     def _sync_clock(self) -> None:

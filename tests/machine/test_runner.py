@@ -118,3 +118,63 @@ def test_access_to_absent_memory_ends_the_run(tmp_path):
     done = run_image(img)
     assert done.returncode == 16
     assert b"read from unmapped memory at 0x40000000" in done.stderr
+
+
+def test_bios_area_is_rom_and_text_buffer_is_ram(tmp_path):
+    img = build_asm(tmp_path, '#include "guestkit.h"\n.text\n.globl _start\n_start:\n'
+                    ' movl $0x11223344, 0xE0000\n'          # ROM: the store is dropped
+                    ' movl 0xE0000, %eax\n cmpl $0x11223344, %eax\n je 1f\n'
+                    ' movl $0x0741, 0xB8000\n'               # text buffer: RAM
+                    ' cmpl $0x0741, 0xB8000\n jne 1f\n'
+                    ' movl $0x55, 0x9F000\n cmpl $0x55, 0x9F000\n jne 1f\n'   # top of conventional RAM
+                    ' puts "ok"\n exit 0\n1: exit 1\n')
+    done = run_image(img)
+    assert done.returncode == exit_status(0) and done.stdout == b"ok"
+
+
+class _Scratch:
+    """An MMIO device for the test: reads return offset + 0x100, writes are recorded; offset 0x40 is broken."""
+
+    def __init__(self):
+        self.writes = []
+
+    def read(self, offset, size):
+        return offset + 0x100
+
+    def write(self, offset, size, value):
+        if offset == 0x40:
+            raise RuntimeError("device fault at 0x40")
+        self.writes.append((offset, size, value))
+
+
+def _machine_with_mmio(tmp_path, monkeypatch, body: str):
+    import io
+
+    from previrt.machine import runner
+    dev = _Scratch()
+    real = runner.build_board
+
+    def board_with_mmio(clock, config):
+        board = real(clock, config)
+        board.mmio.attach(0xFEC00000, 0x1000, dev, "scratch")
+        return board
+    monkeypatch.setattr(runner, "build_board", board_with_mmio)
+    img = build_asm(tmp_path, '#include "guestkit.h"\n.text\n.globl _start\n_start:\n' + body)
+    out = io.BytesIO()
+    m = runner.Machine(runner.RunConfig(image=str(img), max_instructions=10_000), out)
+    return m, dev, out
+
+
+def test_mmio_windows_of_the_board_reach_their_device(tmp_path, monkeypatch):
+    from previrt.machine import runner
+    m, dev, out = _machine_with_mmio(tmp_path, monkeypatch, ' movl $0xABCD, 0xFEC00010\n movl 0xFEC00020, %eax\n'
+                                     ' cmpl $0x120, %eax\n jne 1f\n exit 0\n1: exit 1\n')
+    runner.run_machine(m)
+    assert m.end_reason == "exit-port" and m.exit_status() == exit_status(0)
+    assert dev.writes == [(0x10, 4, 0xABCD)]
+
+
+def test_exception_in_an_mmio_callback_is_reraised_by_the_run_loop(tmp_path, monkeypatch):
+    m, dev, out = _machine_with_mmio(tmp_path, monkeypatch, ' movl $1, 0xFEC00040\n exit 0\n')
+    with pytest.raises(RuntimeError, match="device fault at 0x40"):
+        m.run()
