@@ -40,6 +40,8 @@ GUEST_RUNS = (
     GuestRun("pit_ticks", "pit_ticks.S", 0x00),
     GuestRun("pic_cascade", "pic_cascade.S", 0x00),
     GuestRun("ata_rw", "ata_rw.S", 0x00, disk=True),
+    GuestRun("ata_absent_slave", "ata_absent.S", 0x00, disk=True),
+    GuestRun("ata_absent_none", "ata_absent.S", 0x00),
     GuestRun("cmos", "cmos.S", 0x00),
     GuestRun("io_permission", "io_permission.S", 0x00),
     GuestRun("exit_00", "exit_status.S", 0x00, cmdline="exit=00"),
