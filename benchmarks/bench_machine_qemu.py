@@ -24,6 +24,7 @@ from tests.machine.test_qemu_diff import QEMU, QEMU_ARGS  # noqa: E402
 
 REPORT = Path(__file__).resolve().parent / "machine_qemu.md"
 COMPUTE_ITERATIONS = 20_000_000     # 6 instructions an iteration (120 M guest instructions)
+RATE_MIN = 10_000_000               # below this many instructions a rate measures start-up, not execution
 
 EMPTY_S = """\
 #include "guestkit.h"
@@ -144,7 +145,7 @@ def render(results: list[tuple[Image, dict]], load: tuple[float, float]) -> str:
         measurable = image is not results[0][0] and net_q > 0.005 and net_p > 0
         net = f"{net_p / net_q:.1f}" if measurable else "–"
         rate = (f"{r['instructions'][0] / net_p / 1e6:.1f} / {r['instructions'][0] / net_q / 1e6:.0f}"
-                if measurable and len(r["instructions"]) == 1 else "–")
+                if measurable and len(r["instructions"]) == 1 and r["instructions"][0] >= RATE_MIN else "–")
         count = ", ".join(f"{n:,}" for n in r["instructions"])
         lines.append(f"| {image.name} | {r['runs']} | {count} | {r['previrt']:.3f} | {r['qemu']:.3f} | "
                      f"{r['previrt'] / r['qemu']:.1f} | {net} | {rate} |")
