@@ -83,4 +83,4 @@ def test_acceptance_stats_count_what_the_guest_did(acceptance_image, tmp_path):
     assert by_vector(stats["exceptions"]) == {6: 1, 13: 18, 14: 2}
     interrupts = by_vector(stats["interrupts"])
     assert interrupts[0x2E] == 3 and interrupts[0x20] >= 10      # IRQ 14: 1 read + 1 write + 1 read
-    assert by_vector(stats["software_interrupts"])[0x80] == 11    # the system calls the guest counts
+    assert by_vector(stats["software_interrupts"])[0x80] == 16    # the system calls the guest counts

@@ -1,5 +1,5 @@
-/* The acceptance guest's ring-3 program: system calls through int $0x80, instructions that must #GP
-   at CPL 3 (skipped by the kernel), and a store to a not-present user page. Linked into `.user`. */
+/* The acceptance guest's ring-3 program: system calls through int $0x80, instructions that must #GP at
+   CPL 3 (skipped by the kernel), popf/sgdt that must not, a store to a not-present user page. In `.user`. */
 #include "pc.h"
 
 #define DEMAND_USER_VA 0x00C05000u
@@ -41,6 +41,23 @@ static void privileged_instructions(void)
     __asm__ volatile("outb %%al, %%dx" :: "a"('X'), "d"(0x3F8));
 }
 
+/* The classic non-virtualizable cases run at CPL 3 without a trap: popf drops an IF change, sgdt reads
+   the real GDTR. Returns the number of unexpected outcomes. */
+static u32 silent_sensitive(void)
+{
+    u32 before, after;
+    struct { u16 limit; u32 base; } __attribute__((packed)) gdtr;
+    __asm__ volatile("pushf; pop %0" : "=r"(before));
+    __asm__ volatile("push %1; popf; pushf; pop %0" : "=r"(after) : "r"(before & ~0x200u) : "cc");
+    __asm__ volatile("sgdt %0" : "=m"(gdtr));
+    print("popf at CPL 3 kept IF=");
+    print_dec((after >> 9) & 1);
+    print(", sgdt at CPL 3 read limit ");
+    print_dec(gdtr.limit);
+    print("\n");
+    return ((after >> 9) & 1) != 1 || gdtr.limit != 12 * 4 - 1;
+}
+
 void user_main(void)
 {
     u32 cs, pid, bad = 0;
@@ -53,6 +70,7 @@ void user_main(void)
     print_dec(pid);
     print("\n");
     bad += pid != 7;
+    bad += silent_sensitive();
     bad += sys(SYS_WRITE, (u32)"ring 3 write of 20B\n", 20) != 20;
     for (int round = 0; round < 3; round++) {
         if (round < 2)
