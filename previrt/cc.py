@@ -169,11 +169,22 @@ class Driver:
     def to_assembly(self, src: Source, flags: list[str], deps: list[str]) -> tuple[subprocess.Popen | None, str]:
         """Start the real compiler on `src` (-S or -E) into a temporary .s; (process or None, path)."""
         if src.lang in ASSEMBLY:
-            return None, src.path
+            return None, self.marked_copy(src.path)
         out = self.temp(src.path, ".s")
         step = "-S" if src.lang in COMPILED else "-E"
         args = flags + deps + [step, "-x", src.lang, src.path, "-o", out]
         return subprocess.Popen(self.real_cc + args), out
+
+    def marked_copy(self, path: str) -> str:
+        """`path` behind a `# 1 "path"` line marker, so that the asm pass's errors and the assembler's
+        debug lines name the original file, not the temporary one."""
+        copy = self.temp(path, ".s")
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            text = f.read()
+        name = path.replace("\\", "\\\\").replace('"', '\\"')
+        with open(copy, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(f'# 1 "{name}"\n{text}')
+        return copy
 
     def annotated(self, src: Source, flags: list[str], deps: list[str], out: str) -> int:
         """Annotated assembly of `src` written to `out`; the asm pass loads while the compiler runs."""
@@ -274,8 +285,8 @@ def main(argv: list[str]) -> int:
     except PrevirtError as e:
         print(str(e) if e.where else f"previrt cc: error: {e}", file=sys.stderr)
         return e.exit_status
-    except OSError as e:
+    except OSError as e:  # the real compiler missing (127, as a shell says), or an unreadable source
         print(f"previrt cc: error: {e.filename or real_cc[0]}: {e.strerror}", file=sys.stderr)
-        return 127
+        return 127 if e.filename in (None, real_cc[0]) else 1
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)

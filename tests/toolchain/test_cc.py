@@ -169,6 +169,18 @@ def test_addr2line_points_at_the_original_c_line(srcdir):
     assert run(["addr2line", "-e", str(srcdir / "irq.o"), cli_offset]).stdout.strip().endswith("irq.c:5")
 
 
+def test_plain_assembly_keeps_its_own_name_in_lines_and_errors(srcdir):
+    (srcdir / "p.s").write_text("\t.text\n\t.globl _start\n_start:\n\tnop\n\tcli\n\thlt\n")
+    run([*CC, "-m32", "-g", "-c", "p.s"], cwd=srcdir)
+    assert run(["addr2line", "-e", "p.o", "0x1", "0x9"], cwd=srcdir).stdout.split() == [
+        f"{srcdir}/p.s:5", f"{srcdir}/p.s:6"]
+    (srcdir / "q.s").write_text("\t.text\n\t.popsection\n")
+    proc = run([*CC, "-m32", "-c", "q.s"], cwd=srcdir, check=False)
+    assert proc.returncode == 1 and proc.stderr.startswith("q.s:2:") and not (srcdir / "q.o").exists()
+    proc = run([*CC, "-m32", "-c", "missing.s"], cwd=srcdir, check=False)
+    assert proc.returncode == 1 and "missing.s" in proc.stderr
+
+
 def test_compiler_errors_pass_through_with_status(srcdir, monkeypatch):
     (srcdir / "bad.c").write_text("int f(void)\n{\n\treturn nope;\n}\n")
     monkeypatch.setenv("TMPDIR", str(srcdir / "tmp"))
