@@ -165,7 +165,7 @@ static void wait_for(volatile u32 *counter, u32 target)
 /* Poll until BSY=0; a drive that stays busy (an empty channel reads 0xFF) fails the run. */
 static u8 ata_wait_not_busy(void)
 {
-    for (u32 polls = 0; polls < 100000; polls++) {
+    for (u32 polls = 0; polls < 5000000; polls++) {   /* QEMU may be slow to clear BSY under load */
         u8 st = inb(ATA_STATUS);
         if (!(st & ST_BSY))
             return st;

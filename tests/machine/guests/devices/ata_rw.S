@@ -63,7 +63,7 @@ wait_irq:
    empty channel, which reads 0xFF) ends the run with exit value 0x7C. */
 wait_not_busy:
         pushl %ecx
-        movl $100000, %ecx
+        movl $5000000, %ecx                 /* QEMU completes sectors asynchronously: allow a slow host */
         movw $ATA_STATUS, %dx
 3:      inb %dx, %al
         testb $ST_BSY, %al
