@@ -301,3 +301,18 @@ def test_excluded_file_is_byte_identical_to_the_plain_build(builds):
 
 def test_tools_are_present():
     assert shutil.which("make") and shutil.which("addr2line") and shutil.which("ld")
+
+
+@pytest.mark.qemu
+@pytest.mark.skipif(not shutil.which("qemu-system-i386"), reason="needs qemu-system-i386")
+def test_annotated_image_runs_on_qemu_like_the_plain_one(builds):
+    """The padded image still runs on a bare PC (QEMU here), with the plain build's output."""
+    outputs = {}
+    for name in ("plain", "previrt"):
+        proc = run(["qemu-system-i386", "-kernel", str(builds[name] / "build/kernel.elf"), "-serial", "stdio",
+                    "-display", "none", "-monitor", "none", "-no-reboot",
+                    "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"], check=False)
+        assert proc.returncode == 1, proc.stderr  # exit port written with 0
+        outputs[name] = proc.stdout
+    assert outputs["previrt"] == outputs["plain"]
+    assert outputs["plain"].startswith("kernel 3 up, magic 0x2badb002\ncr0 ") and outputs["plain"].endswith("done\n")
