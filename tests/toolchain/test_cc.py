@@ -311,7 +311,7 @@ def test_annotated_image_runs_on_qemu_like_the_plain_one(builds):
     for name in ("plain", "previrt"):
         proc = run(["qemu-system-i386", "-kernel", str(builds[name] / "build/kernel.elf"), "-serial", "stdio",
                     "-display", "none", "-monitor", "none", "-no-reboot",
-                    "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"], check=False)
+                    "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"], check=False, timeout=60)
         assert proc.returncode == 1, proc.stderr  # exit port written with 0
         outputs[name] = proc.stdout
     assert outputs["previrt"] == outputs["plain"]

@@ -20,8 +20,8 @@ PREVIRT_CC = f"{sys.executable} -m previrt cc"
 
 
 def run(args: list[str], cwd: Path | str | None = None, env: dict | None = None,
-        check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+        check: bool = True, timeout: float | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode:
         raise AssertionError(f"{' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
     return proc
