@@ -259,6 +259,14 @@ def plan(cmd: Command, env: dict[str, str]) -> list[Source]:
     return [s for s in eligible if not is_excluded(s.path, patterns)]
 
 
+def warn_lto(flags: list[str]) -> None:
+    """-flto moves code generation to the link, after the asm pass: say so (audit would catch it)."""
+    lto = [f for f in flags if f.startswith(("-flto", "-fno-lto"))]
+    if lto and lto[-1].startswith("-flto"):
+        print(f"previrt cc: warning: {lto[-1]}: code is generated at link time, after the asm pass; "
+              "its sensitive instructions are not annotated", file=sys.stderr)
+
+
 def _terminate(signum, _frame):
     raise SystemExit(128 + signum)
 
@@ -274,6 +282,7 @@ def main(argv: list[str]) -> int:
         except OSError as e:
             print(f"previrt cc: error: {real_cc[0]}: {e.strerror}", file=sys.stderr)
             return 127
+    warn_lto(cmd.flags)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _terminate)
     tmpdir = tempfile.mkdtemp(prefix="previrt-cc-")

@@ -212,6 +212,12 @@ def test_previrt_cc_environment_names_the_real_compiler(srcdir):
     assert len((srcdir / "calls").read_text().splitlines()) == 3
 
 
+def test_lto_is_warned_about(srcdir):
+    proc = run([*CC, *CFLAGS, "-flto", "-c", "irq.c"], cwd=srcdir)
+    assert "-flto: code is generated at link time" in proc.stderr
+    assert "warning" not in run([*CC, *CFLAGS, "-flto", "-fno-lto", "-c", "irq.c"], cwd=srcdir).stderr
+
+
 def test_missing_real_compiler(srcdir):
     env = dict(os.environ, PREVIRT_CC="no-such-compiler-xyz")
     proc = run([*CC, "-c", "irq.c"], cwd=srcdir, env=env, check=False)
