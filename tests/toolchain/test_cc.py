@@ -305,10 +305,6 @@ def test_excluded_file_is_byte_identical_to_the_plain_build(builds):
         "serial_init", "serial_putc", "serial_puts"}
 
 
-def test_tools_are_present():
-    assert shutil.which("make") and shutil.which("addr2line") and shutil.which("ld")
-
-
 @pytest.mark.qemu
 @pytest.mark.skipif(not shutil.which("qemu-system-i386"), reason="needs qemu-system-i386")
 def test_annotated_image_runs_on_qemu_like_the_plain_one(builds):
