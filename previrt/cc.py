@@ -1,6 +1,6 @@
 """`previrt cc`: the drop-in compiler driver guest Makefiles use as `make CC="previrt cc"`.
 
-.c → real compiler -S → asm pass → assemble; .S → preprocess → asm pass → assemble; the rest passes through."""
+.c → compiler -S → asm pass → assemble; .S → preprocess → asm pass → assemble; the rest passes through."""
 
 from __future__ import annotations
 

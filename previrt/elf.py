@@ -1,6 +1,9 @@
-"""Reading a linked i386 image (pyelftools): site records, executable sections, functions, DWARF lines.
+"""Reading an i386 ELF file (pyelftools): site records, executable sections, functions, DWARF lines.
 
-Parsing only: every malformed input becomes a UsageError naming the file; audit and output live elsewhere."""
+Parsing only: every malformed input becomes a UsageError naming the file; audit and output live elsewhere.
+A linked image is read at its link addresses. A relocatable object (.o) is read as if linked at 0: its
+SHF_ALLOC sections laid out in section order, the R_386_32/R_386_PC32 relocations of the site section
+applied; its DWARF lines are used when it has one executable section (line addresses are then offsets)."""
 
 from __future__ import annotations
 
@@ -12,12 +15,14 @@ from functools import cached_property
 from elftools.common.exceptions import ELFError, ELFParseError
 from elftools.construct import ConstructError
 from elftools.elf.constants import SH_FLAGS
+from elftools.elf.relocation import RelocationSection
 from elftools.elf.elffile import ELFFile
 
 from previrt.errors import UsageError
 from previrt.sites import SECTION, Site, SiteFormatError, decode_section
 
 ELFMAG = b"\x7fELF"
+R_386_32, R_386_PC32 = 1, 2
 PARSE_ERRORS = (ELFError, ELFParseError, ConstructError, ValueError, KeyError, IndexError,
                 AssertionError, EOFError, UnicodeDecodeError, TypeError, AttributeError, OverflowError)
 
@@ -135,13 +140,39 @@ def _read(path: str, blob: bytes) -> Image:
 
     elf = ELFFile(io.BytesIO(blob))
     _check_header(path, elf)
-    code = [CodeSection(s.name, s["sh_addr"], _section_data(s, len(blob)))
-            for s in elf.iter_sections() if s["sh_flags"] & SH_FLAGS.SHF_EXECINSTR and s["sh_type"] != "SHT_NOBITS"]
-    functions, labels, starts = _symbols(elf, code)
-    image = Image(path, _sites(path, elf, len(blob)), code, functions, labels, starts)
-    if elf.has_dwarf_info():
-        image._lines = lambda: _dwarf_lines(path, elf)
+    base = _layout(elf)
+    code = [CodeSection(s.name, base[i], _section_data(s, len(blob)))
+            for i, s in enumerate(elf.iter_sections())
+            if s["sh_flags"] & SH_FLAGS.SHF_EXECINSTR and s["sh_type"] != "SHT_NOBITS" and i in base]
+    functions, labels, starts = _symbols(elf, code, base)
+    image = Image(path, _sites(path, elf, len(blob), base), code, functions, labels, starts)
+    line_base = _line_base(elf, code)
+    if elf.has_dwarf_info() and line_base is not None:
+        image._lines = lambda: _dwarf_lines(path, elf, line_base)
     return image
+
+
+def _layout(elf: ELFFile) -> dict[int, int]:
+    """Section index → address: sh_addr when linked; in a .o the SHF_ALLOC sections one after another."""
+    sections = list(elf.iter_sections())
+    if elf["e_type"] != "ET_REL":
+        return {i: s["sh_addr"] for i, s in enumerate(sections)}
+    base, cursor = {}, 0
+    for i, s in enumerate(sections):
+        if s["sh_flags"] & SH_FLAGS.SHF_ALLOC:
+            align = max(s["sh_addralign"], 1)
+            cursor = -(-cursor // align) * align
+            base[i] = cursor
+            cursor += s["sh_size"]
+    return base
+
+
+def _line_base(elf: ELFFile, code: list[CodeSection]) -> int | None:
+    """What to add to DWARF line addresses: 0 when linked; in a .o with one code section, its address."""
+    if elf["e_type"] != "ET_REL":
+        return 0
+    with_bytes = [c for c in code if c.data]
+    return with_bytes[0].address if len(with_bytes) == 1 else None
 
 
 def _check_header(path: str, elf: ELFFile) -> None:
@@ -151,11 +182,9 @@ def _check_header(path: str, elf: ELFFile) -> None:
             (machine, cls), f"ELFCLASS{cls} {machine}")
         raise UsageError(f"is {_article(desc)} {desc} ELF file; previrt reads ELFCLASS32 EM_386 (i386) images",
                          where=path)
-    if etype == "ET_REL":
-        raise UsageError("is a relocatable object (ET_REL): site addresses are final only after linking; "
-                         "pass the linked image", where=path)
-    if etype not in ("ET_EXEC", "ET_DYN"):
-        raise UsageError(f"is an ELF file of type {etype}; previrt reads linked images", where=path)
+    if etype not in ("ET_EXEC", "ET_DYN", "ET_REL"):
+        raise UsageError(f"is an ELF file of type {etype}; previrt reads linked images and objects",
+                         where=path)
 
 
 def _section_data(section, file_size: int) -> bytes:
@@ -166,28 +195,57 @@ def _section_data(section, file_size: int) -> bytes:
     return section.data()
 
 
-def _sites(path: str, elf: ELFFile, file_size: int) -> list[Site]:
-    sec = elf.get_section_by_name(SECTION)
-    if sec is None:
+def _sites(path: str, elf: ELFFile, file_size: int, base: dict[int, int]) -> list[Site]:
+    index = next((i for i, s in enumerate(elf.iter_sections()) if s.name == SECTION), None)
+    if index is None:
         return []
+    sec = elf.get_section(index)
     try:
         data = _section_data(sec, file_size)
-        return decode_section(data, sec["sh_addr"])
+        if elf["e_type"] == "ET_REL":
+            data = _relocated(elf, index, data, base)
+        return decode_section(data, base.get(index, 0))
     except (SiteFormatError, ValueError) as e:
         raise UsageError(f"corrupt {SECTION} section: {e}", where=path) from None
 
 
-def _symbols(elf: ELFFile, code: list[CodeSection]) -> tuple[list[Function], list[Function], list[int]]:
+def _relocated(elf: ELFFile, index: int, data: bytes, base: dict[int, int]) -> bytes:
+    """The site section of a .o with its R_386_32 / R_386_PC32 relocations applied at the layout."""
+    out = bytearray(data)
+    for rel in elf.iter_sections():
+        if not isinstance(rel, RelocationSection) or rel["sh_info"] != index:
+            continue
+        symtab = elf.get_section(rel["sh_link"])
+        for r in rel.iter_relocations():
+            sym = symtab.get_symbol(r["r_info_sym"])
+            if sym["st_shndx"] not in base:
+                raise ValueError(f"record relocation at offset {r['r_offset']:#x} refers to {sym.name or 'a symbol'} "
+                                 f"outside the object's sections")
+            off, kind = r["r_offset"], r["r_info_type"]
+            addend = r["r_addend"] if rel.is_RELA() else int.from_bytes(out[off:off + 4], "little", signed=True)
+            value = base[sym["st_shndx"]] + sym["st_value"] + addend
+            if kind == R_386_PC32:
+                value -= base[index] + off
+            elif kind != R_386_32:
+                raise ValueError(f"record relocation at offset {off:#x} has type {kind}, "
+                                 f"not R_386_32 or R_386_PC32")
+            out[off:off + 4] = (value & 0xFFFFFFFF).to_bytes(4, "little")
+    return bytes(out)
+
+
+def _symbols(elf: ELFFile, code: list[CodeSection],
+             base: dict[int, int]) -> tuple[list[Function], list[Function], list[int]]:
     """(STT_FUNC symbols, code labels, start of every named symbol) inside executable sections."""
     symtab = elf.get_section_by_name(".symtab")
     if symtab is None:
         return [], [], []
     functions, labels, starts = [], [], set()
     for sym in symtab.iter_symbols():
-        kind, value, size = sym["st_info"]["type"], sym["st_value"], sym["st_size"]
-        if not sym.name or kind in ("STT_SECTION", "STT_FILE", "STT_TLS"):
+        kind, size, shndx = sym["st_info"]["type"], sym["st_size"], sym["st_shndx"]
+        if not sym.name or kind in ("STT_SECTION", "STT_FILE", "STT_TLS") or not isinstance(shndx, int):
             continue
-        if sym["st_shndx"] in ("SHN_UNDEF", "SHN_ABS") or not any(s.address <= value < s.end for s in code):
+        value = sym["st_value"] + (base.get(shndx, 0) if elf["e_type"] == "ET_REL" else 0)
+        if not any(s.address <= value < s.end for s in code):
             continue
         starts.add(value)
         if kind == "STT_OBJECT":
@@ -200,20 +258,20 @@ def _symbols(elf: ELFFile, code: list[CodeSection]) -> tuple[list[Function], lis
     return sorted(set(functions), key=key), sorted(set(labels), key=key), sorted(starts)
 
 
-def _dwarf_lines(path: str, elf: ELFFile) -> list[LineRange]:
+def _dwarf_lines(path: str, elf: ELFFile, line_base: int) -> list[LineRange]:
     try:
         dwarf = elf.get_dwarf_info()
         ranges = []
         for cu in dwarf.iter_CUs():
             prog = dwarf.line_program_for_CU(cu)
             if prog is not None:
-                ranges += _program_ranges(prog)
+                ranges += _program_ranges(prog, line_base)
         return sorted(ranges, key=lambda r: (r.start, r.end))
     except PARSE_ERRORS as e:
         raise UsageError(f"malformed DWARF line info ({type(e).__name__}: {e})", where=path) from None
 
 
-def _program_ranges(prog) -> list[LineRange]:
+def _program_ranges(prog, line_base: int = 0) -> list[LineRange]:
     """[start, end) → file:line for consecutive rows of each sequence of one line program."""
     names = _file_names(prog)
     out, prev = [], None
@@ -222,7 +280,8 @@ def _program_ranges(prog) -> list[LineRange]:
         if st is None:
             continue
         if prev is not None and st.address > prev.address:
-            out.append(LineRange(prev.address, st.address, names.get(prev.file, "?"), prev.line))
+            out.append(LineRange(prev.address + line_base, st.address + line_base, names.get(prev.file, "?"),
+                                 prev.line))
         prev = None if st.end_sequence else _Row(st.address, st.file, st.line)
     return out
 

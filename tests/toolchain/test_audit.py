@@ -283,3 +283,15 @@ def test_assembly_without_type_and_size_is_swept_by_its_line_rows(tmp_path):
     assert status == 1
     found = [(ln.split("(")[1].split(")")[0].rsplit("/", 1)[-1], ln.split("`")[1]) for ln in out.splitlines()[:-1]]
     assert found == [("a.s:5", "cli"), ("a.s:7", "hlt"), ("c.c:3", "sti")]
+
+
+def test_object_file_audit_names_function_offset_and_line(unannotated):
+    obj = unannotated.with_suffix(".o")
+    status, out, _ = previrt("audit", str(obj))
+    assert status == 1
+    cli = next(ln for ln in out.splitlines() if "`cli`" in ln)
+    offset = cli.split(": ")[1].split()[0]
+    assert "irq_disable+0x" in cli and "irq.c:8)" in cli
+    dump = run(["objdump", "-d", str(obj)]).stdout
+    assert any(ln.strip().startswith(f"{int(offset, 16):x}:") and ln.rstrip().endswith("cli")
+               for ln in dump.splitlines())

@@ -116,9 +116,52 @@ def test_x86_64_elf_rejected_naming_the_machine(tmp_path):
     assert status == 2 and "x86-64" in err and "EM_386" in err
 
 
-def test_relocatable_object_rejected_with_a_clear_message(c_image):
-    status, _, err = previrt("sites", str(c_image.with_suffix(".o")))
-    assert status == 2 and "relocatable object" in err and "linked image" in err
+def test_relocatable_object_read_as_linked_at_zero(c_image):
+    image = read_image(str(c_image.with_suffix(".o")))
+    bump = next(f for f in image.functions if f.name == "bump")
+    assert bump.address == 0 and image.code[0].name == ".text" and image.code[0].address == 0
+    assert image.source_line(bump.address).endswith("prog.c:5")
+
+
+TWO_SECTIONS = ONE_SITE + """\
+	.section .text.other, "ax", @progbits
+	.globl other
+	.type other, @function
+other:
+	nop
+671:	sti
+672:	.nops 11
+673:
+	ret
+	.size other, . - other
+	.pushsection .previrt.sites, "a"
+	.balign 4
+	.long 671b - .
+	.byte 1, 2, 673b - 671b, 672b - 671b
+	.short 0, 0
+	.popsection
+"""
+
+
+def test_relocatable_object_sites_are_relocated_into_each_section(tmp_path):
+    src = tmp_path / "two.s"
+    src.write_text(TWO_SECTIONS)
+    run(["as", "--32", str(src), "-o", str(tmp_path / "two.o")])
+    image = read_image(str(tmp_path / "two.o"))
+    text, other = image.code
+    assert (text.name, other.name) == (".text", ".text.other") and other.address >= text.end
+    assert [(s.address, s.kind, s.size) for s in image.sites] == [(0, 1, 8), (other.address + 1, 2, 12)]
+    assert image.describe(other.address + 1) == "other+0x1"
+    status, out, _ = previrt("audit", str(tmp_path / "two.o"))
+    assert status == 0, out
+
+
+def test_relocatable_object_record_against_an_undefined_symbol(tmp_path):
+    src = tmp_path / "u.s"
+    src.write_text(ONE_SITE.replace("\t.long 661b - .", "\t.long elsewhere - ."))
+    run(["as", "--32", str(src), "-o", str(tmp_path / "u.o")])
+    status, _, err = previrt("sites", str(tmp_path / "u.o"))
+    assert status == 2 and SECTION in err and "elsewhere" in err
 
 
 def _set_record_byte(image_path, offset_in_record: int, value: int) -> None:
