@@ -2,6 +2,26 @@
 
 Owns the start-up probe of unicorn's internals, the hooks (faults, port I/O, bad memory), and `IdtDelivery` (SDM vol. 3 ch. 6)."""
 
+# How the pieces unicorn does not provide are obtained (all checked on unicorn 2.1.4):
+#
+# * Error codes.  For a fault the CPU itself raises (UC_HOOK_INTR gives only the vector), the error code is the one
+#   QEMU computed: env->error_code, read from the saved context at an offset found by the start-up probe.  So a
+#   segment load gives #GP/#NP/#SS/#TS(selector) from QEMU's own descriptor checks, and a #PF gets its P/W/U bits
+#   from QEMU's page walk (CR2 is set by unicorn too).  `int n` / int3 / into are told apart from faults by
+#   env->exception_is_int (same probe); a fault during their delivery points EIP back at the instruction.
+#   Faults found while delivering (IDT limit, gate type/DPL/present, handler CS, TSS ss0:esp0, stack pushes,
+#   page faults on IDT/GDT/TSS/stack) get their error codes here, per SDM 6.13 (EXT, IDT, TI bits).
+# * #UD arrives through UC_HOOK_INSN_INVALID, not UC_HOOK_INTR.
+# * Consecutive faults (unicorn issue #1883): after each fault QEMU's env->old_exception (probed offset) is set
+#   back to -1 in one reused context (context_update, write, context_restore).
+# * Privilege change: unicorn refuses to load an inner-ring SS while CPL is outer, so the CPL bits of env->hflags
+#   (probed) are set first in the same way; SS, ESP, CS, EFLAGS, EIP are then written as registers.
+# * With port-I/O hooks installed unicorn skips the I/O permission check: `io_allowed` does it (IOPL, TSS bitmap).
+# * Exact instruction counts inside a slice come from the engine's own counter (uc->emu_counter, probed), and a
+#   slice is stopped from a hook by lowering the engine's budget (uc->emu_count) rather than by emu_stop().
+# * Not modelled: the interrupt shadow after sti / mov ss (external interrupts are taken at slice boundaries),
+#   RF in the EFLAGS image pushed for faults, task gates, 16-bit gates and virtual-8086 mode (reported clearly).
+
 from __future__ import annotations
 
 import ctypes
@@ -11,7 +31,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
-from unicorn import (UC_ARCH_X86, UC_HOOK_INSN, UC_HOOK_INSN_INVALID, UC_HOOK_INTR, UC_HOOK_MEM_FETCH_PROT,
+from unicorn import (UC_ARCH_X86, UC_HOOK_BLOCK, UC_HOOK_INSN, UC_HOOK_INSN_INVALID, UC_HOOK_INTR, UC_HOOK_MEM_FETCH_PROT,
                      UC_HOOK_MEM_UNMAPPED, UC_HOOK_MEM_WRITE_PROT, UC_MODE_32, UC_PROT_ALL, Uc, UcError)
 from unicorn import x86_const as X
 from unicorn.unicorn_py3.unicorn import uclib
@@ -63,6 +83,18 @@ class _UcX86Mmr(ctypes.Structure):
     _fields_ = [("selector", ctypes.c_uint16), ("base", ctypes.c_uint64), ("limit", ctypes.c_uint32),
                 ("flags", ctypes.c_uint32)]
 _uc_reg_write = uclib.uc_reg_write
+
+
+def interrupt_enable_sites(code: bytes, address: int) -> dict[int, int]:
+    """For each sti and popf in a block of code (capstone, linear sweep): the address just after it, with the
+    number of instructions that still run before a waiting interrupt is taken there (sti: 1, its shadow; popf: 0).
+    iret, whose successor is not known statically, is left to the run loop's other checks."""
+    import capstone
+    from capstone import x86_const as CX
+    shadow = {CX.X86_INS_STI: 1, CX.X86_INS_POPF: 0, CX.X86_INS_POPFD: 0}
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
+    md.skipdata = True
+    return {insn.address + insn.size: shadow[insn.id] for insn in md.disasm(code, address) if insn.id in shadow}
 
 
 def vector_name(vector: int) -> str:
@@ -338,8 +370,10 @@ class Cpu:
         self.software_interrupts: Counter[int] = Counter()
         self.interrupts: Counter[int] = Counter()
         self.rom_writes = 0
+        self._if_sites: dict[int, int] = {}
+        self._if_hooks: list[int] = []
+        self._pending: Callable[[], bool] = lambda: False
         self._error: BaseException | None = None
-        self._stop_at: int | None = None
         self.halted = False
         self.last_ran = 0
         self._io_fault_state: tuple[int, int] | None = None
@@ -442,6 +476,33 @@ class Cpu:
         self.exceptions[GP] += 1
         self.delivery.deliver(Event(GP, 0))
 
+    def watch_interrupt_enables(self, sites: dict[int, int], pending: Callable[[], bool]) -> None:
+        """Where the hardware recognises a waiting interrupt after an instruction that sets IF: `sites` maps the
+        address just after each sti / popf to the instructions still to run there (1: sti's shadow; 0 after popf).
+        The engine ends its translation block after both, so each site starts a block: a block hook bounded to
+        the site costs nothing elsewhere.  The hooks are armed only while an interrupt waits with IF=0
+        (`arm_interrupt_window`), so a site that is also a loop head costs nothing in normal running."""
+        self._pending = pending
+        self._if_sites = sites
+
+    def arm_interrupt_window(self, on: bool) -> None:
+        """Add or remove the site hooks; the translated blocks at the sites are dropped so the change takes."""
+        if on == bool(self._if_hooks):
+            return
+        if on:
+            hook = self.guard(self._on_if_site)
+            self._if_hooks = [self.uc.hook_add(UC_HOOK_BLOCK, hook, None, a, a) for a in self._if_sites]
+        else:
+            for h in self._if_hooks:
+                self.uc.hook_del(h)
+            self._if_hooks = []
+        for address in self._if_sites:
+            self.uc.ctl_remove_cache(address, address + 1)
+
+    def _on_if_site(self, address: int, size: int) -> None:
+        if address in self._if_sites and self.interrupts_enabled and self._pending():
+            self.request_stop(self._if_sites[address])   # the block's first instruction is not counted yet
+
     def _on_rom_write(self, access: int, address: int, size: int, value: int) -> bool:
         """A store to read-only memory (the BIOS area is ROM): dropped, as the PC's ROM ignores it."""
         self.rom_writes += 1
@@ -480,32 +541,28 @@ class Cpu:
         return self._counter.value
 
     # --- running -----------------------------------------------------------------------------------------
-    def request_stop(self) -> None:
-        """Stop the current slice after the instruction in progress (called from a port-I/O hook).
+    def request_stop(self, after: int = 0) -> None:
+        """End the current slice `after` instructions past the one in progress (called from a hook).
 
         Not with `emu_stop()`: from inside an in/out hook that abandons the current iteration of a `rep ins` /
         `rep outs` (the word read is lost, the word written is written again on resumption).  Instead the engine's
-        budget is cut to the instructions begun so far, so it stops cleanly before the next instruction (or string
-        iteration), exactly as when a budget runs out."""
-        if self._stop_at is None:
-            self._stop_at = self.counter()
-            self._budget.value = self._stop_at
+        budget is lowered, so it stops cleanly before the next instruction (or string iteration), exactly as when
+        a budget runs out.  A hlt before that point still ends the slice as a hlt."""
+        self._budget.value = min(self._budget.value, self.counter() + after)
 
     def run(self, count: int) -> int:
         """Execute at most `count` instructions from the current EIP; return how many ran.  Sets `halted` when the
         slice ended on `hlt`.  An error recorded in a hook is raised here."""
-        self._error, self._stop_at, self.halted, self.last_ran = None, None, False, 0
+        self._error, self.halted, self.last_ran = None, False, 0
         self._io_fault_state = None
         try:
             self.uc.emu_start(self.reg(X.UC_X86_REG_EIP), NO_UNTIL, count=count)
         except UcError as e:
             if self._error is None:
                 self._error = MachineStop(f"CPU error: {e}", self.state_report())
-        ran = self.counter()
-        if self._stop_at is not None:
-            self.last_ran = self._stop_at
-        elif ran > count:
-            self.last_ran = count
+        ran, budget = self.counter(), self._budget.value
+        if ran > budget:                 # the engine began one more instruction and stopped before it
+            self.last_ran = budget
         else:
             self.last_ran = ran
             self.halted = self._error is None

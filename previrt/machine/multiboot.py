@@ -166,6 +166,17 @@ def check_plan(plan: LoadPlan, regions: tuple[memory.Region, ...], where: str) -
         raise UsageError(f"entry point {plan.entry:#x} is not inside any loaded segment", where=where)
 
 
+def executable_code(path: str | Path) -> list[tuple[int, bytes]]:
+    """(virtual address, bytes) of every executable section of an ELF image, for code analysis; [] otherwise."""
+    try:
+        with open(path, "rb") as f:
+            elf = ELFFile(f)
+            return [(sec["sh_addr"], sec.data()) for sec in elf.iter_sections()
+                    if sec["sh_flags"] & 0x4 and sec["sh_type"] == "SHT_PROGBITS"]   # SHF_EXECINSTR
+    except (ELFError, OSError):
+        return []
+
+
 def write_plan(plan: LoadPlan, mem_write) -> None:
     for c in plan.chunks:
         mem_write(c.addr, c.data + bytes(c.memsz - len(c.data)))

@@ -17,11 +17,12 @@ from previrt.errors import UsageError
 from previrt.machine import memory, multiboot
 from previrt.machine.board import Board, BoardConfig, build_board
 from previrt.machine.clock import DEFAULT_HZ, Clock
-from previrt.machine.cpu import Cpu, MachineStop, _descriptor
+from previrt.machine.cpu import Cpu, MachineStop, _descriptor, interrupt_enable_sites
 from previrt.machine.stats import RunStats, by_vector, write_json
 
 MAX_SLICE = 1 << 20          # instructions per emu_start when no event is scheduled
-PENDING_POLL = 1000          # slice length while an interrupt waits for IF=1 (bounds delivery latency after sti)
+PENDING_POLL = 1000          # first slice length while an interrupt waits for IF=1 (bounds latency after sti);
+                             # doubled on each such slice, so a guest that stays at IF=0 costs few slices
 
 # How a run ends → process status.  The exit port gives (v << 1) | 1 (odd, as QEMU's isa-debug-exit);
 # the machine's own stops use even statuses, so a script can tell them apart.
@@ -102,6 +103,7 @@ class Machine:
             disk1=config.disk1, rtc=config.rtc, trace_io=config.trace_io))
         self.cpu = Cpu(self._port_read, self._port_write)
         load(self.cpu, config, regions)
+        self.cpu.watch_interrupt_enables(self._interrupt_enable_sites(), self.board.intr)
         for m in self.board.mmio.mappings():
             self._map_mmio(m)
         self.executed = 0
@@ -109,8 +111,17 @@ class Machine:
         self.slices = 0
         self._slice_start = 0
         self._slice_end = 0
+        self._poll = PENDING_POLL
         self.end_reason = ""
         self.report = ""
+
+    def _interrupt_enable_sites(self) -> dict[int, int]:
+        """sti/popf/iret in the image's code, so a waiting interrupt is taken right where IF becomes 1; code from
+        elsewhere (copied or generated at run time) falls back to the PENDING_POLL slices."""
+        sites: dict[int, int] = {}
+        for address, code in multiboot.executable_code(self.config.image):
+            sites.update(interrupt_enable_sites(code, address))
+        return sites
 
     def _map_mmio(self, m) -> None:
         """An MMIO window of the board: device callbacks run inside unicorn, so they go through the CPU's hook guard
@@ -154,6 +165,8 @@ class Machine:
                 or (deadline is not None and deadline < self._slice_end)
                 or (self.cpu.interrupts_enabled and self.board.intr())):
             self.cpu.request_stop()
+        elif self.board.intr():      # IF=0: end the slice so the next one watches for IF becoming 1
+            self.cpu.request_stop()
 
     # --- stepping ---------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -182,8 +195,13 @@ class Machine:
 
     def _budget(self, deadline: int | None) -> int:
         budget = MAX_SLICE if deadline is None else deadline - self.clock.now
-        if not self.cpu.interrupts_enabled and self.board.intr():
-            budget = min(budget, PENDING_POLL)
+        waiting = not self.cpu.interrupts_enabled and self.board.intr()
+        self.cpu.arm_interrupt_window(waiting)     # exact after sti/popf in the image ...
+        if waiting:                                 # ... and polled for iret and code from elsewhere
+            budget = min(budget, self._poll)
+            self._poll = min(self._poll * 2, MAX_SLICE)
+        else:
+            self._poll = PENDING_POLL
         if self.config.max_instructions is not None:
             budget = min(budget, self.config.max_instructions - self.executed)
         return budget

@@ -114,3 +114,9 @@ def test_stop_inside_rep_ins_and_outs_keeps_every_word():
     # each string iteration counts as one instruction, plus the final ECX=0 check the engine re-enters the rep for
     assert total == 3 + (8 + 1) + 2 + (8 + 1) + 1
 
+
+
+def test_interrupt_enable_sites_are_the_addresses_after_sti_and_popf():
+    from previrt.machine.cpu import interrupt_enable_sites
+    code = bytes.fromhex("90" "fb" "90" "9c" "9d" "66 9d".replace(" ", "") + "cf" + "c3")  # nop sti nop pushf popf popfw iret ret
+    assert interrupt_enable_sites(code, 0x1000) == {0x1002: 1, 0x1005: 0, 0x1007: 0}

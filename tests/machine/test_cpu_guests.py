@@ -131,3 +131,14 @@ def test_timer_interrupts_taken_in_ring3(guest):
     status, out, _ = run(guest("irq_ring3"))
     assert status == exit_status(0), out
     assert out == "ticks=0000000a faults>=100 cs=0000001b\n"    # the tick interrupted ring-3 code
+
+
+def test_waiting_interrupt_taken_after_sti_shadow_and_after_popf(guest):
+    img = guest("irq_window")
+    sym = symbols(img)
+    status, out, _ = run(img)
+    assert status == exit_status(0), out
+    f = fields(out)
+    assert f["n"] == 2
+    assert f["ret1"] == sym["after_sti_shadow"]      # sti; nop; <interrupt>; cli
+    assert f["ret2"] == sym["after_popf"]            # popf (IF=1); <interrupt>
