@@ -142,3 +142,14 @@ def test_waiting_interrupt_taken_after_sti_shadow_and_after_popf(guest):
     assert f["n"] == 2
     assert f["ret1"] == sym["after_sti_shadow"]      # sti; nop; <interrupt>; cli
     assert f["ret2"] == sym["after_popf"]            # popf (IF=1); <interrupt>
+
+
+def test_delivery_into_ring1_through_ss1_esp1(guest):
+    img = guest("ring1")
+    sym = symbols(img)
+    status, out, _ = run(img)
+    assert status == exit_status(0), out
+    f = fields(out)
+    assert (f["cs"], f["ss"]) == (0x31, 0x39)               # CPL 1, stack from the TSS's ss1
+    assert f["esp"] == sym["r1stack_top"] - 20               # esp1 minus ss, esp, eflags, cs, eip
+    assert (f["fcs"], f["fss"]) == (0x1B, 0x23)

@@ -5,6 +5,10 @@
 #define UCODE 0x1B
 #define UDATA 0x23
 #define TSS_SEL 0x28
+#define R1CODE 0x31          /* ring-1 code, RPL 1 */
+#define R1DATA 0x39          /* ring-1 data, RPL 1 */
+#define TSS_ESP1 12
+#define TSS_SS1 16
 #define INT_GATE 0x8E        /* present, DPL 0, 32-bit interrupt gate */
 #define INT_GATE_DPL3 0xEE   /* present, DPL 3, 32-bit interrupt gate */
 #define TRAP_GATE 0x8F       /* present, DPL 0, 32-bit trap gate */
@@ -21,6 +25,8 @@ gdt:
     .quad 0x00CFF2000000FFFF    /* 0x23 ring-3 data */
 tss_desc:
     .quad 0                     /* 0x28 TSS, filled by kit_init */
+    .quad 0x00CFBA000000FFFF    /* 0x30 ring-1 code */
+    .quad 0x00CFB2000000FFFF    /* 0x38 ring-1 data */
 gdt_end:
     .align 4
     .word 0
