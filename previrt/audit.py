@@ -1,6 +1,7 @@
 """`previrt sites` and `previrt audit`: the objtool-like gate proving every sensitive instruction is a site.
 
-Checks return Finding objects (audit()); the text output is apart (format_finding, list_sites, audit_command)."""
+Checks return Finding objects (audit()); the text output is apart (format_finding, list_sites, audit_command).
+What is swept: see sweep_ranges; what counts as padding: see the NOP notes below."""
 
 from __future__ import annotations
 
@@ -21,10 +22,10 @@ X86_MAX_INSN = 15  # longest IA-32 instruction encoding
 # an effect): capstone X86_INS_NOP (90, 66 90, 0f 1f /0 with 66 / 2e / 3e prefixes: nopl, nopw, cs nopw);
 # `lea 0(%r32[,%eiz,s]),%r32` with the same register, disp 0, no prefix (8d 76 00, 8d 74 26 00,
 # 8d b6/b4 … disp32); and `mov %r32,%r32` with the same register (89 f6 / 8b f6, older GAS tunes).
-# Not padding: pause (f3 90), `xchg` of two different registers, anything with a lock/rep prefix or
-# a 67 address-size prefix (lea with 16-bit addressing truncates the register).  Inside a site, a
-# short `jmp` to the site end also counts (GAS `.nops` jumps over long paddings, 21 bytes and more);
-# the bytes it skips must still decode as NOPs.
+# Not padding: pause (f3 90), any other `xchg` (87 db: harmless, but not GAS padding), anything with a
+# lock/rep prefix or a 67 address-size prefix (lea with 16-bit addressing truncates the register).
+# Inside a site, a short `jmp` to the site end also counts (GAS `.nops` jumps over long paddings,
+# 21 bytes and more); the bytes it skips must still decode as NOPs.
 NOP_PREFIXES = frozenset({0, 0x66, 0x2E, 0x3E})
 LEA_PREFIXES = frozenset({0})
 
