@@ -130,7 +130,7 @@ def test_port_io_at_cpl3_faults_without_touching_the_port(guest):
 def test_timer_interrupts_taken_in_ring3(guest):
     status, out, _ = run(guest("irq_ring3"))
     assert status == exit_status(0), out
-    assert out == "ticks=0000000a faults>=100 cs=0000001b\n"    # the tick interrupted ring-3 code
+    assert out == "ticks=00000003 faults>=100 cs=0000001b\n"    # the tick interrupted ring-3 code
 
 
 def test_waiting_interrupt_taken_after_sti_shadow_and_after_popf(guest):

@@ -1,5 +1,5 @@
 /* Timer interrupts taken in ring 3 (IF=1 at CPL 3) while ring-3 code keeps faulting (#GP on cli): both kinds of
-   event are delivered through the TSS; after 10 ticks the timer handler prints both counts and exits. */
+   event are delivered through the TSS; after 3 ticks the timer handler prints both counts and exits. */
 #include "guestkit.h"
 #include "kit.h"
     .text
@@ -50,7 +50,7 @@ timer_handler:
     movb $0x20, %al
     outb %al, $0x20
     incl ticks
-    cmpl $10, ticks
+    cmpl $3, ticks
     jb 1f
     puts "ticks="
     puthex ticks
