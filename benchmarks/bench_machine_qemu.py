@@ -59,6 +59,87 @@ _start:
 stack_top:
 """
 
+GP_FAULTS = 20_000
+
+# Ring 3 runs `cli` GP_FAULTS times; each raises #GP(0), whose ring-0 handler steps over it (trap-and-emulate's
+# basic cost); `int $0x30` through a DPL-3 gate ends the run.
+GP_LOOP_S = f"""\
+#include "guestkit.h"
+    .section .text.start, "ax"
+    .globl _start
+_start:
+    movl $kstack, %esp
+    movl $tss, %eax                         /* TSS descriptor: base = tss, limit 103 */
+    movw %ax, gdt + 0x2A
+    shrl $16, %eax
+    movb %al, gdt + 0x2C
+    movb %ah, gdt + 0x2F
+    movl $kstack, tss + 4
+    movl $0x10, tss + 8
+    lgdt gdtr
+    ljmp $0x08, $1f
+1:  movw $0x10, %ax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movw $0x28, %ax
+    ltr %ax
+    movl $gp, %eax                          /* gate 13: DPL 0 interrupt gate */
+    movl $13 * 8, %ebx
+    movw $0x8E00, %cx
+    call gate
+    movl $done, %eax                        /* gate 0x30: DPL 3 interrupt gate */
+    movl $0x30 * 8, %ebx
+    movw $0xEE00, %cx
+    call gate
+    lidt idtr
+    pushl $0x23                             /* iret to ring 3 */
+    pushl $ustack
+    pushl $0x2
+    pushl $0x1B
+    pushl $user
+    iret
+gate:
+    movw %ax, idt(%ebx)
+    movw $0x08, idt + 2(%ebx)
+    movw %cx, idt + 4(%ebx)
+    shrl $16, %eax
+    movw %ax, idt + 6(%ebx)
+    ret
+user:
+    movl ${GP_FAULTS}, %ecx
+2:  cli
+    loop 2b
+    int $0x30
+gp: incl 4(%esp)                            /* the saved EIP: step over the one-byte cli */
+    incl faults
+    addl $4, %esp                           /* the error code */
+    iret
+done:
+    movw $0x10, %ax
+    movw %ax, %ds
+    puthex faults
+    putc '\\n'
+    exit 0
+    .data
+    .p2align 3
+gdt: .quad 0, 0x00CF9A000000FFFF, 0x00CF92000000FFFF, 0x00CFFA000000FFFF, 0x00CFF2000000FFFF
+    .quad 0x0000890000000067
+gdtr: .word 6 * 8 - 1
+    .long gdt
+idtr: .word 0x31 * 8 - 1
+    .long idt
+faults: .long 0
+    .bss
+    .p2align 3
+idt: .space 0x31 * 8
+tss: .space 104
+    .space 4096
+kstack:
+    .space 4096
+ustack:
+"""
+
 
 @dataclass
 class Image:
@@ -74,6 +155,8 @@ def build_images(work: Path) -> list[Image]:
               note="prints one line and exits"),
         Image("compute loop", guestkit.build_asm(work, COMPUTE_S, name="compute"),
               note=f"{COMPUTE_ITERATIONS:,} iterations of a 6-instruction loop, interrupts off"),
+        Image("#GP from ring 3", guestkit.build_asm(work, GP_LOOP_S, name="gploop"),
+              note=f"{GP_FAULTS:,} `cli` at CPL 3, each a #GP(0) handled in ring 0 and stepped over"),
         Image("acceptance", build_acceptance(work), make_acceptance_disk,
               note="GDT/IDT/TSS, PIT at 1 kHz, ATA, paging, ring 3, system calls, #GP"),
     ]
