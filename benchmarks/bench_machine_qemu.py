@@ -147,6 +147,7 @@ class Image:
     path: Path
     make_disk: object = None          # callable(path) -> path, or None
     note: str = ""
+    events: tuple[int, str] | None = None   # (how many, what): report the net wall time per event
 
 
 def build_images(work: Path) -> list[Image]:
@@ -156,7 +157,8 @@ def build_images(work: Path) -> list[Image]:
         Image("compute loop", guestkit.build_asm(work, COMPUTE_S, name="compute"),
               note=f"{COMPUTE_ITERATIONS:,} iterations of a 6-instruction loop, interrupts off"),
         Image("#GP from ring 3", guestkit.build_asm(work, GP_LOOP_S, name="gploop"),
-              note=f"{GP_FAULTS:,} `cli` at CPL 3, each a #GP(0) handled in ring 0 and stepped over"),
+              note=f"{GP_FAULTS:,} `cli` at CPL 3, each a #GP(0) handled in ring 0 and stepped over",
+              events=(GP_FAULTS, "#GP round trip")),
         Image("acceptance", build_acceptance(work), make_acceptance_disk,
               note="GDT/IDT/TSS, PIT at 1 kHz, ATA, paging, ring 3, system calls, #GP"),
     ]
@@ -232,6 +234,11 @@ def render(results: list[tuple[Image, dict]], load: tuple[float, float]) -> str:
         count = ", ".join(f"{n:,}" for n in r["instructions"])
         lines.append(f"| {image.name} | {r['runs']} | {count} | {r['previrt']:.3f} | {r['qemu']:.3f} | "
                      f"{r['previrt'] / r['qemu']:.1f} | {net} | {rate} |")
+    for image, r in results:
+        if image.events:
+            n, what = image.events
+            per_p, per_q = (r["previrt"] - base["previrt"]) / n, (r["qemu"] - base["qemu"]) / n
+            lines += ["", f"Net wall time per {what}: previrt {per_p * 1e6:.1f} µs, QEMU {per_q * 1e6:.2f} µs."]
     lines += ["", "Images:", ""] + [f"* {image.name}: {image.note}." for image, _ in results]
     lines += ["", "QEMU runs the guest's timer in real time (1 kHz PIT: 10 ticks take 10 ms of wall time), previrt",
               "in virtual time (`hlt` jumps to the next deadline), so for timer-bound guests the ratio measures idle",
