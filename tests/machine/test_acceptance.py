@@ -79,6 +79,7 @@ def test_acceptance_stats_count_what_the_guest_did(acceptance_image, tmp_path):
     done, _, stats_path = run_acceptance(acceptance_image, tmp_path, "stats")
     assert done.returncode == guestkit.exit_status(SUCCESS), done.stderr.decode()[-3000:]
     stats = json.loads(stats_path.read_text())
+    assert stats["unclaimed_ports"] == {} and stats["end"] == "exit-port"
     # #UD: one ud2; #GP: 17 from ring 3 and one bad selector in ring 0; #PF: one kernel, one user page.
     assert by_vector(stats["exceptions"]) == {6: 1, 13: 18, 14: 2}
     interrupts = by_vector(stats["interrupts"])

@@ -110,9 +110,13 @@ def test_exit_status_contract():
 
 @pytest.mark.parametrize("run", GUEST_RUNS, ids=lambda r: r.name)
 def test_device_guest_output_and_status(run: GuestRun, images, tmp_path):
-    done, disk = run_on_previrt(run, images[run.source], tmp_path)
+    stats_path = tmp_path / "stats.json"
+    done, disk = run_on_previrt(run, images[run.source], tmp_path, "--stats", str(stats_path))
     assert done.stdout.decode(errors="replace") == run.golden.read_text(), done.stderr.decode()[-2000:]
     assert done.returncode == EXIT_PROCESS_STATUS[run.exit_value], done.stderr.decode()[-2000:]
+    stats = json.loads(stats_path.read_text())
+    assert stats["unclaimed_ports"] == {}          # every port the driver touched belongs to a device
+    assert stats["end"] == "exit-port"
 
 
 def test_ata_writes_reach_the_disk_file(images, tmp_path):
