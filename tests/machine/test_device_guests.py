@@ -37,12 +37,16 @@ GUEST_RUNS = (
     GuestRun("uart_hello", "uart_hello.S", 0x00),
     GuestRun("uart_irq", "uart_irq.S", 0x00),
     GuestRun("uart_rx", "uart_rx.S", 0x00, serial_in=b"hello, uart\nnot read"),
+    GuestRun("uart_loopback", "uart_loopback.S", 0x00),
     GuestRun("pit_ticks", "pit_ticks.S", 0x00),
+    GuestRun("pit_mode0", "pit_mode0.S", 0x00),
     GuestRun("pic_cascade", "pic_cascade.S", 0x00),
     GuestRun("ata_rw", "ata_rw.S", 0x00, disk=True),
+    GuestRun("ata_multiple", "ata_multiple.S", 0x00, disk=True),
     GuestRun("ata_absent_slave", "ata_absent.S", 0x00, disk=True),
     GuestRun("ata_absent_none", "ata_absent.S", 0x00),
     GuestRun("cmos", "cmos.S", 0x00),
+    GuestRun("cmos_set", "cmos_set.S", 0x00),
     GuestRun("io_permission", "io_permission.S", 0x00),
     GuestRun("exit_00", "exit_status.S", 0x00, cmdline="exit=00"),
     GuestRun("exit_01", "exit_status.S", 0x01, cmdline="exit=01"),
@@ -137,6 +141,8 @@ EXPECTED_INTERRUPTS = {
     "uart_irq": {0x24: 20},          # one THRE interrupt per character, one more to switch ETBEI off
     "uart_rx": {0x24: 12},           # FIFOs off: one received-data interrupt per byte of the line
     "ata_rw": {0x2E: 7},             # IDENTIFY, 3 written sectors, 3 read sectors; none with nIEN=1
+    "ata_multiple": {0x2E: 12},      # READ SECTORS 8, SET MULTIPLE 1, READ MULTIPLE 2 blocks, CHS read 1
+    "pit_mode0": {0x20: 1},          # mode 0 interrupts once, at terminal count
 }
 
 
