@@ -41,6 +41,7 @@ GUEST_RUNS = (
     GuestRun("pit_ticks", "pit_ticks.S", 0x00),
     GuestRun("pit_mode0", "pit_mode0.S", 0x00),
     GuestRun("pic_cascade", "pic_cascade.S", 0x00),
+    GuestRun("pic_priority", "pic_priority.S", 0x00),
     GuestRun("ata_rw", "ata_rw.S", 0x00, disk=True),
     GuestRun("ata_multiple", "ata_multiple.S", 0x00, disk=True),
     GuestRun("ata_absent_slave", "ata_absent.S", 0x00, disk=True),
@@ -143,6 +144,7 @@ EXPECTED_INTERRUPTS = {
     "ata_rw": {0x2E: 7},             # IDENTIFY, 3 written sectors, 3 read sectors; none with nIEN=1
     "ata_multiple": {0x2E: 12},      # READ SECTORS 8, SET MULTIPLE 1, READ MULTIPLE 2 blocks, CHS read 1
     "pit_mode0": {0x20: 1},          # mode 0 interrupts once, at terminal count
+    "pic_priority": {0x20: 3, 0x24: 3},  # both requests taken in each of the three `sti; nop; nop; cli` windows
 }
 
 
