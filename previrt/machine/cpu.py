@@ -76,6 +76,9 @@ CRS = (("cr0", X.UC_X86_REG_CR0), ("cr2", X.UC_X86_REG_CR2), ("cr3", X.UC_X86_RE
 NO_UNTIL = 1 << 48       # an emu_start stop address no 32-bit EIP can reach
 _TABLE_REGS = frozenset({X.UC_X86_REG_GDTR, X.UC_X86_REG_IDTR, X.UC_X86_REG_LDTR, X.UC_X86_REG_TR})
 _uc_reg_read = uclib.uc_reg_read
+_uc_mem_read = uclib.uc_mem_read
+_uc_reg_read_batch = uclib.uc_reg_read_batch
+_uc_mem_write = uclib.uc_mem_write
 
 
 class _UcX86Mmr(ctypes.Structure):
@@ -328,6 +331,28 @@ class Descriptor:
 
 
 @dataclass
+class CpuState:
+    """The registers event delivery reads, taken in one batch (`Cpu.snapshot`)."""
+    eflags: int
+    cs: int
+    eip: int
+    ss: int
+    esp: int
+    cr0: int
+    cr3: int
+    cr4: int
+    idtr: tuple[int, int, int, int]
+    gdtr: tuple[int, int, int, int]
+    tr: tuple[int, int, int, int]
+
+
+_SNAPSHOT_REGS = ((X.UC_X86_REG_EFLAGS, 0xFFFFFFFF), (X.UC_X86_REG_CS, 0xFFFF), (X.UC_X86_REG_EIP, 0xFFFFFFFF),
+                  (X.UC_X86_REG_SS, 0xFFFF), (X.UC_X86_REG_ESP, 0xFFFFFFFF), (X.UC_X86_REG_CR0, 0xFFFFFFFF),
+                  (X.UC_X86_REG_CR3, 0xFFFFFFFF), (X.UC_X86_REG_CR4, 0xFFFFFFFF))
+_SNAPSHOT_TABLES = (X.UC_X86_REG_IDTR, X.UC_X86_REG_GDTR, X.UC_X86_REG_TR)
+
+
+@dataclass
 class Event:
     """One interrupt or exception to deliver."""
     vector: int
@@ -360,6 +385,8 @@ class Cpu:
         self._regbuf_ref = ctypes.byref(self._regbuf)
         self._mmr = _UcX86Mmr()
         self._mmr_ref = ctypes.byref(self._mmr)
+        self._membuf = ctypes.create_string_buffer(64)
+        self._init_snapshot()
         self._paging: tuple[int, int, int] | None = None     # (cr0, cr3, cr4) frozen during one delivery
         self._ctx = self.uc.context_save()
         self._ctx_addr = self._ctx._context.value
@@ -631,6 +658,36 @@ class Cpu:
         self._touch(pte_addr, pte, write)
         return (pte & 0xFFFFF000) | (linear & 0xFFF)
 
+    def _init_snapshot(self) -> None:
+        n = len(_SNAPSHOT_REGS) + len(_SNAPSHOT_TABLES)
+        self._snap_ids = (ctypes.c_int * n)(*[r for r, _ in _SNAPSHOT_REGS], *_SNAPSHOT_TABLES)
+        self._snap_vals = [ctypes.c_uint64() for _ in _SNAPSHOT_REGS]
+        self._snap_mmrs = [_UcX86Mmr() for _ in _SNAPSHOT_TABLES]
+        self._snap_ptrs = (ctypes.c_void_p * n)(*[ctypes.addressof(v) for v in self._snap_vals],
+                                                 *[ctypes.addressof(m) for m in self._snap_mmrs])
+
+    def snapshot(self) -> CpuState:
+        """EFLAGS, CS, EIP, SS, ESP, CR0/3/4, IDTR, GDTR, TR in one uc_reg_read_batch call."""
+        status = _uc_reg_read_batch(self._handle, self._snap_ids, self._snap_ptrs, len(self._snap_ids))
+        if status:
+            raise UcError(status)
+        plain = [v.value & mask for v, (_, mask) in zip(self._snap_vals, _SNAPSHOT_REGS)]
+        tables = [(m.selector, m.base, m.limit, m.flags) for m in self._snap_mmrs]
+        return CpuState(*plain, *tables)
+
+    def phys_read(self, addr: int, size: int) -> bytes:
+        """Physical memory, straight through uc_mem_read into a reused buffer (the binding allocates per call)."""
+        buf = self._membuf if size <= len(self._membuf) else ctypes.create_string_buffer(size)
+        status = _uc_mem_read(self._handle, addr, buf, size)
+        if status:
+            raise UcError(status)
+        return buf.raw[:size]
+
+    def phys_write(self, addr: int, data: bytes) -> None:
+        status = _uc_mem_write(self._handle, addr, data, len(data))
+        if status:
+            raise UcError(status)
+
     def paging_registers(self) -> tuple[int, int, int]:
         return self.reg(X.UC_X86_REG_CR0), self.reg(X.UC_X86_REG_CR3), self.reg(X.UC_X86_REG_CR4)
 
@@ -645,11 +702,11 @@ class Cpu:
     def _touch(self, addr: int, entry: int, write: bool) -> None:
         new = entry | PTE_A | (PTE_D if write else 0)
         if new != entry:
-            self.uc.mem_write(addr, struct.pack("<I", new))
+            self.phys_write(addr, struct.pack("<I", new))
 
     def _phys_u32(self, addr: int) -> int:
         try:
-            return struct.unpack("<I", self.uc.mem_read(addr, 4))[0]
+            return struct.unpack("<I", self.phys_read(addr, 4))[0]
         except UcError:
             raise MemoryAccessError(f"page-table walk reads unmapped physical memory at {addr:#010x}",
                                     self.state_report()) from None
@@ -662,7 +719,7 @@ class Cpu:
 
     def read_linear(self, linear: int, size: int, user: bool = False) -> bytes:
         try:
-            return b"".join(bytes(self.uc.mem_read(p, n)) for p, n in self._linear_chunks(linear, size, False, user))
+            return b"".join(self.phys_read(p, n) for p, n in self._linear_chunks(linear, size, False, user))
         except UcError:
             raise MemoryAccessError(f"read of unmapped physical memory at linear {linear:#010x}",
                                     self.state_report()) from None
@@ -672,7 +729,7 @@ class Cpu:
         pos = 0
         for phys, n in chunks:
             try:
-                self.uc.mem_write(phys, data[pos:pos + n])
+                self.phys_write(phys, data[pos:pos + n])
             except UcError:
                 raise MemoryAccessError(f"write to unmapped physical memory at {phys:#010x}",
                                         self.state_report()) from None
@@ -721,20 +778,22 @@ class IdtDelivery:
 
     def deliver(self, event: Event) -> None:
         cpu = self.cpu
-        cpu._paging = cpu.paging_registers()      # constant during delivery (CR2 aside)
+        st = cpu.snapshot()
+        cpu._paging = (st.cr0, st.cr3, st.cr4)      # constant during delivery (CR2 aside)
         try:
-            self._deliver(event)
+            self._deliver(event, st)
         finally:
             cpu._paging = None
 
-    def _deliver(self, event: Event) -> None:
+    def _deliver(self, event: Event, st: CpuState) -> None:
         chain = [event]
         while True:
             try:
-                return self._deliver_once(event)
-            except GuestFault as fault:
+                return self._deliver_once(event, st)
+            except GuestFault as fault:     # nothing was written yet: st still holds the state
                 if event.software:      # the fault belongs to the int instruction: point EIP back at it
-                    self.cpu.set_reg(X.UC_X86_REG_EIP, self.cpu.reg(X.UC_X86_REG_EIP) - event.insn_len)
+                    st.eip -= event.insn_len
+                    self.cpu.set_reg(X.UC_X86_REG_EIP, st.eip)
                 if fault.cr2 is not None:
                     self.cpu.set_reg(X.UC_X86_REG_CR2, fault.cr2)
                 try:
@@ -748,44 +807,41 @@ class IdtDelivery:
                 chain.append(event)
 
     # --- the steps ---------------------------------------------------------------------------------------
-    def _deliver_once(self, ev: Event) -> None:
+    def _deliver_once(self, ev: Event, st: CpuState) -> None:
         cpu = self.cpu
         ext = 0 if ev.software else ERR_EXT
-        cpl = cpu.cpl
-        eflags = cpu.reg(X.UC_X86_REG_EFLAGS)
+        cpl, eflags = st.cs & 3, st.eflags
         if eflags & VM:
             raise UnsupportedEvent(f"{ev.text()} in virtual-8086 mode is not supported", cpu.state_report())
-        gate = self._gate(ev, ext, cpl)
-        code = self._handler_segment(gate.gate_selector, ext, cpl)
+        gate = self._gate(ev, ext, cpl, st)
+        code = self._handler_segment(gate.gate_selector, ext, cpl, st)
         new_cpl = cpl if code.conforming else code.dpl
-        frame = [eflags, cpu.reg(X.UC_X86_REG_CS), cpu.reg(X.UC_X86_REG_EIP)]
+        frame = [eflags, st.cs, st.eip]
         if ev.error_code is not None:
             frame.append(ev.error_code)
         cs = (gate.gate_selector & 0xFFFC) | new_cpl
         new_flags = eflags & ~(TF | NT | RF | VM) & ~(IF if gate.type in (GATE_INT32, GATE_INT16) else 0)
         if new_cpl < cpl:
-            ss, esp = self._inner_stack(new_cpl, ext)
-            frame = [cpu.reg(X.UC_X86_REG_SS), cpu.reg(X.UC_X86_REG_ESP)] + frame
-            esp = self._push(ss, esp, frame, new_cpl, ext)
+            ss, esp, ss_desc = self._inner_stack(new_cpl, ext, st)
+            esp = self._push(ss_desc, ss, esp, [st.ss, st.esp] + frame, new_cpl, (ss & 0xFFFC) + ext)
             cpu.set_cpl(new_cpl)
             cpu.set_reg(X.UC_X86_REG_SS, ss)
         else:
-            ss = cpu.reg(X.UC_X86_REG_SS)
-            esp = self._push(ss, cpu.reg(X.UC_X86_REG_ESP), frame, cpl, 0, same_stack=True)
+            ss_desc = self.descriptor(st.ss, (st.ss & 0xFFFC) + ext, st)
+            esp = self._push(ss_desc, st.ss, st.esp, frame, cpl, 0)
         cpu.set_reg(X.UC_X86_REG_ESP, esp)
-        if cs != cpu.reg(X.UC_X86_REG_CS):
+        if cs != st.cs:
             cpu.set_reg(X.UC_X86_REG_CS, cs)
         cpu.set_reg(X.UC_X86_REG_EFLAGS, new_flags)
         cpu.set_reg(X.UC_X86_REG_EIP, gate.gate_offset)
 
-    def _gate(self, ev: Event, ext: int, cpl: int) -> Descriptor:
+    def _gate(self, ev: Event, ext: int, cpl: int, st: CpuState) -> Descriptor:
         """Read and check IDT entry `ev.vector` (SDM 6.12.1.1, 6.12.1.2)."""
-        cpu = self.cpu
-        _, base, limit, _ = cpu.reg(X.UC_X86_REG_IDTR)
+        _, base, limit, _ = st.idtr
         idt_err = ev.vector * 8 + ERR_IDT + ext
         if ev.vector * 8 + 7 > limit:
             raise GuestFault(GP, idt_err)
-        gate = Descriptor(*struct.unpack("<II", cpu.read_linear(base + ev.vector * 8, 8)))
+        gate = Descriptor(*struct.unpack("<II", self.cpu.read_linear(base + ev.vector * 8, 8)))
         if gate.s or gate.type not in GATE_NAMES:
             raise GuestFault(GP, idt_err)
         if ev.software and gate.dpl < cpl:
@@ -794,57 +850,59 @@ class IdtDelivery:
             raise GuestFault(NP, idt_err)
         if gate.type not in (GATE_INT32, GATE_TRAP32):
             raise UnsupportedEvent(f"{ev.text()}: IDT entry {ev.vector:#x} is a {GATE_NAMES[gate.type]}, "
-                                   "which this CPU model does not deliver through", cpu.state_report())
+                                   "which this CPU model does not deliver through", self.cpu.state_report())
         return gate
 
-    def descriptor(self, selector: int, error: int) -> Descriptor:
+    def descriptor(self, selector: int, error: int, st: CpuState | None = None) -> Descriptor:
         """GDT/LDT entry for `selector`; beyond the table limit → #GP(error)."""
         cpu = self.cpu
-        table = cpu.reg(X.UC_X86_REG_LDTR if selector & ERR_TI else X.UC_X86_REG_GDTR)
+        if selector & ERR_TI:
+            table = cpu.reg(X.UC_X86_REG_LDTR)
+        else:
+            table = st.gdtr if st is not None else cpu.reg(X.UC_X86_REG_GDTR)
         index = selector & 0xFFF8
         if index + 7 > table[2]:
             raise GuestFault(GP, error)
         return Descriptor(*struct.unpack("<II", cpu.read_linear(table[1] + index, 8)))
 
-    def _handler_segment(self, selector: int, ext: int, cpl: int) -> Descriptor:
+    def _handler_segment(self, selector: int, ext: int, cpl: int, st: CpuState) -> Descriptor:
         if selector & 0xFFFC == 0:
             raise GuestFault(GP, ext)
         err = (selector & 0xFFFC) + ext
-        code = self.descriptor(selector, err)
+        code = self.descriptor(selector, err, st)
         if not code.is_code or code.dpl > cpl:
             raise GuestFault(GP, err)
         if not code.present:
             raise GuestFault(NP, err)
         return code
 
-    def _inner_stack(self, new_cpl: int, ext: int) -> tuple[int, int]:
-        """ss:esp for ring `new_cpl` from the current 32-bit TSS, checked (SDM 6.12.1, Table 7-1)."""
-        cpu = self.cpu
-        tr_sel, tr_base, tr_limit, _ = cpu.reg(X.UC_X86_REG_TR)
+    def _inner_stack(self, new_cpl: int, ext: int, st: CpuState) -> tuple[int, int, Descriptor]:
+        """ss:esp (and the SS descriptor) for ring `new_cpl` from the current 32-bit TSS, checked (SDM 6.12.1,
+        Table 7-1)."""
+        tr_sel, tr_base, tr_limit, _ = st.tr
         esp_off = 4 + 8 * new_cpl
         if esp_off + 7 > tr_limit:
             raise GuestFault(TS, (tr_sel & 0xFFFC) + ext)
-        esp, ss = struct.unpack("<II", cpu.read_linear(tr_base + esp_off, 8))
+        esp, ss = struct.unpack("<II", self.cpu.read_linear(tr_base + esp_off, 8))
         ss &= 0xFFFF
         if ss & 0xFFFC == 0:
             raise GuestFault(TS, ext)
         err = (ss & 0xFFFC) + ext
         if ss & 3 != new_cpl:
             raise GuestFault(TS, err)
-        desc = self.descriptor(ss, err)
+        desc = self.descriptor(ss, err, st)
         if desc.dpl != new_cpl or not desc.writable_data:
             raise GuestFault(TS, err)
         if not desc.present:
             raise GuestFault(SS, err)
-        return ss, esp
+        return ss, esp, desc
 
-    def _push(self, ss: int, esp: int, frame: list[int], cpl: int, ext: int, same_stack: bool = False) -> int:
+    def _push(self, desc: Descriptor, ss: int, esp: int, frame: list[int], cpl: int, ss_error: int) -> int:
         """Write `frame` (first element pushed first) below ss:esp; return the new esp.  Past the limit → #SS."""
-        desc = self.descriptor(ss, (ss & 0xFFFC) + ext)
         size = 4 * len(frame)
         new_esp = (esp - size) & 0xFFFFFFFF
         if esp < size or new_esp + size - 1 > desc.limit:
-            raise GuestFault(SS, 0 if same_stack else (ss & 0xFFFC) + ext)
+            raise GuestFault(SS, ss_error)
         data = struct.pack(f"<{len(frame)}I", *reversed([v & 0xFFFFFFFF for v in frame]))
         self.cpu.write_linear(desc.base + new_esp, data, user=cpl == 3)
         return new_esp
