@@ -50,6 +50,7 @@ GUEST_RUNS = (
     GuestRun("cmos_set", "cmos_set.S", 0x00),
     GuestRun("io_permission", "io_permission.S", 0x00),
     GuestRun("cpu_exceptions", "cpu_exceptions.S", 0x00),
+    GuestRun("cpu_ring3", "cpu_ring3.S", 0x00),
     GuestRun("exit_00", "exit_status.S", 0x00, cmdline="exit=00"),
     GuestRun("exit_01", "exit_status.S", 0x01, cmdline="exit=01"),
     GuestRun("exit_42", "exit_status.S", 0x42, cmdline="exit=42"),
