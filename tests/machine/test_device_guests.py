@@ -1,5 +1,5 @@
-"""Per-device guest programs (tests/machine/guests/devices) under `previrt run`: serial output and exit status.
-Owns the table of device guests, their build, the test disk and the golden output beside each guest."""
+"""Per-behaviour guest programs (tests/machine/guests/devices: PC devices, exit port, CPU delivery) under
+`previrt run`: serial output, exit status and stats; owns the table of guests, their build, the test disk."""
 
 from __future__ import annotations
 
