@@ -42,7 +42,7 @@ GUEST_RUNS = (
     GuestRun("pit_mode0", "pit_mode0.S", 0x00),
     GuestRun("pic_cascade", "pic_cascade.S", 0x00),
     # Both requests must be taken inside `sti; nop; nop; cli`: the second right after the first handler's
-    # iret, which (unlike sti) has no interrupt shadow (SDM vol. 3, 6.8.3).
+    # iret, which (unlike sti) has no interrupt shadow (SDM vol. 3, 6.8.1; STI in vol. 2).
     GuestRun("pic_priority", "pic_priority.S", 0x00),
     GuestRun("ata_rw", "ata_rw.S", 0x00, disk=True),
     GuestRun("ata_multiple", "ata_multiple.S", 0x00, disk=True),
