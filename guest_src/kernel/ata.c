@@ -60,7 +60,7 @@ static void ata_irq(void)
         return;
     }
     req.done = 1;
-    wakeup_locked(&req);
+    wakeup_from_irq(&req);
 }
 
 void ata_init(void)
@@ -98,7 +98,7 @@ int ata_rw(int write, u32 lba, void *buf, u32 count)
         return -EINVAL;
     u32 flags = irq_save();
     while (busy)
-        sleep_on(&busy);
+        sleep_on_irq(&busy); /* woken by a process, but the request below needs interrupts off */
     busy = 1;
     req.write = write;
     req.done = req.error = 0;
@@ -123,11 +123,11 @@ int ata_rw(int write, u32 lba, void *buf, u32 count)
         }
     }
     while (!req.done)
-        sleep_on(&req);
+        sleep_on_irq(&req);
     int err = req.error;
     req.buf = NULL;
     busy = 0;
-    wakeup_locked(&busy);
+    wakeup(&busy);
     irq_restore(flags);
     return err ? -EIO : (int)count;
 }

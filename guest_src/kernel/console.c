@@ -52,7 +52,7 @@ static void tx_fill(void)
     outsb(COM1 + UART_THR, &txbuf[off], n);
     tx_tail += n;
     tx_busy = 1;
-    wakeup_locked(txbuf);
+    wakeup_from_irq(txbuf);
 }
 
 /* Drain the queue by polling LSR (interrupts off; used when sleeping is not possible). */
@@ -82,7 +82,7 @@ static void com1_irq(void)
                 if (rx_head - rx_tail < RX_SIZE)
                     rxbuf[rx_head++ & (RX_SIZE - 1)] = c;
             }
-            wakeup_locked(rxbuf);
+            wakeup_from_irq(rxbuf);
             break;
         case IIR_RLS:
             inb(COM1 + UART_LSR);
@@ -125,7 +125,7 @@ int console_write(const char *buf, u32 len)
         u32 room = TX_SIZE - (tx_head - tx_tail);
         if (room == 0) {
             if ((flags & EFLAGS_IF) && cur && cur->pid > 0)
-                sleep_on(txbuf);
+                sleep_on_irq(txbuf);
             else
                 tx_poll_drain();
             continue;
@@ -146,7 +146,7 @@ int console_read(char *buf, u32 len)
 {
     u32 flags = irq_save();
     while (rx_head == rx_tail)
-        sleep_on(rxbuf);
+        sleep_on_irq(rxbuf);
     u32 n = 0;
     while (n < len && rx_head != rx_tail)
         buf[n++] = rxbuf[rx_tail++ & (RX_SIZE - 1)];

@@ -10,6 +10,7 @@ enum file_type { F_NONE, F_CONSOLE, F_PIPE_READ, F_PIPE_WRITE };
 struct pipe {
     u32 rpos, wpos; /* free-running byte counters */
     int readers, writers;
+    int rwaiting, wwaiting; /* a reader / writer sleeps on rpos / wpos */
     u8 buf[PIPE_SIZE];
 };
 
@@ -65,46 +66,56 @@ void file_close(struct file *f)
     if (--f->refs > 0 || f->type == F_CONSOLE)
         return;
     struct pipe *p = f->pipe;
-    u32 flags = irq_save();
     if (f->type == F_PIPE_READ)
         p->readers--;
     else
         p->writers--;
-    wakeup_locked(&p->rpos);
-    wakeup_locked(&p->wpos);
-    irq_restore(flags);
+    p->rwaiting = p->wwaiting = 0;
+    wakeup(&p->rpos);
+    wakeup(&p->wpos);
     if (p->readers == 0 && p->writers == 0)
         page_free(p);
     f->type = F_NONE;
 }
 
+/* Pipes are touched by processes only and the kernel is not preemptible: no interrupts-off anywhere.
+ * A wake-up is skipped when nobody waits. */
+static void pipe_sleep(int *waiting, void *chan)
+{
+    *waiting = 1;
+    sleep_on(chan);
+}
+
+static void pipe_wake(int *waiting, void *chan)
+{
+    if (!*waiting)
+        return;
+    *waiting = 0;
+    wakeup(chan);
+}
+
 static int pipe_read(struct pipe *p, char *ubuf, u32 len)
 {
-    u32 flags = irq_save();
     while (p->rpos == p->wpos && p->writers > 0)
-        sleep_on(&p->rpos);
+        pipe_sleep(&p->rwaiting, &p->rpos);
     u32 n = MIN(len, p->wpos - p->rpos);
     for (u32 i = 0; i < n; i++)
         ubuf[i] = (char)p->buf[(p->rpos + i) % PIPE_SIZE];
     p->rpos += n;
-    wakeup_locked(&p->wpos);
-    irq_restore(flags);
+    pipe_wake(&p->wwaiting, &p->wpos);
     return (int)n;
 }
 
 static int pipe_write(struct pipe *p, const char *ubuf, u32 len)
 {
-    u32 flags = irq_save();
     u32 done = 0;
     while (done < len) {
-        if (p->readers == 0) {
-            irq_restore(flags);
+        if (p->readers == 0)
             return done ? (int)done : -EPIPE;
-        }
         u32 room = PIPE_SIZE - (p->wpos - p->rpos);
         if (room == 0) {
-            wakeup_locked(&p->rpos);
-            sleep_on(&p->wpos);
+            pipe_wake(&p->rwaiting, &p->rpos);
+            pipe_sleep(&p->wwaiting, &p->wpos);
             continue;
         }
         u32 n = MIN(room, len - done);
@@ -113,8 +124,7 @@ static int pipe_write(struct pipe *p, const char *ubuf, u32 len)
         p->wpos += n;
         done += n;
     }
-    wakeup_locked(&p->rpos);
-    irq_restore(flags);
+    pipe_wake(&p->rwaiting, &p->rpos);
     return (int)done;
 }
 

@@ -1,6 +1,7 @@
 /* Processes: table, round-robin run queue, context switch, sleep/wakeup, spawn, fork, exit and wait.
  * The kernel is not preemptible: a tick only marks the time slice used up, and the switch happens on
- * the way back to user mode. Run queue and sleep state are shared with IRQ handlers: interrupts off. */
+ * the way back to user mode. Interrupt handlers never touch the run queue: they post wake-ups in a
+ * bit mask that schedule() takes with one atomic exchange, so scheduling needs no interrupts-off. */
 #include "kernel.h"
 
 #define TIME_SLICE_TICKS 2
@@ -17,6 +18,7 @@ static int next_pid = 1;
 static int slice_left = TIME_SLICE_TICKS;
 
 static struct proc *const idle = &procs[0];
+static volatile u32 irq_wakeups; /* bit i: procs[i] was woken by an interrupt handler */
 
 /* --- run queue (interrupts off) ---------------------------------------------------------------------- */
 static void runq_push(struct proc *p)
@@ -41,9 +43,21 @@ static struct proc *runq_pop(void)
     return p;
 }
 
-/* Give the CPU to the next runnable process, or to idle. Interrupts must be off. */
+/* Make runnable the sleepers that interrupt handlers woke since the last call. */
+static void take_irq_wakeups(void)
+{
+    u32 woken = __atomic_exchange_n(&irq_wakeups, 0, __ATOMIC_SEQ_CST);
+    for (int i = 0; woken; i++, woken >>= 1)
+        if ((woken & 1) && procs[i].state == P_SLEEPING) {
+            procs[i].chan = NULL;
+            runq_push(&procs[i]);
+        }
+}
+
+/* Give the CPU to the next runnable process, or to idle. Process context, interrupts on or off. */
 void schedule(void)
 {
+    take_irq_wakeups();
     struct proc *prev = cur, *next = runq_pop();
     if (!next) {
         if (prev->state == P_RUNNING)
@@ -64,7 +78,8 @@ void schedule(void)
     arch_switch(&prev->ctx_sp, next->ctx_sp, next->cr3 != prev->cr3 ? next->cr3 : 0);
 }
 
-/* Sleep until wakeup(chan); interrupts must be off (the caller checked its condition under them). */
+/* Sleep until a process calls wakeup(chan); the caller re-checks its condition in a loop. The interrupt
+ * flag on return is whatever the process that switched back here had. */
 void sleep_on(void *chan)
 {
     cur->chan = chan;
@@ -72,7 +87,16 @@ void sleep_on(void *chan)
     schedule();
 }
 
-void wakeup_locked(void *chan)
+/* Sleep until an interrupt handler calls wakeup_from_irq(chan). Called with interrupts off (the caller
+ * checked its condition under them) and returns with them off, so the re-check cannot miss a wake-up. */
+void sleep_on_irq(void *chan)
+{
+    sleep_on(chan);
+    irq_disable();
+}
+
+/* Process context: make every sleeper on chan runnable. */
+void wakeup(void *chan)
 {
     for (struct proc *p = procs + 1; p < procs + NPROC; p++)
         if (p->state == P_SLEEPING && p->chan == chan) {
@@ -81,21 +105,22 @@ void wakeup_locked(void *chan)
         }
 }
 
-void wakeup(void *chan)
+/* Interrupt context (or interrupts off): post a wake-up for every sleeper on chan. */
+void wakeup_from_irq(void *chan)
 {
-    u32 flags = irq_save();
-    wakeup_locked(chan);
-    irq_restore(flags);
+    for (int i = 1; i < NPROC; i++)
+        if (procs[i].state == P_SLEEPING && procs[i].chan == chan)
+            irq_wakeups |= 1u << i;
 }
 
 /* Timer tick (IRQ context): wake tick sleepers that are due, account the time slice. */
 void proc_tick(void)
 {
-    for (struct proc *p = procs + 1; p < procs + NPROC; p++)
-        if (p->state == P_SLEEPING && p->chan == (void *)&ticks && (i32)(ticks - p->wake_tick) >= 0) {
-            p->chan = NULL;
-            runq_push(p);
-        }
+    for (int i = 1; i < NPROC; i++) {
+        struct proc *p = &procs[i];
+        if (p->state == P_SLEEPING && p->chan == (void *)&ticks && (i32)(ticks - p->wake_tick) >= 0)
+            irq_wakeups |= 1u << i;
+    }
     if (--slice_left <= 0)
         need_resched = 1;
 }
@@ -105,7 +130,7 @@ void proc_sleep_ticks(u32 n)
     u32 flags = irq_save();
     cur->wake_tick = ticks + n;
     while ((i32)(ticks - cur->wake_tick) < 0)
-        sleep_on((void *)&ticks);
+        sleep_on_irq((void *)&ticks);
     irq_restore(flags);
 }
 
@@ -113,11 +138,15 @@ void proc_sleep_ticks(u32 n)
 void __attribute__((noreturn)) idle_loop(void)
 {
     for (;;) {
-        irq_disable();
-        if (runq_head)
+        if (runq_head || irq_wakeups) {
             schedule();
+            continue;
+        }
+        irq_disable();
+        if (irq_wakeups)
+            irq_enable();
         else
-            arch_idle();
+            arch_idle(); /* sti; hlt: no wake-up can slip in between */
     }
 }
 
@@ -202,9 +231,7 @@ struct proc *proc_spawn(const char *name, const char *arg, struct proc *parent)
     const struct program *prog = program_find(name);
     if (!prog || (arg && strlen(arg) > ARG_MAX))
         return NULL;
-    u32 flags = irq_save();
     struct proc *p = proc_alloc();
-    irq_restore(flags);
     if (!p)
         return NULL;
     u32 entry;
@@ -230,17 +257,13 @@ struct proc *proc_spawn(const char *name, const char *arg, struct proc *parent)
     p->orphan = parent == NULL;
     for (int fd = 0; fd < 3; fd++)
         p->files[fd] = file_dup(file_console());
-    flags = irq_save();
     runq_push(p);
-    irq_restore(flags);
     return p;
 }
 
 int proc_fork(struct trapframe *tf)
 {
-    u32 flags = irq_save();
     struct proc *p = proc_alloc();
-    irq_restore(flags);
     if (!p)
         return -EAGAIN;
     if (mm_clone(p->pgdir, cur->pgdir) < 0) {
@@ -259,9 +282,7 @@ int proc_fork(struct trapframe *tf)
     struct trapframe child = *tf;
     child.eax = 0;
     proc_prepare_stack(p, &child);
-    flags = irq_save();
     runq_push(p);
-    irq_restore(flags);
     return p->pid;
 }
 
@@ -277,7 +298,6 @@ void __attribute__((noreturn)) proc_exit(int status)
     mm_free_user(p->pgdir); /* the directory goes when the process is reaped */
     if (p->pid == init_pid)
         poweroff(status == 0 ? EXIT_OK : EXIT_FAIL);
-    u32 flags = irq_save();
     for (struct proc *c = procs + 1; c < procs + NPROC; c++)
         if (c->parent == p) {
             c->parent = NULL;
@@ -286,9 +306,8 @@ void __attribute__((noreturn)) proc_exit(int status)
     p->exit_status = status;
     p->state = P_ZOMBIE;
     if (p->parent)
-        wakeup_locked(p->parent);
+        wakeup(p->parent);
     schedule();
-    (void)flags;
     panic("zombie %d ran again", p->pid);
 }
 
@@ -297,7 +316,6 @@ int proc_wait(int *ustatus)
 {
     if (ustatus && !mm_user_ok(cur, (u32)ustatus, sizeof *ustatus, 1))
         return -EFAULT;
-    u32 flags = irq_save();
     for (;;) {
         int children = 0;
         for (struct proc *c = procs + 1; c < procs + NPROC; c++) {
@@ -310,15 +328,12 @@ int proc_wait(int *ustatus)
             mm_free_pgdir(c->pgdir);
             c->state = P_UNUSED;
             c->parent = NULL;
-            irq_restore(flags);
             if (ustatus)
                 *ustatus = status;
             return pid;
         }
-        if (!children) {
-            irq_restore(flags);
+        if (!children)
             return -ECHILD;
-        }
         sleep_on(cur);
     }
 }
@@ -339,9 +354,6 @@ void proc_kill_current(const struct trapframe *tf, const char *what, u32 addr)
 void proc_return_to_user(struct trapframe *tf)
 {
     (void)tf;
-    if (need_resched) {
-        u32 flags = irq_save();
+    if (need_resched)
         schedule();
-        irq_restore(flags);
-    }
 }

@@ -45,9 +45,7 @@ static i32 sys_getpid(u32 a, u32 b, u32 c, struct trapframe *tf)
 static i32 sys_yield(u32 a, u32 b, u32 c, struct trapframe *tf)
 {
     (void)a, (void)b, (void)c, (void)tf;
-    u32 flags = irq_save();
     schedule();
-    irq_restore(flags);
     return 0;
 }
 
