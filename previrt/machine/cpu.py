@@ -28,10 +28,10 @@ import ctypes
 import functools
 import struct
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
-from unicorn import (UC_ARCH_X86, UC_HOOK_BLOCK, UC_HOOK_INSN, UC_HOOK_INSN_INVALID, UC_HOOK_INTR, UC_HOOK_MEM_FETCH_PROT,
+from unicorn import (UC_ARCH_X86, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INSN, UC_HOOK_INSN_INVALID, UC_HOOK_INTR, UC_HOOK_MEM_FETCH_PROT,
                      UC_HOOK_MEM_UNMAPPED, UC_HOOK_MEM_WRITE_PROT, UC_MODE_32, UC_PROT_ALL, Uc, UcError)
 from unicorn import x86_const as X
 from unicorn.unicorn_py3.unicorn import uclib
@@ -88,16 +88,33 @@ class _UcX86Mmr(ctypes.Structure):
 _uc_reg_write = uclib.uc_reg_write
 
 
-def interrupt_enable_sites(code: bytes, address: int) -> dict[int, int]:
-    """For each sti and popf in a block of code (capstone, linear sweep): the address just after it, with the
-    number of instructions that still run before a waiting interrupt is taken there (sti: 1, its shadow; popf: 0).
-    iret, whose successor is not known statically, is left to the run loop's other checks."""
+@dataclass
+class InterruptEnableSites:
+    """Where an instruction may set EFLAGS.IF, found in the image's code (see `interrupt_enable_sites`)."""
+    after: dict[int, int] = field(default_factory=dict)   # address after sti / popf -> instructions still to run
+    irets: set[int] = field(default_factory=set)           # address of each iret
+
+    def update(self, other: "InterruptEnableSites") -> None:
+        self.after.update(other.after)
+        self.irets |= other.irets
+
+
+def interrupt_enable_sites(code: bytes, address: int) -> InterruptEnableSites:
+    """sti, popf and iret in a block of code (capstone, linear sweep).  After sti one more instruction runs before a
+    waiting interrupt is taken (its shadow), after popf none; the engine ends its translation block after both, so
+    the address after them starts a block.  iret's successor is not known statically: its own address is kept."""
     import capstone
     from capstone import x86_const as CX
     shadow = {CX.X86_INS_STI: 1, CX.X86_INS_POPF: 0, CX.X86_INS_POPFD: 0}
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
     md.skipdata = True
-    return {insn.address + insn.size: shadow[insn.id] for insn in md.disasm(code, address) if insn.id in shadow}
+    sites = InterruptEnableSites()
+    for insn in md.disasm(code, address):
+        if insn.id in shadow:
+            sites.after[insn.address + insn.size] = shadow[insn.id]
+        elif insn.id in (CX.X86_INS_IRET, CX.X86_INS_IRETD):
+            sites.irets.add(insn.address)
+    return sites
 
 
 def vector_name(vector: int) -> str:
@@ -397,7 +414,7 @@ class Cpu:
         self.software_interrupts: Counter[int] = Counter()
         self.interrupts: Counter[int] = Counter()
         self.rom_writes = 0
-        self._if_sites: dict[int, int] = {}
+        self._if_sites = InterruptEnableSites()
         self._if_hooks: list[int] = []
         self._pending: Callable[[], bool] = lambda: False
         self._error: BaseException | None = None
@@ -503,12 +520,11 @@ class Cpu:
         self.exceptions[GP] += 1
         self.delivery.deliver(Event(GP, 0))
 
-    def watch_interrupt_enables(self, sites: dict[int, int], pending: Callable[[], bool]) -> None:
-        """Where the hardware recognises a waiting interrupt after an instruction that sets IF: `sites` maps the
-        address just after each sti / popf to the instructions still to run there (1: sti's shadow; 0 after popf).
-        The engine ends its translation block after both, so each site starts a block: a block hook bounded to
-        the site costs nothing elsewhere.  The hooks are armed only while an interrupt waits with IF=0
-        (`arm_interrupt_window`), so a site that is also a loop head costs nothing in normal running."""
+    def watch_interrupt_enables(self, sites: InterruptEnableSites, pending: Callable[[], bool]) -> None:
+        """Take a waiting interrupt where the hardware does once IF becomes 1: after sti's shadow, right after popf
+        and iret.  Hooks for this are armed only while an interrupt waits with IF=0 (`arm_interrupt_window`), so
+        a site that is also a loop head costs nothing in normal running: bounded block hooks at the block starts
+        after sti/popf, code hooks at the irets (a code hook is paid on every instruction while armed)."""
         self._pending = pending
         self._if_sites = sites
 
@@ -516,19 +532,30 @@ class Cpu:
         """Add or remove the site hooks; the translated blocks at the sites are dropped so the change takes."""
         if on == bool(self._if_hooks):
             return
+        sites = self._if_sites
         if on:
-            hook = self.guard(self._on_if_site)
-            self._if_hooks = [self.uc.hook_add(UC_HOOK_BLOCK, hook, None, a, a) for a in self._if_sites]
+            after, at_iret = self.guard(self._on_if_site), self.guard(self._on_iret)
+            self._if_hooks = ([self.uc.hook_add(UC_HOOK_BLOCK, after, None, a, a) for a in sites.after]
+                              + [self.uc.hook_add(UC_HOOK_CODE, at_iret, None, a, a) for a in sites.irets])
         else:
             for h in self._if_hooks:
                 self.uc.hook_del(h)
             self._if_hooks = []
-        for address in self._if_sites:
+        for address in (*sites.after, *sites.irets):
             self.uc.ctl_remove_cache(address, address + 1)
 
+    @property
+    def interrupt_window_armed(self) -> bool:
+        return bool(self._if_hooks)
+
     def _on_if_site(self, address: int, size: int) -> None:
-        if address in self._if_sites and self.interrupts_enabled and self._pending():
-            self.request_stop(self._if_sites[address])   # the block's first instruction is not counted yet
+        shadow = self._if_sites.after.get(address)
+        if shadow is not None and self.interrupts_enabled and self._pending():
+            self.request_stop(shadow)       # the block's first instruction is not counted yet
+
+    def _on_iret(self, address: int, size: int) -> None:
+        if self._pending():
+            self.request_stop()             # the counter already holds the iret: stop right after it
 
     def _on_rom_write(self, access: int, address: int, size: int, value: int) -> bool:
         """A store to read-only memory (the BIOS area is ROM): dropped, as the PC's ROM ignores it."""

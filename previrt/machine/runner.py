@@ -17,7 +17,8 @@ from previrt.errors import UsageError
 from previrt.machine import memory, multiboot
 from previrt.machine.board import Board, BoardConfig, build_board
 from previrt.machine.clock import DEFAULT_HZ, Clock
-from previrt.machine.cpu import Cpu, MachineStop, _descriptor, interrupt_enable_sites
+from previrt.machine.cpu import (Cpu, InterruptEnableSites, MachineStop, MemoryAccessError, TripleFault,
+                                 UnsupportedEvent, _descriptor, interrupt_enable_sites)
 from previrt.machine.stats import RunStats, by_vector, write_json
 
 MAX_SLICE = 1 << 20          # instructions per emu_start when no event is scheduled
@@ -115,10 +116,10 @@ class Machine:
         self.end_reason = ""
         self.report = ""
 
-    def _interrupt_enable_sites(self) -> dict[int, int]:
+    def _interrupt_enable_sites(self) -> InterruptEnableSites:
         """sti/popf/iret in the image's code, so a waiting interrupt is taken right where IF becomes 1; code from
         elsewhere (copied or generated at run time) falls back to the PENDING_POLL slices."""
-        sites: dict[int, int] = {}
+        sites = InterruptEnableSites()
         for address, code in multiboot.executable_code(self.config.image):
             sites.update(interrupt_enable_sites(code, address))
         return sites
@@ -159,13 +160,12 @@ class Machine:
 
     def _maybe_stop(self) -> None:
         """End the slice after this instruction if the guest must see something now: the exit port was written,
-        an interrupt is requested while IF=1, or a device scheduled an event before the slice's end."""
+        a device scheduled an event before the slice's end, or an interrupt is requested — with IF=1 to take it,
+        with IF=0 so that the next slice watches for IF becoming 1 (unless this one already does)."""
         deadline = self.clock.next_deadline()
         if (self.board.exit_status is not None
                 or (deadline is not None and deadline < self._slice_end)
-                or (self.cpu.interrupts_enabled and self.board.intr())):
-            self.cpu.request_stop()
-        elif self.board.intr():      # IF=0: end the slice so the next one watches for IF becoming 1
+                or (self.board.intr() and (self.cpu.interrupts_enabled or not self.cpu.interrupt_window_armed))):
             self.cpu.request_stop()
 
     # --- stepping ---------------------------------------------------------------------------------------
@@ -231,10 +231,11 @@ class Machine:
         return END_STATUS[self.end_reason]
 
 
+STOP_REASONS = {TripleFault: "triple-fault", MemoryAccessError: "memory-error", UnsupportedEvent: "unsupported"}
+
+
 def stop_reason(err: MachineStop) -> str:
-    from previrt.machine.cpu import MemoryAccessError, TripleFault, UnsupportedEvent
-    return {TripleFault: "triple-fault", MemoryAccessError: "memory-error",
-            UnsupportedEvent: "unsupported"}.get(type(err), "cpu-error")
+    return STOP_REASONS.get(type(err), "cpu-error")
 
 
 def run_machine(machine: Machine) -> None:

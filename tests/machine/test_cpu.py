@@ -116,7 +116,8 @@ def test_stop_inside_rep_ins_and_outs_keeps_every_word():
 
 
 
-def test_interrupt_enable_sites_are_the_addresses_after_sti_and_popf():
+def test_interrupt_enable_sites_after_sti_and_popf_and_at_iret():
     from previrt.machine.cpu import interrupt_enable_sites
-    code = bytes.fromhex("90" "fb" "90" "9c" "9d" "66 9d".replace(" ", "") + "cf" + "c3")  # nop sti nop pushf popf popfw iret ret
-    assert interrupt_enable_sites(code, 0x1000) == {0x1002: 1, 0x1005: 0, 0x1007: 0}
+    code = bytes.fromhex("90" "fb" "90" "9c" "9d" "669d" "cf" "c3")   # nop sti nop pushf popf popfw iret ret
+    sites = interrupt_enable_sites(code, 0x1000)
+    assert sites.after == {0x1002: 1, 0x1005: 0, 0x1007: 0} and sites.irets == {0x1007}
