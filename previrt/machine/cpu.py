@@ -823,6 +823,7 @@ class IdtDelivery:
                     self.cpu.set_reg(X.UC_X86_REG_EIP, st.eip)
                 if fault.cr2 is not None:
                     self.cpu.set_reg(X.UC_X86_REG_CR2, fault.cr2)
+                self.cpu.exceptions[fault.vector] += 1      # every exception raised counts, delivered or not
                 try:
                     event = combine(event, fault)
                 except _Triple:
@@ -830,7 +831,8 @@ class IdtDelivery:
                     raise TripleFault("triple fault: " + " during delivery of ".join(
                         e.text() for e in reversed(chain)) + "; the processor shuts down",
                         self.cpu.state_report()) from None
-                self.cpu.exceptions[event.vector] += 1
+                if event.vector != fault.vector:
+                    self.cpu.exceptions[event.vector] += 1   # the #DF it became
                 chain.append(event)
 
     # --- the steps ---------------------------------------------------------------------------------------

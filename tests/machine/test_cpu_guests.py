@@ -153,3 +153,16 @@ def test_delivery_into_ring1_through_ss1_esp1(guest):
     assert (f["cs"], f["ss"]) == (0x31, 0x39)               # CPL 1, stack from the TSS's ss1
     assert f["esp"] == sym["r1stack_top"] - 20               # esp1 minus ss, esp, eflags, cs, eip
     assert (f["fcs"], f["fss"]) == (0x1B, 0x23)
+
+
+def test_not_present_gates_np_and_double_fault(guest, tmp_path):
+    img = guest("df_np")
+    sym = symbols(img)
+    stats = tmp_path / "s.json"
+    status, out, _ = run(img, stats=stats)
+    assert status == exit_status(0), out
+    np_line, df_line = out.splitlines()
+    np_, df = fields(np_line), fields(df_line)
+    assert np_["err"] == 0x40 * 8 + 2 and np_["eip"] == sym["int40_site"]   # software int: EXT clear
+    assert df["err"] == 0 and df["eip"] == sym["bad_load"]                  # #GP -> #NP(0x6b) -> #DF(0)
+    assert json.loads(stats.read_text())["exceptions"] == {"8 #DF": 1, "11 #NP": 2, "13 #GP": 1}
