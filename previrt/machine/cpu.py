@@ -715,6 +715,10 @@ class Cpu:
         if status:
             raise UcError(status)
 
+    def paging_enabled(self) -> bool:
+        cr0 = (self._paging or self.paging_registers())[0]
+        return bool(cr0 & CR0_PG)
+
     def paging_registers(self) -> tuple[int, int, int]:
         return self.reg(X.UC_X86_REG_CR0), self.reg(X.UC_X86_REG_CR3), self.reg(X.UC_X86_REG_CR4)
 
@@ -932,9 +936,24 @@ class IdtDelivery:
         new_esp = (esp - size) & 0xFFFFFFFF
         if esp < size or new_esp + size - 1 > desc.limit:
             raise GuestFault(SS, ss_error)
+        user = cpl == 3
+        self._check_pushes(desc.base + esp, len(frame), user)
         data = struct.pack(f"<{len(frame)}I", *reversed([v & 0xFFFFFFFF for v in frame]))
-        self.cpu.write_linear(desc.base + new_esp, data, user=cpl == 3)
+        self.cpu.write_linear(desc.base + new_esp, data, user=user)
         return new_esp
+
+    def _check_pushes(self, top: int, count: int, user: bool) -> None:
+        """With paging on, translate the stack pages in push order (highest address first), so a #PF names the
+        first push that cannot be written (CR2), as the processor pushing one value after another does."""
+        if not self.cpu.paging_enabled():
+            return
+        checked: set[int] = set()
+        for i in range(1, count + 1):
+            a = (top - 4 * i) & 0xFFFFFFFF
+            for b in ((a,) if a >> 12 == (a + 3) >> 12 else (a, (a + 3) & 0xFFFFF000)):
+                if b >> 12 not in checked:
+                    self.cpu.translate(b, True, user)
+                    checked.add(b >> 12)
 
     def deliver_external(self, vector: int) -> None:
         """A maskable interrupt from the interrupt controller (the caller checked EFLAGS.IF)."""

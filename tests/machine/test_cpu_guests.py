@@ -166,3 +166,11 @@ def test_not_present_gates_np_and_double_fault(guest, tmp_path):
     assert np_["err"] == 0x40 * 8 + 2 and np_["eip"] == sym["int40_site"]   # software int: EXT clear
     assert df["err"] == 0 and df["eip"] == sym["bad_load"]                  # #GP -> #NP(0x6b) -> #DF(0)
     assert json.loads(stats.read_text())["exceptions"] == {"8 #DF": 1, "11 #NP": 2, "13 #GP": 1}
+
+
+def test_page_faults_while_delivering_escalate_to_triple_fault(guest):
+    status, out, err = run(guest("stack_pf"))
+    assert status == 12 and out == "ring 3\n"
+    assert ("triple fault: #PF(0x2) during delivery of #DF(0x0) during delivery of #PF(0x2) during delivery of "
+            "#GP(0x0)") in err
+    assert "cr2=00300ffc" in err                   # the first push below esp0
