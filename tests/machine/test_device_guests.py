@@ -40,6 +40,7 @@ GUEST_RUNS = (
     GuestRun("uart_loopback", "uart_loopback.S", 0x00),
     GuestRun("pit_ticks", "pit_ticks.S", 0x00),
     GuestRun("pit_mode0", "pit_mode0.S", 0x00),
+    GuestRun("pit_channel2", "pit_channel2.S", 0x00),
     GuestRun("pic_cascade", "pic_cascade.S", 0x00),
     # Both requests must be taken inside `sti; nop; nop; cli`: the second right after the first handler's
     # iret, which (unlike sti) has no interrupt shadow (SDM vol. 3, 6.8.1; STI in vol. 2).
@@ -50,6 +51,7 @@ GUEST_RUNS = (
     GuestRun("ata_absent_none", "ata_absent.S", 0x00),
     GuestRun("cmos", "cmos.S", 0x00),
     GuestRun("cmos_set", "cmos_set.S", 0x00),
+    GuestRun("cmos_irq", "cmos_irq.S", 0x00),     # 4 s of RTC time: real time on QEMU
     GuestRun("io_permission", "io_permission.S", 0x00),
     GuestRun("cpu_exceptions", "cpu_exceptions.S", 0x00),
     GuestRun("cpu_ring3", "cpu_ring3.S", 0x00),
@@ -148,6 +150,7 @@ EXPECTED_INTERRUPTS = {
     "ata_rw": {0x2E: 7},             # IDENTIFY, 3 written sectors, 3 read sectors; none with nIEN=1
     "ata_multiple": {0x2E: 12},      # READ SECTORS 8, SET MULTIPLE 1, READ MULTIPLE 2 blocks, CHS read 1
     "pit_mode0": {0x20: 1},          # mode 0 interrupts once, at terminal count
+    "cmos_irq": {0x28: 3},           # two update-ended interrupts and one alarm
     "pic_priority": {0x20: 3, 0x24: 3},  # both requests taken in each of the three `sti; nop; nop; cli` windows
 }
 
