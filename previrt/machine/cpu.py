@@ -175,13 +175,14 @@ class UnicornLayout:
     emu_count: int           # uc->emu_count: the budget; the engine stops cleanly before instruction budget+1
 
 
-def _descriptor(base: int, limit: int, access: int, flags: int = 0xC) -> bytes:
+def segment_descriptor(base: int, limit: int, access: int, flags: int = 0xC) -> bytes:
+    """An 8-byte GDT/LDT entry (flags 0xC: 4 KiB granularity, 32-bit)."""
     return struct.pack("<HHBBBB", limit & 0xFFFF, base & 0xFFFF, (base >> 16) & 0xFF, access,
                        ((limit >> 16) & 0xF) | (flags << 4), base >> 24)
 
 
-_PROBE_GDT = (bytes(8) + _descriptor(0, 0xFFFFF, 0x9B) + _descriptor(0, 0xFFFFF, 0x93)
-              + _descriptor(0, 0xFFFFF, 0xFB) + _descriptor(0, 0xFFFFF, 0xF3))
+_PROBE_GDT = (bytes(8) + segment_descriptor(0, 0xFFFFF, 0x9B) + segment_descriptor(0, 0xFFFFF, 0x93)
+              + segment_descriptor(0, 0xFFFFF, 0xFB) + segment_descriptor(0, 0xFFFFF, 0xF3))
 _PROBE_CODE = {  # name: (code at 0x1000, expected (error_code, exception_is_int, old_exception))
     "gp_ds": (bytes.fromhex("66b8080f8ed8"), (0xF08, 0, GP)),          # mov $0xf08,%ax; mov %ax,%ds
     "gp_es": (bytes.fromhex("66b8100a8ec0"), (0xA10, 0, GP)),          # mov $0xa10,%ax; mov %ax,%es

@@ -18,7 +18,7 @@ from previrt.machine import memory, multiboot
 from previrt.machine.board import Board, BoardConfig, build_board
 from previrt.machine.clock import DEFAULT_HZ, Clock
 from previrt.machine.cpu import (Cpu, InterruptEnableSites, MachineStop, MemoryAccessError, TripleFault,
-                                 UnsupportedEvent, _descriptor, interrupt_enable_sites)
+                                 UnsupportedEvent, segment_descriptor, interrupt_enable_sites)
 from previrt.machine.stats import RunStats, by_vector, write_json
 
 MAX_SLICE = 1 << 20          # instructions per emu_start when no event is scheduled
@@ -58,7 +58,7 @@ class RunConfig:
 def boot_gdt() -> bytes:
     """null, flat 4 GiB ring-0 code (0x08), flat 4 GiB ring-0 data (0x10); accessed bits preset, so the CPU never
     needs to write the (read-only) BIOS area where this table lives."""
-    return bytes(8) + _descriptor(0, 0xFFFFF, 0x9B) + _descriptor(0, 0xFFFFF, 0x93)
+    return bytes(8) + segment_descriptor(0, 0xFFFFF, 0x9B) + segment_descriptor(0, 0xFFFFF, 0x93)
 
 
 def set_multiboot_state(cpu: Cpu, entry: int) -> None:

@@ -9,7 +9,7 @@ from unicorn import UC_PROT_ALL
 from unicorn import x86_const as X
 
 from previrt.machine import cpu as cpumod
-from previrt.machine.cpu import (DF, GP, NP, PF, TS, UD, Cpu, Descriptor, Event, GuestFault, _descriptor,
+from previrt.machine.cpu import (DF, GP, NP, PF, TS, UD, Cpu, Descriptor, Event, GuestFault, segment_descriptor,
                                  combine, probe_unicorn)
 
 
@@ -23,7 +23,7 @@ def test_probe_finds_distinct_offsets():
 def flat_cpu(code: bytes, io_write=lambda p, s, v: None) -> Cpu:
     c = Cpu(lambda port, size: 0xFF, io_write)
     c.uc.mem_map(0, 0x100000, UC_PROT_ALL)
-    gdt = bytes(8) + _descriptor(0, 0xFFFFF, 0x9B) + _descriptor(0, 0xFFFFF, 0x93)
+    gdt = bytes(8) + segment_descriptor(0, 0xFFFFF, 0x9B) + segment_descriptor(0, 0xFFFFF, 0x93)
     c.uc.mem_write(0x800, gdt)
     c.set_reg(X.UC_X86_REG_GDTR, (0, 0x800, len(gdt) - 1, 0))
     c.set_reg(X.UC_X86_REG_CS, 8)
@@ -68,7 +68,7 @@ def test_double_fault_rules_sdm_table_6_5():
 
 
 def test_descriptor_fields():
-    d = Descriptor(*struct.unpack("<II", _descriptor(0x12345678, 0xFFFFF, 0xFB)))
+    d = Descriptor(*struct.unpack("<II", segment_descriptor(0x12345678, 0xFFFFF, 0xFB)))
     assert d.base == 0x12345678 and d.limit == 0xFFFFFFFF and d.dpl == 3 and d.is_code and d.present
     gate = Descriptor(0x0008_5678, 0x1234_EE00)
     assert gate.gate_selector == 8 and gate.gate_offset == 0x12345678 and gate.dpl == 3 and gate.type == 0xE
