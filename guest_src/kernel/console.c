@@ -31,6 +31,7 @@
 
 #define TX_SIZE 4096 /* powers of two: indices run free and are masked */
 #define RX_SIZE 256
+#define TX_WAKE_LEVEL (TX_SIZE / 2) /* a writer waiting for room sleeps until the queue is half empty */
 
 static char txbuf[TX_SIZE];
 static u32 tx_head, tx_tail; /* head: next free slot, tail: next byte to send */
@@ -52,7 +53,8 @@ static void tx_fill(void)
     outsb(COM1 + UART_THR, &txbuf[off], n);
     tx_tail += n;
     tx_busy = 1;
-    wakeup_from_irq(txbuf);
+    if (tx_head - tx_tail <= TX_WAKE_LEVEL)
+        wakeup_from_irq(txbuf);
 }
 
 /* Drain the queue by polling LSR (interrupts off; used when sleeping is not possible). */

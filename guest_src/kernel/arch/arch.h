@@ -33,13 +33,6 @@ static inline void irq_restore(u32 flags)
 static inline void irq_disable(void) { __asm__ volatile("cli" : : : "memory"); }
 static inline void irq_enable(void) { __asm__ volatile("sti" : : : "memory"); }
 
-static inline int irqs_enabled(void)
-{
-    u32 flags;
-    __asm__ volatile("pushfl; popl %0" : "=r"(flags));
-    return (flags & EFLAGS_IF) != 0;
-}
-
 /* Enable interrupts and halt until the next one (sti's one-instruction shadow makes this race free). */
 static inline void arch_idle(void) { __asm__ volatile("sti; hlt" : : : "memory"); }
 
@@ -59,12 +52,10 @@ static inline void __attribute__((noreturn)) arch_bug(void)
 
 /* --- control registers and TLB ---------------------------------------------------------------------- */
 static inline u32 read_cr0(void) { u32 v; __asm__ volatile("movl %%cr0, %0" : "=r"(v)); return v; }
-static inline void write_cr0(u32 v) { __asm__ volatile("movl %0, %%cr0" : : "r"(v) : "memory"); }
 static inline u32 read_cr2(void) { u32 v; __asm__ volatile("movl %%cr2, %0" : "=r"(v)); return v; }
 static inline u32 read_cr3(void) { u32 v; __asm__ volatile("movl %%cr3, %0" : "=r"(v)); return v; }
 static inline void write_cr3(u32 v) { __asm__ volatile("movl %0, %%cr3" : : "r"(v) : "memory"); }
 static inline u32 read_cr4(void) { u32 v; __asm__ volatile("movl %%cr4, %0" : "=r"(v)); return v; }
-static inline void write_cr4(u32 v) { __asm__ volatile("movl %0, %%cr4" : : "r"(v) : "memory"); }
 
 static inline void invlpg(u32 vaddr)
 {
@@ -86,9 +77,7 @@ void arch_load_segments(void);
 
 /* --- port I/O ----------------------------------------------------------------------------------------- */
 static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline u16 inw(u16 port) { u16 v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
 
 static inline void insw(u16 port, void *buf, u32 count)
 {
