@@ -127,6 +127,16 @@ static void load_tables(void)
     __asm__ volatile("ltr %w0" :: "r"(TSS_SEL));
 }
 
+/* The descriptor-table registers hold what load_tables put there (sgdt, sidt, str). */
+static int tables_loaded(void)
+{
+    struct { u16 limit; u32 base; } __attribute__((packed)) g, i;
+    u16 tr;
+    __asm__ volatile("sgdt %0; sidt %1; str %2" : "=m"(g), "=m"(i), "=r"(tr));
+    return g.base == (u32)gdt && g.limit == sizeof gdt - 1 && i.base == (u32)idt
+        && i.limit == sizeof idt - 1 && tr == TSS_SEL;
+}
+
 /* ---- interrupt controller and timer ----------------------------------------------------------- */
 
 static volatile u32 ticks, irq14, last_ata_status;
@@ -253,6 +263,13 @@ static void paging_init(void)
         page_dir[t < 2 ? t : (int)(DEMAND_VA >> 22)] = (u32)page_tables[t] | PTE_P | PTE_W | PTE_U;
     __asm__ volatile("mov %0, %%cr3" :: "r"(page_dir));
     __asm__ volatile("mov %%cr0, %%eax; orl $0x80000000, %%eax; mov %%eax, %%cr0" ::: "eax");
+}
+
+static int paging_enabled(void)
+{
+    u32 cr0, cr3;
+    __asm__ volatile("mov %%cr0, %0; mov %%cr3, %1" : "=r"(cr0), "=r"(cr3));
+    return (cr0 & 0x80000000u) && cr3 == (u32)page_dir;
 }
 
 /* #PF: map the faulting page of the demand table to a fresh frame (user-accessible when the fault
@@ -414,7 +431,7 @@ void kmain(u32 magic, u32 info)
     (void)info;
     puts("acceptance guest: multiboot magic "); puthex(magic); putc('\n');
     load_tables();
-    check(1, "GDT, IDT and TSS loaded");
+    check(tables_loaded(), "GDT, IDT and TSS loaded");
     pic_init(0xFA, 0xBF);                    /* IRQ 0, cascade, IRQ 14 */
     pit_init(1193);                          /* 1 kHz */
     wait_for(&ticks, 10);
@@ -422,7 +439,7 @@ void kmain(u32 magic, u32 info)
     kernel_exceptions();
     disk_round_trip();
     paging_init();
-    check(1, "paging on");
+    check(paging_enabled(), "paging on");
     demand_paging();
     user_mode();
     finish();
