@@ -31,7 +31,7 @@ WORKLOADS = {
     "sleep": (100, "timer ticks slept"),
     "compute": (20000, "words sorted and hashed"),
     "build": (3, "rounds of 4 compilers over 16 files"),
-    "faults": (5, "rounds of 8 faulting or stack-growing children"),
+    "faults": (5, "rounds of 9 faulting or stack-growing children"),
 }
 
 

@@ -1,6 +1,6 @@
 /* Workload faults: children that each die of one exception (null read, write to text, cli, divide by
- * zero, kernel address, int3) and two that must survive (a system call made with null data segments,
- * a stack grown 256 KiB deep); the parent checks every wait status and that it still runs. */
+ * zero, kernel address, the reserved VMM window, int3) and two that must survive (a system call made
+ * with null data segments, a stack grown 256 KiB deep); the parent checks every wait status. */
 #include "ulib.h"
 
 #define VEC_DE 0
@@ -14,6 +14,7 @@ static void text_write(void) { *(volatile u8 *)(u32)&null_read = 0xC3; }
 static void priv_cli(void) { __asm__ volatile("cli"); }
 static void divide(void) { zero = 100 / zero; }
 static void kernel_read(void) { zero = *(volatile u32 *)0xC0100000; }
+static void vmm_window_read(void) { zero = *(volatile u32 *)0xFC000000; } /* never mapped: err 4, not 5 */
 static void breakpoint(void) { __asm__ volatile("int3"); }
 
 /* Load null selectors into %ds/%es, then make a system call: the kernel must repair them, not die. */
@@ -46,7 +47,8 @@ static const struct {
     int status; /* expected wait status */
 } cases[] = {
     {null_read, WAIT_KILLED | VEC_PF}, {text_write, WAIT_KILLED | VEC_PF}, {priv_cli, WAIT_KILLED | VEC_GP},
-    {divide, WAIT_KILLED | VEC_DE},    {kernel_read, WAIT_KILLED | VEC_PF}, {breakpoint, WAIT_KILLED | VEC_GP},
+    {divide, WAIT_KILLED | VEC_DE},    {kernel_read, WAIT_KILLED | VEC_PF}, {vmm_window_read, WAIT_KILLED | VEC_PF},
+    {breakpoint, WAIT_KILLED | VEC_GP},
     {null_segments, 42},               {deep_stack, 43},
 };
 
