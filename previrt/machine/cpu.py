@@ -377,7 +377,8 @@ class Event:
     error_code: int | None = None
     software: bool = False        # int n / int3 / into: gate DPL checked against CPL, EXT=0
     external: bool = False        # from the interrupt controller
-    insn_len: int = 0             # software: length of the int instruction (EIP is past it; a fault points at it)
+    insn_len: int = 0             # software: length of the int instruction (EIP is past it; a fault points at it);
+                                  # 0: found from the bytes before EIP when needed
 
     def text(self) -> str:
         return event_text(self.vector, self.error_code)
@@ -406,6 +407,7 @@ class Cpu:
         self._membuf = ctypes.create_string_buffer(64)
         self._init_snapshot()
         self._paging: tuple[int, int, int] | None = None     # (cr0, cr3, cr4) frozen during one delivery
+        self._tlb: dict[tuple[int, bool, bool], int] | None = None   # translations made during one delivery
         self._ctx = self.uc.context_save()
         self._ctx_addr = self._ctx._context.value
         self._counter = ctypes.c_uint64.from_address(self.uc._uch.value + self.layout.emu_counter)
@@ -449,12 +451,11 @@ class Cpu:
     def _on_intr(self, intno: int) -> None:
         error_code, is_int = self._take_fault_state()
         software = bool(is_int)
-        event = Event(intno, error_code if intno in HAS_ERROR_CODE and not software else None, software,
-                      insn_len=self._int_insn_len(intno) if software else 0)
+        event = Event(intno, error_code if intno in HAS_ERROR_CODE and not software else None, software)
         (self.software_interrupts if software else self.exceptions)[intno] += 1
         self.delivery.deliver(event)
 
-    def _int_insn_len(self, vector: int) -> int:
+    def int_insn_len(self, vector: int) -> int:
         """Length of the software-interrupt instruction that ends at EIP: `int imm8` (CD ib), or int3 (CC) /
         into (CE) / int1 (F1), found by reading the bytes before EIP."""
         eip = self.reg(X.UC_X86_REG_EIP)
@@ -668,6 +669,15 @@ class Cpu:
         cr0, cr3, cr4 = self._paging or self.paging_registers()
         if not cr0 & CR0_PG:
             return linear
+        key = (linear >> 12, write, user)
+        if self._tlb is not None and key in self._tlb:
+            return self._tlb[key] | (linear & 0xFFF)
+        phys = self._walk(linear, write, user, cr0, cr3, cr4)
+        if self._tlb is not None:
+            self._tlb[key] = phys & 0xFFFFF000
+        return phys
+
+    def _walk(self, linear: int, write: bool, user: bool, cr0: int, cr3: int, cr4: int) -> int:
         err = (PF_W if write else 0) | (PF_U if user else 0)
         pde_addr = (cr3 & 0xFFFFF000) + ((linear >> 22) << 2)
         pde = self._phys_u32(pde_addr)
@@ -811,11 +821,12 @@ class IdtDelivery:
     def deliver(self, event: Event) -> None:
         cpu = self.cpu
         st = cpu.snapshot()
-        cpu._paging = (st.cr0, st.cr3, st.cr4)      # constant during delivery (CR2 aside)
+        cpu._paging = (st.cr0, st.cr3, st.cr4)      # constant during delivery (CR2 aside), and so are the
+        cpu._tlb = {}                               # translations made during it
         try:
             self._deliver(event, st)
         finally:
-            cpu._paging = None
+            cpu._paging = cpu._tlb = None
 
     def _deliver(self, event: Event, st: CpuState) -> None:
         chain = [event]
@@ -824,7 +835,7 @@ class IdtDelivery:
                 return self._deliver_once(event, st)
             except GuestFault as fault:     # nothing was written yet: st still holds the state
                 if event.software:      # the fault belongs to the int instruction: point EIP back at it
-                    st.eip -= event.insn_len
+                    st.eip -= event.insn_len or self.cpu.int_insn_len(event.vector)
                     self.cpu.set_reg(X.UC_X86_REG_EIP, st.eip)
                 if fault.cr2 is not None:
                     self.cpu.set_reg(X.UC_X86_REG_CR2, fault.cr2)
