@@ -27,7 +27,14 @@ main:
         testb $0x01, %al
         jnz 2f
         loop 1b
-2:      andb $0x01, %al
+2:      movb %al, %bl
+        movb $0x30, %al                     /* PIT to mode 0, count 0: no further edge for 55 ms, so */
+        outb %al, $PIT_CMD                  /* exactly the latched request waits */
+        xorb %al, %al
+        outb %al, $PIT_CH0
+        outb %al, $PIT_CH0
+        movb %bl, %al
+        andb $0x01, %al
         movl $msg_irr, %esi
         call puts
         call put_hex8

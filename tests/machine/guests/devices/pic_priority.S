@@ -15,12 +15,6 @@ main:
         movw $COM1 + 4, %dx                 /* MCR: OUT2 gates the UART's interrupt onto IRQ 4 */
         movb $0x0B, %al
         outb %al, %dx
-        movb $0x34, %al                     /* PIT: 1 kHz, mode 2 */
-        outb %al, $PIT_CMD
-        movb $1193 & 0xFF, %al
-        outb %al, $PIT_CH0
-        movb $1193 >> 8, %al
-        outb %al, $PIT_CH0
         movl $msg_fixed, %esi
         call round
         movb $0xC3, %al                     /* OCW2 set priority: IRQ 3 lowest, so IRQ 4 highest */
@@ -33,16 +27,27 @@ main:
         call round
         EXIT(0)
 
-/* round: with IF=0 wait until IRQ 0 is pending, raise IRQ 4 (ETBEI with THR empty), print IRR, then let
-   both in with `sti; nop; nop; cli` and print the order the handlers ran in. */
+/* round: with IF=0 wait until IRQ 0 is pending (then park the PIT so no second edge comes), raise IRQ 4
+   (ETBEI with THR empty), print IRR, let both in with `sti; nop; nop; cli`, print the handlers' order. */
 round:
         call puts
         movl $0, order_len
+        movb $0x34, %al                     /* PIT: 1 kHz, mode 2 */
+        outb %al, $PIT_CMD
+        movb $1193 & 0xFF, %al
+        outb %al, $PIT_CH0
+        movb $1193 >> 8, %al
+        outb %al, $PIT_CH0
         movb $0x0A, %al                     /* OCW3: IRR */
         outb %al, $PIC1_CMD
 1:      inb $PIC1_CMD, %al
         testb $0x01, %al
         jz 1b
+        movb $0x30, %al                     /* PIT to mode 0, count 0: no further edge for 55 ms */
+        outb %al, $PIT_CMD
+        xorb %al, %al
+        outb %al, $PIT_CH0
+        outb %al, $PIT_CH0
         movw $COM1 + 1, %dx
         movb $0x02, %al
         outb %al, %dx

@@ -62,17 +62,20 @@ count_ticks:
         jmp 2b
 3:      ret
 
-/* report: "<%esi>ticks=N wakeups=N\n" */
+/* report: "<%esi>ticks>=10, at least one per wakeup ok\n" -- the exact counts are left to the run's stats:
+   on a model whose timer runs in real time a late vCPU may see two ticks in one wakeup. */
 report:
         call puts
-        movl ticks, %eax
-        call put_dec
-        movl $msg_wakeups, %esi
-        call puts
+        movl $msg_ok, %esi
+        cmpl $TICKS, ticks
+        jb 4f
         movl wakeups, %eax
-        call put_dec
-        movb $'\n', %al
-        call putc
+        cmpl ticks, %eax
+        ja 4f
+        testl %eax, %eax
+        jnz 5f
+4:      movl $msg_bad, %esi
+5:      call puts
         ret
 
 timer_isr:
@@ -92,9 +95,10 @@ timer_isr:
         iret
 
         .section .rodata
-msg_mode2:      .asciz "pit mode 2: ticks="
-msg_mode3:      .asciz "pit mode 3: ticks="
-msg_wakeups:    .asciz " wakeups="
+msg_mode2:      .asciz "pit mode 2: "
+msg_mode3:      .asciz "pit mode 3: "
+msg_ok:         .asciz "ticks>=10 with hlt, at least one per wakeup ok\n"
+msg_bad:        .asciz "tick count WRONG\n"
 msg_isr:        .asciz "ISR in handler="
 msg_latch:      .asciz "latched count <= 1193 ok\n"
 msg_latch_bad:  .asciz "latched count out of range\n"
