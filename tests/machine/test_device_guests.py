@@ -149,7 +149,7 @@ EXPECTED_INTERRUPTS = {
     "uart_rx": {0x24: 12},           # FIFOs off: one received-data interrupt per byte of the line
     "ata_rw": {0x2E: 7},             # IDENTIFY, 3 written sectors, 3 read sectors; none with nIEN=1
     "ata_multiple": {0x2E: 12},      # READ SECTORS 8, SET MULTIPLE 1, READ MULTIPLE 2 blocks, CHS read 1
-    "pit_mode0": {0x20: 1},          # mode 0 interrupts once, at terminal count
+    "pit_mode0": {0x20: 2},          # mode 0 interrupts once per count, at terminal count (two counts)
     "cmos_irq": {0x28: 3},           # two update-ended interrupts and one alarm
     "pic_priority": {0x20: 3, 0x24: 3},  # both requests taken in each of the three `sti; nop; nop; cli` windows
 }
