@@ -12,13 +12,17 @@ main:
         outb %al, $PORT61
         movb $0xB0, %al                     /* channel 2, lobyte/hibyte, mode 0, binary */
         outb %al, $PIT_CMD
-        movb $1193 & 0xFF, %al              /* about 1 ms */
+        movb $60000 & 0xFF, %al             /* 50 ms: long enough that a slow host still sees it count */
         outb %al, $PIT_CH2
-        movb $1193 >> 8, %al
+        movb $60000 >> 8, %al
         outb %al, $PIT_CH2
         inb $PORT61, %al
         andb $0x23, %al                     /* gate, speaker, OUT2 (bit 4, refresh, toggles on its own) */
         movb %al, p61_counting
+        movb $1193 & 0xFF, %al              /* a new count restarts mode 0: about 1 ms */
+        outb %al, $PIT_CH2
+        movb $1193 >> 8, %al
+        outb %al, $PIT_CH2
         movl $10000000, %ecx
 1:      inb $PORT61, %al
         testb $0x20, %al
