@@ -66,8 +66,9 @@ def set_multiboot_state(cpu: Cpu, entry: int) -> None:
     gdt = boot_gdt()
     cpu.uc.mem_write(memory.BOOT_GDT_BASE, gdt)
     cpu.set_reg(X.UC_X86_REG_GDTR, (0, memory.BOOT_GDT_BASE, len(gdt) - 1, 0))
-    cpu.set_reg(X.UC_X86_REG_IDTR, (0, 0, 0, 0))      # no IDT yet: any exception before the guest sets one escalates
+    cpu.set_reg(X.UC_X86_REG_IDTR, (0, 0, 0x3FF, 0))  # the real-mode IVT left by the BIOS, as QEMU hands over
     cpu.set_reg(X.UC_X86_REG_CR0, 0x11)                 # PE | ET, PG clear
+    cpu.set_reg(X.UC_X86_REG_CR4, 0)                    # as after the BIOS (unicorn starts with OSFXSR and more)
     cpu.set_reg(X.UC_X86_REG_CS, memory.BOOT_CODE_SELECTOR)
     for reg in (X.UC_X86_REG_SS, X.UC_X86_REG_DS, X.UC_X86_REG_ES, X.UC_X86_REG_FS, X.UC_X86_REG_GS):
         cpu.set_reg(reg, memory.BOOT_DATA_SELECTOR)

@@ -122,14 +122,17 @@ _start:
     popl %ebp
     movl %cs, %esi
     movl %ds, %ecx
+    movl %cr4, %ebx
     puthex %edi
     puthex %ebp
     puthex %esi
     puthex %ecx
+    puthex %ebx
     exit 0
 """)
     done = run_image(build_image(tmp_path, [src], name="state"))
-    cr0, eflags, cs, ds = (int(done.stdout[i:i + 8], 16) for i in range(0, 32, 8))
+    cr0, eflags, cs, ds, cr4 = (int(done.stdout[i:i + 8], 16) for i in range(0, 40, 8))
     assert cr0 & 1 and not cr0 & 0x80000000                          # protected mode, paging off
     assert not eflags & 0x200 and not eflags & 0x20000                # IF=0, VM=0
     assert (cs, ds) == (memory.BOOT_CODE_SELECTOR, memory.BOOT_DATA_SELECTOR)
+    assert cr4 == 0                                                   # as the BIOS leaves it (and QEMU shows)

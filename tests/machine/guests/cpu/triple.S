@@ -1,4 +1,4 @@
-/* No usable IDT (limit 0, as at entry): ud2 → #GP (vector beyond the IDT limit) → #DF → triple fault. */
+/* No usable IDT (the zeroed real-mode IVT of entry): ud2 → #GP (not a gate) → #DF → triple fault. */
 #include "guestkit.h"
     .text
     .globl _start
