@@ -265,6 +265,9 @@ def _probe_hflags() -> int:
     return _unique("hflags (CPL)", cands)
 
 
+_ENGINE_SCAN = 0x1000    # bytes of the engine's own struct searched for its counters (they sit near the start)
+
+
 def _probe_counter() -> tuple[int, int]:
     """Offsets of the engine's instruction counter and budget: run a NOP sled with a HLT after 500 / 400
     instructions and with a 300-instruction budget, and find the 64-bit words that counted 501, 401 and 301
@@ -275,9 +278,9 @@ def _probe_counter() -> tuple[int, int]:
     snaps = []
     for begin, count in ((0x1000, 1000), (0x1000 + 100, 1000), (0x1000, 300)):
         uc.emu_start(begin, NO_UNTIL, count=count)
-        snaps.append(ctypes.string_at(handle, 0x4000))
+        snaps.append(ctypes.string_at(handle, _ENGINE_SCAN))
     def find(name: str, want: tuple[int, int, int]) -> int:
-        return _unique(name, [off for off in range(0, 0x4000 - 7, 8)
+        return _unique(name, [off for off in range(0, _ENGINE_SCAN - 7, 8)
                               if all(struct.unpack_from("<Q", s, off)[0] == w for s, w in zip(snaps, want))])
     return find("the instruction counter", (501, 401, 301)), find("the instruction budget", (1000, 1000, 300))
 
