@@ -1,5 +1,6 @@
 /* Console driver for the 16550A UART on COM1 (0x3F8, IRQ 4): interrupt-driven receive and transmit.
- * Transmit fills the 16-byte FIFO with one `rep outsb` per THR-empty interrupt; panics poll. */
+ * Transmit fills the 16-byte FIFO with one `rep outsb` per THR-empty interrupt; a received-data interrupt
+ * takes the trigger level's worth of bytes with one `rep insb`; panics poll. */
 #include "kernel.h"
 
 #define COM1 0x3F8
@@ -28,6 +29,8 @@
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 #define FIFO_DEPTH 16
+#define FCR_ENABLE_CLEAR_TRIGGER14 0xC7 /* enable and clear both FIFOs, receive trigger level 14 */
+#define RX_TRIGGER 14                   /* a received-data-available interrupt means >= this many bytes */
 
 #define TX_SIZE 4096 /* powers of two: indices run free and are masked */
 #define RX_SIZE 256
@@ -67,8 +70,15 @@ static void tx_poll_drain(void)
     }
 }
 
+static void rx_store(const char *bytes, u32 n)
+{
+    for (u32 i = 0; i < n && rx_head - rx_tail < RX_SIZE; i++)
+        rxbuf[rx_head++ & (RX_SIZE - 1)] = bytes[i];
+}
+
 static void com1_irq(void)
 {
+    char burst[RX_TRIGGER];
     for (;;) {
         u8 iir = inb(COM1 + UART_IIR);
         if (iir & IIR_NO_INT)
@@ -77,12 +87,16 @@ static void com1_irq(void)
         case IIR_THRE:
             tx_fill();
             break;
-        case IIR_RDA:
+        case IIR_RDA: /* the FIFO holds at least the trigger level: one string read; a remainder below
+                       * the level is reported by the next RDA or by the character timeout */
+            insb(COM1 + UART_RBR, burst, RX_TRIGGER);
+            rx_store(burst, RX_TRIGGER);
+            wakeup_from_irq(rxbuf);
+            break;
         case IIR_TIMEOUT:
             while (inb(COM1 + UART_LSR) & LSR_DR) {
-                char c = (char)inb(COM1 + UART_RBR);
-                if (rx_head - rx_tail < RX_SIZE)
-                    rxbuf[rx_head++ & (RX_SIZE - 1)] = c;
+                burst[0] = (char)inb(COM1 + UART_RBR);
+                rx_store(burst, 1);
             }
             wakeup_from_irq(rxbuf);
             break;
@@ -103,7 +117,7 @@ void console_init(void)
     outb(COM1 + UART_DLL, 1);    /* 115200 baud */
     outb(COM1 + UART_DLM, 0);
     outb(COM1 + UART_LCR, 0x03); /* 8N1 */
-    outb(COM1 + UART_FCR, 0xC7); /* enable and clear FIFOs, 14-byte RX trigger */
+    outb(COM1 + UART_FCR, FCR_ENABLE_CLEAR_TRIGGER14);
     outb(COM1 + UART_MCR, 0x0B); /* DTR, RTS, OUT2 (routes the interrupt to the PIC) */
     inb(COM1 + UART_LSR);
     inb(COM1 + UART_RBR);
@@ -112,10 +126,9 @@ void console_init(void)
     pic_unmask(IRQ_COM1);
 }
 
-/* Queue bytes for output. Sleeps when the queue is full and the caller may sleep; polls otherwise. */
-int console_write(const char *buf, u32 len)
+/* Queue bytes for output (interrupts off). When the queue is full, sleep if the caller may, else poll. */
+static void queue_output(const char *buf, u32 len, int may_sleep)
 {
-    u32 flags = irq_save();
     u32 done = 0;
     while (done < len) {
         if (polled) {
@@ -126,7 +139,7 @@ int console_write(const char *buf, u32 len)
         }
         u32 room = TX_SIZE - (tx_head - tx_tail);
         if (room == 0) {
-            if ((flags & EFLAGS_IF) && cur && cur->pid > 0)
+            if (may_sleep)
                 sleep_on_irq(txbuf);
             else
                 tx_poll_drain();
@@ -140,19 +153,35 @@ int console_write(const char *buf, u32 len)
         if (!tx_busy)
             tx_fill();
     }
-    irq_restore(flags);
+}
+
+/* From write(1, ...): process context, interrupts on; sleeps while the queue is full. */
+int console_write(const char *buf, u32 len)
+{
+    irq_disable();
+    queue_output(buf, len, 1);
+    irq_enable();
     return (int)len;
 }
 
-int console_read(char *buf, u32 len)
+/* Kernel messages, from any context (system call, exception, interrupt): never sleeps. */
+void console_kwrite(const char *buf, u32 len)
 {
     u32 flags = irq_save();
+    queue_output(buf, len, 0);
+    irq_restore(flags);
+}
+
+/* From read(0, ...): process context, interrupts on. */
+int console_read(char *buf, u32 len)
+{
+    irq_disable();
     while (rx_head == rx_tail)
         sleep_on_irq(rxbuf);
     u32 n = 0;
     while (n < len && rx_head != rx_tail)
         buf[n++] = rxbuf[rx_tail++ & (RX_SIZE - 1)];
-    irq_restore(flags);
+    irq_enable();
     return (int)n;
 }
 

@@ -62,6 +62,7 @@ void __attribute__((noreturn)) poweroff(int code);
 /* console.c: 16550A UART on COM1 */
 void console_init(void);
 int console_write(const char *buf, u32 len);
+void console_kwrite(const char *buf, u32 len);
 int console_read(char *buf, u32 len);
 void console_flush(void);
 void console_panic_mode(void);

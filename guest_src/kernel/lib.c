@@ -190,5 +190,5 @@ void kprintf(const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    console_write(buf, (u32)MIN(n, (int)sizeof buf - 1));
+    console_kwrite(buf, (u32)MIN(n, (int)sizeof buf - 1));
 }

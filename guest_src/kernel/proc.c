@@ -19,6 +19,7 @@ static int slice_left = TIME_SLICE_TICKS;
 
 static struct proc *const idle = &procs[0];
 static volatile u32 irq_wakeups; /* bit i: procs[i] was woken by an interrupt handler */
+static u32 loaded_cr3;            /* the address space in CR3 now */
 
 /* --- run queue (interrupts off) ---------------------------------------------------------------------- */
 static void runq_push(struct proc *p)
@@ -75,7 +76,12 @@ void schedule(void)
     next->state = P_RUNNING;
     cur = next;
     tss_set_kstack((u32)next->kstack + KSTACK_SIZE);
-    arch_switch(&prev->ctx_sp, next->ctx_sp, next->cr3 != prev->cr3 ? next->cr3 : 0);
+    /* Idle borrows whatever address space is loaded (it touches kernel memory only); a directory is
+     * freed only by another process, which runs on its own. So P -> idle -> P loads nothing. */
+    u32 cr3 = next == idle || next->cr3 == loaded_cr3 ? 0 : next->cr3;
+    if (cr3)
+        loaded_cr3 = cr3;
+    arch_switch(&prev->ctx_sp, next->ctx_sp, cr3);
 }
 
 /* Sleep until a process calls wakeup(chan); the caller re-checks its condition in a loop. The interrupt
@@ -156,6 +162,7 @@ void proc_init(void)
     idle->state = P_RUNNING;
     idle->pgdir = kernel_pgdir;
     idle->cr3 = V2P(kernel_pgdir);
+    loaded_cr3 = idle->cr3;
     strncpy0(idle->name, "idle", sizeof idle->name);
     cur = idle;
 }

@@ -84,6 +84,11 @@ static inline void insw(u16 port, void *buf, u32 count)
     __asm__ volatile("rep insw" : "+D"(buf), "+c"(count) : "d"(port) : "memory");
 }
 
+static inline void insb(u16 port, void *buf, u32 count)
+{
+    __asm__ volatile("rep insb" : "+D"(buf), "+c"(count) : "d"(port) : "memory");
+}
+
 static inline void outsw(u16 port, const void *buf, u32 count)
 {
     __asm__ volatile("rep outsw" : "+S"(buf), "+c"(count) : "d"(port) : "memory");
