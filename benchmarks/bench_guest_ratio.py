@@ -53,19 +53,20 @@ NOTES = """## Where the extra instructions come from
 * pagetouch: per page one CR2 read (demand-zero fault) and one `invlpg` (unmap, 2 NOPs).
 * disk: per 4 KiB request 6 register writes and the status reads of the command, then per sector one
   interrupt with a status read, one `rep insw`/`rep outsw` and the PIC EOI.
-* console: per 16 bytes of output one UART interrupt: IIR read, `rep outsb` (2 NOPs), IIR re-read (an
-  edge-triggered PIC needs the handler to loop until the UART reports no cause), EOI; plus cli/sti around
-  each write's queue update. About 9 NOPs per 30-byte line against about 1,950 instructions of formatting
-  and system call: just under the target. A 16550's 16-byte FIFO bounds what one interrupt can move.
+* console: the UART model sends faster than the workload formats, so every line finds the transmitter
+  idle: cli/sti around the queue update and the kick (`rep outsb`, 2 NOPs), then per further 16 bytes one
+  THR-empty interrupt (IIR read, `rep outsb`, IIR re-read — an edge-triggered PIC needs the handler to
+  loop until the UART reports no cause — and EOI), and a last interrupt that finds the queue empty. About
+  10 NOPs per 30-byte line against about 1,950 instructions of formatting and system call: at the target,
+  slightly over (the exact figure moves by a few hundredths of a percent with code layout and with how the
+  line timing meets the UART's). A 16550's 16-byte FIFO bounds what one interrupt can move.
 * sleep: the run is mostly boot (device set-up at ~175 k instructions); the sleep itself is idle `hlt`.
 * compute: only timer ticks (EOI per tick).
 * input: the UART model delivers bytes at the line rate (115200 baud: about 1.2 ms, 120 k instructions per
   14 bytes), so the reader sleeps and the machine idles between received-data interrupts. Per 14 bytes:
-  the interrupt (IIR read, one `rep insb` of the trigger level, 2 NOPs, IIR re-read, EOI), the reader's
-  cli/sti and the re-disable after its sleep, and the idle loop's cli, sti and hlt: about 11 NOPs against
-  about 1,800 instructions of kernel and user work. Over the target: input at serial speed is dominated by
-  interrupt and idle transitions, each of which is a sensitive instruction; only a larger FIFO (or DMA)
-  would move more bytes per interrupt.
+  the interrupt (IIR read, one `rep insb` of the trigger level with 2 NOPs, IIR re-read, EOI) and the idle
+  loop's cli, sti and hlt; the reader itself executes none (lock-free receive queue, prepare-to-wait
+  sleep). About 8 NOPs against about 1,900 instructions: just under the target.
 """
 
 

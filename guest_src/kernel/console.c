@@ -37,10 +37,11 @@
 #define TX_WAKE_LEVEL (TX_SIZE / 2) /* a writer waiting for room sleeps until the queue is half empty */
 
 static char txbuf[TX_SIZE];
-static u32 tx_head, tx_tail; /* head: next free slot, tail: next byte to send */
+static u32 tx_head, tx_tail; /* head: next free slot, tail: next byte to send (interrupts off for both) */
 static int tx_busy;          /* a THR-empty interrupt is due */
 static char rxbuf[RX_SIZE];
-static u32 rx_head, rx_tail;
+static volatile u32 rx_head, rx_tail; /* single producer (the interrupt), single consumer: no lock */
+static volatile int rx_throttled;      /* queue full: receive interrupts off, bytes wait in the FIFO */
 static int polled; /* after a panic: no more interrupts, write straight through */
 
 /* Move up to one FIFO's worth of queued bytes to the UART (interrupts off, THR empty). */
@@ -76,6 +77,16 @@ static void rx_store(const char *bytes, u32 n)
         rxbuf[rx_head++ & (RX_SIZE - 1)] = bytes[i];
 }
 
+/* The receive queue is full: leave further bytes in the UART (whose full FIFO holds the sender off)
+ * and stop the receive interrupts until the reader has made room. */
+static void rx_throttle(void)
+{
+    rx_throttled = 1;
+    outb(COM1 + UART_IER, IER_ETBEI);
+}
+
+static u32 rx_room(void) { return RX_SIZE - (rx_head - rx_tail); }
+
 static void com1_irq(void)
 {
     char burst[RX_TRIGGER];
@@ -89,12 +100,20 @@ static void com1_irq(void)
             break;
         case IIR_RDA: /* the FIFO holds at least the trigger level: one string read; a remainder below
                        * the level is reported by the next RDA or by the character timeout */
+            if (rx_room() < RX_TRIGGER) {
+                rx_throttle();
+                break;
+            }
             insb(COM1 + UART_RBR, burst, RX_TRIGGER);
             rx_store(burst, RX_TRIGGER);
             wakeup_from_irq(rxbuf);
             break;
         case IIR_TIMEOUT:
             while (inb(COM1 + UART_LSR) & LSR_DR) {
+                if (rx_room() == 0) {
+                    rx_throttle();
+                    break;
+                }
                 burst[0] = (char)inb(COM1 + UART_RBR);
                 rx_store(burst, 1);
             }
@@ -172,16 +191,26 @@ void console_kwrite(const char *buf, u32 len)
     irq_restore(flags);
 }
 
-/* From read(0, ...): process context, interrupts on. */
+/* From read(0, ...): process context, interrupts on. The receive queue has one producer (the interrupt
+ * handler) and one consumer, so it needs no interrupts-off; the wait announces itself before it checks. */
 int console_read(char *buf, u32 len)
 {
-    irq_disable();
-    while (rx_head == rx_tail)
-        sleep_on_irq(rxbuf);
-    u32 n = 0;
-    while (n < len && rx_head != rx_tail)
+    for (;;) {
+        prepare_sleep(rxbuf);
+        if (rx_head != rx_tail)
+            break;
+        schedule();
+    }
+    cancel_sleep();
+    u32 n = 0, head = __atomic_load_n(&rx_head, __ATOMIC_ACQUIRE);
+    while (n < len && head != rx_tail)
         buf[n++] = rxbuf[rx_tail++ & (RX_SIZE - 1)];
-    irq_enable();
+    if (rx_throttled && rx_room() >= RX_SIZE / 2) {
+        irq_disable();
+        rx_throttled = 0;
+        outb(COM1 + UART_IER, IER_ERBFI | IER_ETBEI); /* pending bytes raise the interrupt again */
+        irq_enable();
+    }
     return (int)n;
 }
 

@@ -135,6 +135,8 @@ void __attribute__((noreturn)) idle_loop(void);
 void schedule(void);
 void sleep_on(void *chan);
 void sleep_on_irq(void *chan);
+void prepare_sleep(void *chan);
+void cancel_sleep(void);
 void wakeup(void *chan);
 void wakeup_from_irq(void *chan);
 void proc_tick(void);

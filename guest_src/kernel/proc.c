@@ -101,6 +101,21 @@ void sleep_on_irq(void *chan)
     irq_disable();
 }
 
+/* Waiting with interrupts on for a condition an interrupt handler sets (Linux's prepare_to_wait):
+ * announce the sleep, then check the condition, then schedule(). A wake-up posted after the
+ * announcement makes schedule() come straight back; cancel_sleep() when the condition holds. */
+void prepare_sleep(void *chan)
+{
+    cur->chan = chan;
+    cur->state = P_SLEEPING;
+}
+
+void cancel_sleep(void)
+{
+    cur->chan = NULL;
+    cur->state = P_RUNNING;
+}
+
 /* Process context: make every sleeper on chan runnable. */
 void wakeup(void *chan)
 {
