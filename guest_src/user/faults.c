@@ -1,6 +1,7 @@
 /* Workload faults: children that each die of one exception (null read, write to text, cli, divide by
  * zero, kernel address, the reserved VMM window, int3) and two that must survive (a system call made
- * with null data segments, a stack grown 256 KiB deep); the parent checks every wait status. */
+ * with null data segments, a stack grown 256 KiB deep), then the `crash` program started with spawn();
+ * the parent checks every wait status. */
 #include "ulib.h"
 
 #define VEC_DE 0
@@ -68,6 +69,13 @@ int main(int argc, char **argv)
             ok += status == cases[i].status;
             h = fnv_u32(h, (u32)status);
         }
-    printf("faults: as_expected=%u of %u checksum=%08x\n", ok, rounds * ncases, h);
-    return ok == rounds * ncases ? 0 : 1;
+    /* a separate program, started with spawn(): it writes to address 0 */
+    int pid = spawn("crash", NULL), status = -1;
+    if (pid < 0 || wait(&status) != pid)
+        die("spawn/wait");
+    ok += status == (WAIT_KILLED | VEC_PF);
+    h = fnv_u32(h, (u32)status);
+    u32 expected = rounds * ncases + 1;
+    printf("faults: as_expected=%u of %u checksum=%08x\n", ok, expected, h);
+    return ok == expected ? 0 : 1;
 }
