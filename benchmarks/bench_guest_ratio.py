@@ -44,7 +44,7 @@ NOTES = """## Where the extra instructions come from
   11 bytes, two otherwise (GAS's longest NOP is 11 bytes). The 16-byte sites (`invlpg`, `ins`/`outs`,
   `lgdt`/`lidt`) cost two NOPs, 8- and 12-byte sites one. Padding after `iret` never runs.
 * Sites move the code, so gcc's alignment padding (`.p2align`) executed at loop heads changes a little, in
-  either direction: `sites executed` is previrt - native, not a count of sites.
+  either direction: `extra` is previrt - native, not a count of sites.
 * null: a system call is `int $0x80` (user code, not annotated) and `iret` (padding never runs): nothing.
 * ctxsw: the CR3 load of each address-space switch, 2 per round trip. Sleeping, waking and switching use no
   interrupts-off (interrupt handlers post wake-ups in a bit mask that `schedule()` takes with `xchg`).
@@ -100,10 +100,10 @@ def render(rows: list[dict]) -> str:
     out = ["# Guest kernel: previrt-unpatched / native instruction counts on the bare machine", "",
            "Produced by `python benchmarks/bench_guest_ratio.py`: every workload of `guest_src/` with the",
            "sizes below, run once per build on `previrt run` (deterministic virtual time, so one run is",
-           "exact). `sites executed` = previrt - native instructions: each executed padded site costs its",
-           "original instruction plus one NOP (padding after iret/ljmp never executes). Target ratio <= "
-           f"{TARGET}.", "",
-           "| workload | n | native instr. | previrt instr. | ratio | sites executed | sites per unit | "
+           "exact). `extra` = previrt - native instructions: each executed padded site costs its original",
+           "instruction plus the NOPs of its padding (details below; padding after iret/ljmp never runs).",
+           f"Target ratio <= {TARGET}.", "",
+           "| workload | n | native instr. | previrt instr. | ratio | extra | extra per unit | "
            "output match | status |",
            "|---|---:|---:|---:|---:|---:|---:|:---:|---|"]
     for r in rows:
