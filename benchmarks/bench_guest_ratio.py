@@ -1,8 +1,9 @@
 """Instruction-count cost of pre-virtualization on the bare machine: every workload of the guest kernel
 (larger N) in the native and the previrt-unpatched build on `previrt run`; writes guest_ratio.md beside it.
 
-The previrt image executes the native program plus one NOP per executed padded site, so
-(previrt - native) is the number of sensitive-instruction sites executed. Target: ratio <= 1.005."""
+The previrt image executes the native program plus one padding instruction (a NOP, or a short jmp over a
+padding longer than one NOP) per executed padded site, so (previrt - native) is about the number of
+sensitive-instruction sites executed. Target: ratio <= 1.005."""
 
 from __future__ import annotations
 
@@ -40,9 +41,9 @@ SERIAL_INPUT = {"input": b"".join(b"input line %04d of the console benchmark\n" 
 
 NOTES = """## Where the extra instructions come from
 
-* A padded site costs its instruction plus the NOPs of its padding: one NOP when the padding is at most
-  11 bytes, two otherwise (GAS's longest NOP is 11 bytes). The 16-byte sites (`invlpg`, `ins`/`outs`,
-  `lgdt`/`lidt`) cost two NOPs, 8- and 12-byte sites one. Padding after `iret` never runs.
+* A padded site costs its instruction plus exactly one more: a NOP when the padding is at most 11 bytes
+  (GAS's longest NOP), else a short `jmp` over it (the 16-byte sites of `invlpg`, `ins`/`outs`,
+  `lgdt`/`lidt` with short encodings). Padding after `iret` never runs.
 * Sites move the code, so gcc's alignment padding (`.p2align`) executed at loop heads changes a little, in
   either direction: `extra` is previrt - native, not a count of sites.
 * null: a system call is `int $0x80` (user code, not annotated) and `iret` (padding never runs): nothing.
@@ -50,23 +51,24 @@ NOTES = """## Where the extra instructions come from
   interrupts-off (interrupt handlers post wake-ups in a bit mask that `schedule()` takes with `xchg`).
 * fork / faults / build: CR3 loads per switch, the CR2 read per page fault, a few I/O accesses per disk
   request; all thin next to copying address spaces and computing.
-* pagetouch: per page one CR2 read (demand-zero fault) and one `invlpg` (unmap, 2 NOPs).
+* pagetouch: per page one CR2 read (demand-zero fault) and one `invlpg` (unmap).
 * disk: per 4 KiB request 6 register writes and the status reads of the command, then per sector one
   interrupt with a status read, one `rep insw`/`rep outsw` and the PIC EOI.
 * console: the UART model sends faster than the workload formats, so every line finds the transmitter
-  idle: cli/sti around the queue update and the kick (`rep outsb`, 2 NOPs), then per further 16 bytes one
+  idle: cli/sti around the queue update and the kick (`rep outsb`), then per further 16 bytes one
   THR-empty interrupt (IIR read, `rep outsb`, IIR re-read — an edge-triggered PIC needs the handler to
   loop until the UART reports no cause — and EOI), and a last interrupt that finds the queue empty. About
-  10 NOPs per 30-byte line against about 1,950 instructions of formatting and system call: at the target,
-  slightly over (the exact figure moves by a few hundredths of a percent with code layout and with how the
-  line timing meets the UART's). A 16550's 16-byte FIFO bounds what one interrupt can move.
+  8 padding instructions per 30-byte line against about 1,950 instructions of formatting and system call:
+  the highest ratio of the set (the exact figure moves by a few hundredths of a percent with code layout
+  and with how the line timing meets the UART's). A 16550's 16-byte FIFO bounds what one interrupt can
+  move.
 * sleep: the run is mostly boot (device set-up at ~175 k instructions); the sleep itself is idle `hlt`.
 * compute: only timer ticks (EOI per tick).
 * input: the UART model delivers bytes at the line rate (115200 baud: about 1.2 ms, 120 k instructions per
   14 bytes), so the reader sleeps and the machine idles between received-data interrupts. Per 14 bytes:
-  the interrupt (IIR read, one `rep insb` of the trigger level with 2 NOPs, IIR re-read, EOI) and the idle
-  loop's cli, sti and hlt; the reader itself executes none (lock-free receive queue, prepare-to-wait
-  sleep). About 8 NOPs against about 1,900 instructions: just under the target.
+  the interrupt (IIR read, one `rep insb` of the trigger level, IIR re-read, EOI) and the idle loop's cli,
+  sti and hlt; the reader itself executes none (lock-free receive queue, prepare-to-wait sleep). About 7
+  padding instructions against about 1,900 instructions.
 """
 
 
@@ -101,7 +103,7 @@ def render(rows: list[dict]) -> str:
            "Produced by `python benchmarks/bench_guest_ratio.py`: every workload of `guest_src/` with the",
            "sizes below, run once per build on `previrt run` (deterministic virtual time, so one run is",
            "exact). `extra` = previrt - native instructions: each executed padded site costs its original",
-           "instruction plus the NOPs of its padding (details below; padding after iret/ljmp never runs).",
+           "instruction plus one padding instruction (details below; padding after iret/ljmp never runs).",
            f"Target ratio <= {TARGET}.", "",
            "| workload | n | native instr. | previrt instr. | ratio | extra | extra per unit | "
            "output match | status |",

@@ -10,6 +10,9 @@ so no line is added and every line keeps its number (shown here one statement a 
                                .arch .nop ;
                                .if .Lpv_i1 - .Lpv_s1 > 8 ;
                                .error "kern.c:12: cli instruction is longer than its 8-byte previrt site" ;
+                               .elseif 8 - (.Lpv_i1 - .Lpv_s1) > 11 ;
+                               .byte 0xeb, 8 - (.Lpv_i1 - .Lpv_s1) - 2 ;
+                               .nops 8 - (.Lpv_i1 - .Lpv_s1) - 2, 11 ;
                                .else ;
                                .nops 8 - (.Lpv_i1 - .Lpv_s1), 11 ;
                                .endif ;
@@ -27,7 +30,9 @@ Decisions:
   97701/97702/97703, referred to as `97701b`.  A macro body is assumed to be expanded in code.
 * `.arch .nop` lets GAS use the multi-byte NOPs (0f 1f /0, up to 11 bytes) in every CPU mode: padding
   is as few NOPs as possible and decodes as `nop`.  It also makes later alignment fills in the file
-  use those NOPs.
+  use those NOPs.  A padding longer than one NOP (12..15 bytes: string I/O, invlpg, descriptor
+  loads in 16-byte sites) starts with a short `jmp` to the site end instead, so every padded site
+  costs exactly one extra instruction on the bare machine; the bytes it skips are NOPs all the same.
 * The size check is GAS's: `.error` names the original file:line when the instruction (with its
   prefixes) is longer than the site.
 * Already-annotated sites are found through `.previrt.sites` records, ours or written by hand: an
@@ -58,6 +63,7 @@ from previrt.errors import PrevirtError
 from previrt.isa import i386
 
 MAX_NOP = 11  # longest single NOP GAS emits with `.arch .nop`
+JMP_REL8 = "0xeb"  # `jmp rel8` over a padding longer than one NOP: the site runs one extra instruction
 REPT_LABELS = ("97701", "97702", "97703")  # start, instruction end, site end inside .rept bodies
 
 _STATE_DIRECTIVE = (r"\.(?:s(?:ection|ubsection)|p(?:ushsection|opsection|revious)|text|data|bss|code(?:16gcc|16|32|64)|macro"
@@ -268,8 +274,10 @@ class _Pass:
         size = self.site_sizes.get(row.kind, row.site_size)
         message = f"{where}: {row.name} instruction is longer than its {size}-byte previrt site"
         message = message.replace("\\", "\\\\").replace('"', '\\"')
-        return [f"{i_def}:", ".arch .nop", f".if {i_ref} - {s_ref} > {size}", f'.error "{message}"', ".else",
-                f".nops {size} - ({i_ref} - {s_ref}), {MAX_NOP}", ".endif", f"{e_def}:",
+        pad = f"{size} - ({i_ref} - {s_ref})"
+        return [f"{i_def}:", ".arch .nop", f".if {i_ref} - {s_ref} > {size}", f'.error "{message}"',
+                f".elseif {pad} > {MAX_NOP}", f".byte {JMP_REL8}, {pad} - 2", f".nops {pad} - 2, {MAX_NOP}",
+                ".else", f".nops {pad}, {MAX_NOP}", ".endif", f"{e_def}:",
                 *(x.strip() for x in sites.gas_record(s_ref, e_ref, i_ref, row.kind))]
 
 

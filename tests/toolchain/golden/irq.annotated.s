@@ -24,11 +24,11 @@ load_gdt:
 	movl	$16, %eax
 #APP
 # 30 "irq.c" 1
-	.Lpv_s1: lgdt gdtr ; .Lpv_i1: ; .arch .nop ; .if .Lpv_i1 - .Lpv_s1 > 16 ; .error "irq.c:30: lgdt instruction is longer than its 16-byte previrt site" ; .else ; .nops 16 - (.Lpv_i1 - .Lpv_s1), 11 ; .endif ; .Lpv_e1: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s1 - . ; .byte 1, 4, .Lpv_e1 - .Lpv_s1, .Lpv_i1 - .Lpv_s1 ; .short 0, 0 ; .popsection
-	.Lpv_s2: ljmp $0x08, $1f ; .Lpv_i2: ; .arch .nop ; .if .Lpv_i2 - .Lpv_s2 > 16 ; .error "irq.c:31: ljmp instruction is longer than its 16-byte previrt site" ; .else ; .nops 16 - (.Lpv_i2 - .Lpv_s2), 11 ; .endif ; .Lpv_e2: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s2 - . ; .byte 1, 40, .Lpv_e2 - .Lpv_s2, .Lpv_i2 - .Lpv_s2 ; .short 0, 0 ; .popsection
-1:	.Lpv_s3: movw %ax, %ds ; .Lpv_i3: ; .arch .nop ; .if .Lpv_i3 - .Lpv_s3 > 12 ; .error "irq.c:32: mov_to_seg instruction is longer than its 12-byte previrt site" ; .else ; .nops 12 - (.Lpv_i3 - .Lpv_s3), 11 ; .endif ; .Lpv_e3: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s3 - . ; .byte 1, 38, .Lpv_e3 - .Lpv_s3, .Lpv_i3 - .Lpv_s3 ; .short 0, 0 ; .popsection
-	.Lpv_s4: movw %ax, %es ; .Lpv_i4: ; .arch .nop ; .if .Lpv_i4 - .Lpv_s4 > 12 ; .error "irq.c:33: mov_to_seg instruction is longer than its 12-byte previrt site" ; .else ; .nops 12 - (.Lpv_i4 - .Lpv_s4), 11 ; .endif ; .Lpv_e4: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s4 - . ; .byte 1, 38, .Lpv_e4 - .Lpv_s4, .Lpv_i4 - .Lpv_s4 ; .short 0, 0 ; .popsection
-	.Lpv_s5: movw %ax, %ss ; .Lpv_i5: ; .arch .nop ; .if .Lpv_i5 - .Lpv_s5 > 12 ; .error "irq.c:34: mov_to_seg instruction is longer than its 12-byte previrt site" ; .else ; .nops 12 - (.Lpv_i5 - .Lpv_s5), 11 ; .endif ; .Lpv_e5: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s5 - . ; .byte 1, 38, .Lpv_e5 - .Lpv_s5, .Lpv_i5 - .Lpv_s5 ; .short 0, 0 ; .popsection
+	.Lpv_s1: lgdt gdtr ; .Lpv_i1: ; .arch .nop ; .if .Lpv_i1 - .Lpv_s1 > 16 ; .error "irq.c:30: lgdt instruction is longer than its 16-byte previrt site" ; .elseif 16 - (.Lpv_i1 - .Lpv_s1) > 11 ; .byte 0xeb, 16 - (.Lpv_i1 - .Lpv_s1) - 2 ; .nops 16 - (.Lpv_i1 - .Lpv_s1) - 2, 11 ; .else ; .nops 16 - (.Lpv_i1 - .Lpv_s1), 11 ; .endif ; .Lpv_e1: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s1 - . ; .byte 1, 4, .Lpv_e1 - .Lpv_s1, .Lpv_i1 - .Lpv_s1 ; .short 0, 0 ; .popsection
+	.Lpv_s2: ljmp $0x08, $1f ; .Lpv_i2: ; .arch .nop ; .if .Lpv_i2 - .Lpv_s2 > 16 ; .error "irq.c:31: ljmp instruction is longer than its 16-byte previrt site" ; .elseif 16 - (.Lpv_i2 - .Lpv_s2) > 11 ; .byte 0xeb, 16 - (.Lpv_i2 - .Lpv_s2) - 2 ; .nops 16 - (.Lpv_i2 - .Lpv_s2) - 2, 11 ; .else ; .nops 16 - (.Lpv_i2 - .Lpv_s2), 11 ; .endif ; .Lpv_e2: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s2 - . ; .byte 1, 40, .Lpv_e2 - .Lpv_s2, .Lpv_i2 - .Lpv_s2 ; .short 0, 0 ; .popsection
+1:	.Lpv_s3: movw %ax, %ds ; .Lpv_i3: ; .arch .nop ; .if .Lpv_i3 - .Lpv_s3 > 12 ; .error "irq.c:32: mov_to_seg instruction is longer than its 12-byte previrt site" ; .elseif 12 - (.Lpv_i3 - .Lpv_s3) > 11 ; .byte 0xeb, 12 - (.Lpv_i3 - .Lpv_s3) - 2 ; .nops 12 - (.Lpv_i3 - .Lpv_s3) - 2, 11 ; .else ; .nops 12 - (.Lpv_i3 - .Lpv_s3), 11 ; .endif ; .Lpv_e3: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s3 - . ; .byte 1, 38, .Lpv_e3 - .Lpv_s3, .Lpv_i3 - .Lpv_s3 ; .short 0, 0 ; .popsection
+	.Lpv_s4: movw %ax, %es ; .Lpv_i4: ; .arch .nop ; .if .Lpv_i4 - .Lpv_s4 > 12 ; .error "irq.c:33: mov_to_seg instruction is longer than its 12-byte previrt site" ; .elseif 12 - (.Lpv_i4 - .Lpv_s4) > 11 ; .byte 0xeb, 12 - (.Lpv_i4 - .Lpv_s4) - 2 ; .nops 12 - (.Lpv_i4 - .Lpv_s4) - 2, 11 ; .else ; .nops 12 - (.Lpv_i4 - .Lpv_s4), 11 ; .endif ; .Lpv_e4: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s4 - . ; .byte 1, 38, .Lpv_e4 - .Lpv_s4, .Lpv_i4 - .Lpv_s4 ; .short 0, 0 ; .popsection
+	.Lpv_s5: movw %ax, %ss ; .Lpv_i5: ; .arch .nop ; .if .Lpv_i5 - .Lpv_s5 > 12 ; .error "irq.c:34: mov_to_seg instruction is longer than its 12-byte previrt site" ; .elseif 12 - (.Lpv_i5 - .Lpv_s5) > 11 ; .byte 0xeb, 12 - (.Lpv_i5 - .Lpv_s5) - 2 ; .nops 12 - (.Lpv_i5 - .Lpv_s5) - 2, 11 ; .else ; .nops 12 - (.Lpv_i5 - .Lpv_s5), 11 ; .endif ; .Lpv_e5: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s5 - . ; .byte 1, 38, .Lpv_e5 - .Lpv_s5, .Lpv_i5 - .Lpv_s5 ; .short 0, 0 ; .popsection
 # 0 "" 2
 	.loc 1 35 1 is_stmt 0 view .LVU6
 #NO_APP
@@ -49,11 +49,11 @@ switch_mm:
 	movl	4(%esp), %eax
 #APP
 # 40 "irq.c" 1
-	.Lpv_s6: movl %eax, %cr3 ; .Lpv_i6: ; .arch .nop ; .if .Lpv_i6 - .Lpv_s6 > 12 ; .error "irq.c:40: mov_to_cr instruction is longer than its 12-byte previrt site" ; .else ; .nops 12 - (.Lpv_i6 - .Lpv_s6), 11 ; .endif ; .Lpv_e6: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s6 - . ; .byte 1, 13, .Lpv_e6 - .Lpv_s6, .Lpv_i6 - .Lpv_s6 ; .short 0, 0 ; .popsection
+	.Lpv_s6: movl %eax, %cr3 ; .Lpv_i6: ; .arch .nop ; .if .Lpv_i6 - .Lpv_s6 > 12 ; .error "irq.c:40: mov_to_cr instruction is longer than its 12-byte previrt site" ; .elseif 12 - (.Lpv_i6 - .Lpv_s6) > 11 ; .byte 0xeb, 12 - (.Lpv_i6 - .Lpv_s6) - 2 ; .nops 12 - (.Lpv_i6 - .Lpv_s6) - 2, 11 ; .else ; .nops 12 - (.Lpv_i6 - .Lpv_s6), 11 ; .endif ; .Lpv_e6: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s6 - . ; .byte 1, 13, .Lpv_e6 - .Lpv_s6, .Lpv_i6 - .Lpv_s6 ; .short 0, 0 ; .popsection
 # 0 "" 2
 	.loc 1 41 5 view .LVU10
 # 41 "irq.c" 1
-	.Lpv_s7: movl %cr0, %eax ; .Lpv_i7: ; .arch .nop ; .if .Lpv_i7 - .Lpv_s7 > 12 ; .error "irq.c:41: mov_from_cr instruction is longer than its 12-byte previrt site" ; .else ; .nops 12 - (.Lpv_i7 - .Lpv_s7), 11 ; .endif ; .Lpv_e7: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s7 - . ; .byte 1, 14, .Lpv_e7 - .Lpv_s7, .Lpv_i7 - .Lpv_s7 ; .short 0, 0 ; .popsection
+	.Lpv_s7: movl %cr0, %eax ; .Lpv_i7: ; .arch .nop ; .if .Lpv_i7 - .Lpv_s7 > 12 ; .error "irq.c:41: mov_from_cr instruction is longer than its 12-byte previrt site" ; .elseif 12 - (.Lpv_i7 - .Lpv_s7) > 11 ; .byte 0xeb, 12 - (.Lpv_i7 - .Lpv_s7) - 2 ; .nops 12 - (.Lpv_i7 - .Lpv_s7) - 2, 11 ; .else ; .nops 12 - (.Lpv_i7 - .Lpv_s7), 11 ; .endif ; .Lpv_e7: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s7 - . ; .byte 1, 14, .Lpv_e7 - .Lpv_s7, .Lpv_i7 - .Lpv_s7 ; .short 0, 0 ; .popsection
 # 0 "" 2
 .LVL2:
 	.loc 1 42 5 view .LVU11
@@ -68,7 +68,7 @@ switch_mm:
 	.loc 1 43 9 view .LVU15
 #APP
 # 43 "irq.c" 1
-	.Lpv_s8: movl %eax, %cr0 ; .Lpv_i8: ; .arch .nop ; .if .Lpv_i8 - .Lpv_s8 > 12 ; .error "irq.c:43: mov_to_cr instruction is longer than its 12-byte previrt site" ; .else ; .nops 12 - (.Lpv_i8 - .Lpv_s8), 11 ; .endif ; .Lpv_e8: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s8 - . ; .byte 1, 13, .Lpv_e8 - .Lpv_s8, .Lpv_i8 - .Lpv_s8 ; .short 0, 0 ; .popsection
+	.Lpv_s8: movl %eax, %cr0 ; .Lpv_i8: ; .arch .nop ; .if .Lpv_i8 - .Lpv_s8 > 12 ; .error "irq.c:43: mov_to_cr instruction is longer than its 12-byte previrt site" ; .elseif 12 - (.Lpv_i8 - .Lpv_s8) > 11 ; .byte 0xeb, 12 - (.Lpv_i8 - .Lpv_s8) - 2 ; .nops 12 - (.Lpv_i8 - .Lpv_s8) - 2, 11 ; .else ; .nops 12 - (.Lpv_i8 - .Lpv_s8), 11 ; .endif ; .Lpv_e8: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s8 - . ; .byte 1, 13, .Lpv_e8 - .Lpv_s8, .Lpv_i8 - .Lpv_s8 ; .short 0, 0 ; .popsection
 # 0 "" 2
 #NO_APP
 .L3:
@@ -101,9 +101,9 @@ pic_ack:
 	.loc 1 15 5 view .LVU23
 #APP
 # 15 "irq.c" 1
-	.Lpv_s9: pushfl ; .Lpv_i9: ; .arch .nop ; .if .Lpv_i9 - .Lpv_s9 > 8 ; .error "irq.c:15: pushf instruction is longer than its 8-byte previrt site" ; .else ; .nops 8 - (.Lpv_i9 - .Lpv_s9), 11 ; .endif ; .Lpv_e9: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s9 - . ; .byte 1, 24, .Lpv_e9 - .Lpv_s9, .Lpv_i9 - .Lpv_s9 ; .short 0, 0 ; .popsection
+	.Lpv_s9: pushfl ; .Lpv_i9: ; .arch .nop ; .if .Lpv_i9 - .Lpv_s9 > 8 ; .error "irq.c:15: pushf instruction is longer than its 8-byte previrt site" ; .elseif 8 - (.Lpv_i9 - .Lpv_s9) > 11 ; .byte 0xeb, 8 - (.Lpv_i9 - .Lpv_s9) - 2 ; .nops 8 - (.Lpv_i9 - .Lpv_s9) - 2, 11 ; .else ; .nops 8 - (.Lpv_i9 - .Lpv_s9), 11 ; .endif ; .Lpv_e9: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s9 - . ; .byte 1, 24, .Lpv_e9 - .Lpv_s9, .Lpv_i9 - .Lpv_s9 ; .short 0, 0 ; .popsection
 	popl %ecx
-	.Lpv_s10: cli ; .Lpv_i10: ; .arch .nop ; .if .Lpv_i10 - .Lpv_s10 > 8 ; .error "irq.c:17: cli instruction is longer than its 8-byte previrt site" ; .else ; .nops 8 - (.Lpv_i10 - .Lpv_s10), 11 ; .endif ; .Lpv_e10: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s10 - . ; .byte 1, 1, .Lpv_e10 - .Lpv_s10, .Lpv_i10 - .Lpv_s10 ; .short 0, 0 ; .popsection
+	.Lpv_s10: cli ; .Lpv_i10: ; .arch .nop ; .if .Lpv_i10 - .Lpv_s10 > 8 ; .error "irq.c:17: cli instruction is longer than its 8-byte previrt site" ; .elseif 8 - (.Lpv_i10 - .Lpv_s10) > 11 ; .byte 0xeb, 8 - (.Lpv_i10 - .Lpv_s10) - 2 ; .nops 8 - (.Lpv_i10 - .Lpv_s10) - 2, 11 ; .else ; .nops 8 - (.Lpv_i10 - .Lpv_s10), 11 ; .endif ; .Lpv_e10: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s10 - . ; .byte 1, 1, .Lpv_e10 - .Lpv_s10, .Lpv_i10 - .Lpv_s10 ; .short 0, 0 ; .popsection
 # 0 "" 2
 .LVL5:
 	.loc 1 18 5 is_stmt 1 view .LVU24
@@ -125,7 +125,7 @@ pic_ack:
 	movl	$32, %eax
 #APP
 # 6 "irq.c" 1
-	.Lpv_s11: outb %al, $160 ; .Lpv_i11: ; .arch .nop ; .if .Lpv_i11 - .Lpv_s11 > 12 ; .error "irq.c:6: out instruction is longer than its 12-byte previrt site" ; .else ; .nops 12 - (.Lpv_i11 - .Lpv_s11), 11 ; .endif ; .Lpv_e11: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s11 - . ; .byte 1, 21, .Lpv_e11 - .Lpv_s11, .Lpv_i11 - .Lpv_s11 ; .short 0, 0 ; .popsection
+	.Lpv_s11: outb %al, $160 ; .Lpv_i11: ; .arch .nop ; .if .Lpv_i11 - .Lpv_s11 > 12 ; .error "irq.c:6: out instruction is longer than its 12-byte previrt site" ; .elseif 12 - (.Lpv_i11 - .Lpv_s11) > 11 ; .byte 0xeb, 12 - (.Lpv_i11 - .Lpv_s11) - 2 ; .nops 12 - (.Lpv_i11 - .Lpv_s11) - 2, 11 ; .else ; .nops 12 - (.Lpv_i11 - .Lpv_s11), 11 ; .endif ; .Lpv_e11: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s11 - . ; .byte 1, 21, .Lpv_e11 - .Lpv_s11, .Lpv_i11 - .Lpv_s11 ; .short 0, 0 ; .popsection
 # 0 "" 2
 .LVL7:
 #NO_APP
@@ -142,7 +142,7 @@ pic_ack:
 	movl	$32, %eax
 #APP
 # 6 "irq.c" 1
-	.Lpv_s12: outb %al, $32 ; .Lpv_i12: ; .arch .nop ; .if .Lpv_i12 - .Lpv_s12 > 12 ; .error "irq.c:6: out instruction is longer than its 12-byte previrt site" ; .else ; .nops 12 - (.Lpv_i12 - .Lpv_s12), 11 ; .endif ; .Lpv_e12: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s12 - . ; .byte 1, 21, .Lpv_e12 - .Lpv_s12, .Lpv_i12 - .Lpv_s12 ; .short 0, 0 ; .popsection
+	.Lpv_s12: outb %al, $32 ; .Lpv_i12: ; .arch .nop ; .if .Lpv_i12 - .Lpv_s12 > 12 ; .error "irq.c:6: out instruction is longer than its 12-byte previrt site" ; .elseif 12 - (.Lpv_i12 - .Lpv_s12) > 11 ; .byte 0xeb, 12 - (.Lpv_i12 - .Lpv_s12) - 2 ; .nops 12 - (.Lpv_i12 - .Lpv_s12) - 2, 11 ; .else ; .nops 12 - (.Lpv_i12 - .Lpv_s12), 11 ; .endif ; .Lpv_e12: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s12 - . ; .byte 1, 21, .Lpv_e12 - .Lpv_s12, .Lpv_i12 - .Lpv_s12 ; .short 0, 0 ; .popsection
 # 0 "" 2
 .LVL8:
 	.loc 1 6 43 is_stmt 0 view .LVU35
@@ -162,7 +162,7 @@ pic_ack:
 	.loc 1 20 45 view .LVU40
 #APP
 # 20 "irq.c" 1
-	pushl %ecx; .Lpv_s13: popfl ; .Lpv_i13: ; .arch .nop ; .if .Lpv_i13 - .Lpv_s13 > 8 ; .error "irq.c:20: popf instruction is longer than its 8-byte previrt site" ; .else ; .nops 8 - (.Lpv_i13 - .Lpv_s13), 11 ; .endif ; .Lpv_e13: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s13 - . ; .byte 1, 25, .Lpv_e13 - .Lpv_s13, .Lpv_i13 - .Lpv_s13 ; .short 0, 0 ; .popsection
+	pushl %ecx; .Lpv_s13: popfl ; .Lpv_i13: ; .arch .nop ; .if .Lpv_i13 - .Lpv_s13 > 8 ; .error "irq.c:20: popf instruction is longer than its 8-byte previrt site" ; .elseif 8 - (.Lpv_i13 - .Lpv_s13) > 11 ; .byte 0xeb, 8 - (.Lpv_i13 - .Lpv_s13) - 2 ; .nops 8 - (.Lpv_i13 - .Lpv_s13) - 2, 11 ; .else ; .nops 8 - (.Lpv_i13 - .Lpv_s13), 11 ; .endif ; .Lpv_e13: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s13 - . ; .byte 1, 25, .Lpv_e13 - .Lpv_s13, .Lpv_i13 - .Lpv_s13 ; .short 0, 0 ; .popsection
 # 0 "" 2
 .LVL10:
 	.loc 1 20 45 is_stmt 0 view .LVU41
@@ -178,7 +178,7 @@ pic_ack:
 	.loc 1 7 40 view .LVU45
 #APP
 # 7 "irq.c" 1
-	.Lpv_s14: inb $33, %al ; .Lpv_i14: ; .arch .nop ; .if .Lpv_i14 - .Lpv_s14 > 12 ; .error "irq.c:7: in instruction is longer than its 12-byte previrt site" ; .else ; .nops 12 - (.Lpv_i14 - .Lpv_s14), 11 ; .endif ; .Lpv_e14: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s14 - . ; .byte 1, 20, .Lpv_e14 - .Lpv_s14, .Lpv_i14 - .Lpv_s14 ; .short 0, 0 ; .popsection
+	.Lpv_s14: inb $33, %al ; .Lpv_i14: ; .arch .nop ; .if .Lpv_i14 - .Lpv_s14 > 12 ; .error "irq.c:7: in instruction is longer than its 12-byte previrt site" ; .elseif 12 - (.Lpv_i14 - .Lpv_s14) > 11 ; .byte 0xeb, 12 - (.Lpv_i14 - .Lpv_s14) - 2 ; .nops 12 - (.Lpv_i14 - .Lpv_s14) - 2, 11 ; .else ; .nops 12 - (.Lpv_i14 - .Lpv_s14), 11 ; .endif ; .Lpv_e14: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s14 - . ; .byte 1, 20, .Lpv_e14 - .Lpv_s14, .Lpv_i14 - .Lpv_s14 ; .short 0, 0 ; .popsection
 # 0 "" 2
 .LVL11:
 	.loc 1 7 95 view .LVU46
@@ -225,7 +225,7 @@ ata_read:
 	.loc 1 7 40 discriminator 1 view .LVU57
 #APP
 # 7 "irq.c" 1
-	.Lpv_s15: inb %dx, %al ; .Lpv_i15: ; .arch .nop ; .if .Lpv_i15 - .Lpv_s15 > 12 ; .error "irq.c:7: in instruction is longer than its 12-byte previrt site" ; .else ; .nops 12 - (.Lpv_i15 - .Lpv_s15), 11 ; .endif ; .Lpv_e15: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s15 - . ; .byte 1, 20, .Lpv_e15 - .Lpv_s15, .Lpv_i15 - .Lpv_s15 ; .short 0, 0 ; .popsection
+	.Lpv_s15: inb %dx, %al ; .Lpv_i15: ; .arch .nop ; .if .Lpv_i15 - .Lpv_s15 > 12 ; .error "irq.c:7: in instruction is longer than its 12-byte previrt site" ; .elseif 12 - (.Lpv_i15 - .Lpv_s15) > 11 ; .byte 0xeb, 12 - (.Lpv_i15 - .Lpv_s15) - 2 ; .nops 12 - (.Lpv_i15 - .Lpv_s15) - 2, 11 ; .else ; .nops 12 - (.Lpv_i15 - .Lpv_s15), 11 ; .endif ; .Lpv_e15: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s15 - . ; .byte 1, 20, .Lpv_e15 - .Lpv_s15, .Lpv_i15 - .Lpv_s15 ; .short 0, 0 ; .popsection
 # 0 "" 2
 .LVL14:
 	.loc 1 7 95 discriminator 1 view .LVU58
@@ -248,7 +248,7 @@ ata_read:
 	movl	$496, %edx
 #APP
 # 10 "irq.c" 1
-	cld; .Lpv_s16: rep insw ; .Lpv_i16: ; .arch .nop ; .if .Lpv_i16 - .Lpv_s16 > 16 ; .error "irq.c:10: ins instruction is longer than its 16-byte previrt site" ; .else ; .nops 16 - (.Lpv_i16 - .Lpv_s16), 11 ; .endif ; .Lpv_e16: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s16 - . ; .byte 1, 22, .Lpv_e16 - .Lpv_s16, .Lpv_i16 - .Lpv_s16 ; .short 0, 0 ; .popsection
+	cld; .Lpv_s16: rep insw ; .Lpv_i16: ; .arch .nop ; .if .Lpv_i16 - .Lpv_s16 > 16 ; .error "irq.c:10: ins instruction is longer than its 16-byte previrt site" ; .elseif 16 - (.Lpv_i16 - .Lpv_s16) > 11 ; .byte 0xeb, 16 - (.Lpv_i16 - .Lpv_s16) - 2 ; .nops 16 - (.Lpv_i16 - .Lpv_s16) - 2, 11 ; .else ; .nops 16 - (.Lpv_i16 - .Lpv_s16), 11 ; .endif ; .Lpv_e16: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s16 - . ; .byte 1, 22, .Lpv_e16 - .Lpv_s16, .Lpv_i16 - .Lpv_s16 ; .short 0, 0 ; .popsection
 # 0 "" 2
 .LVL16:
 	.loc 1 10 5 is_stmt 0 view .LVU64
@@ -273,7 +273,7 @@ idle:
 	.loc 1 66 5 view .LVU67
 #APP
 # 66 "irq.c" 1
-	.Lpv_s17: sti ; .Lpv_i17: ; .arch .nop ; .if .Lpv_i17 - .Lpv_s17 > 12 ; .error "irq.c:66: sti instruction is longer than its 12-byte previrt site" ; .else ; .nops 12 - (.Lpv_i17 - .Lpv_s17), 11 ; .endif ; .Lpv_e17: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s17 - . ; .byte 1, 2, .Lpv_e17 - .Lpv_s17, .Lpv_i17 - .Lpv_s17 ; .short 0, 0 ; .popsection; .Lpv_s18: hlt ; .Lpv_i18: ; .arch .nop ; .if .Lpv_i18 - .Lpv_s18 > 8 ; .error "irq.c:66: hlt instruction is longer than its 8-byte previrt site" ; .else ; .nops 8 - (.Lpv_i18 - .Lpv_s18), 11 ; .endif ; .Lpv_e18: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s18 - . ; .byte 1, 3, .Lpv_e18 - .Lpv_s18, .Lpv_i18 - .Lpv_s18 ; .short 0, 0 ; .popsection
+	.Lpv_s17: sti ; .Lpv_i17: ; .arch .nop ; .if .Lpv_i17 - .Lpv_s17 > 12 ; .error "irq.c:66: sti instruction is longer than its 12-byte previrt site" ; .elseif 12 - (.Lpv_i17 - .Lpv_s17) > 11 ; .byte 0xeb, 12 - (.Lpv_i17 - .Lpv_s17) - 2 ; .nops 12 - (.Lpv_i17 - .Lpv_s17) - 2, 11 ; .else ; .nops 12 - (.Lpv_i17 - .Lpv_s17), 11 ; .endif ; .Lpv_e17: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s17 - . ; .byte 1, 2, .Lpv_e17 - .Lpv_s17, .Lpv_i17 - .Lpv_s17 ; .short 0, 0 ; .popsection; .Lpv_s18: hlt ; .Lpv_i18: ; .arch .nop ; .if .Lpv_i18 - .Lpv_s18 > 8 ; .error "irq.c:66: hlt instruction is longer than its 8-byte previrt site" ; .elseif 8 - (.Lpv_i18 - .Lpv_s18) > 11 ; .byte 0xeb, 8 - (.Lpv_i18 - .Lpv_s18) - 2 ; .nops 8 - (.Lpv_i18 - .Lpv_s18) - 2, 11 ; .else ; .nops 8 - (.Lpv_i18 - .Lpv_s18), 11 ; .endif ; .Lpv_e18: ; .pushsection .previrt.sites,"a" ; .balign 4 ; .long .Lpv_s18 - . ; .byte 1, 3, .Lpv_e18 - .Lpv_s18, .Lpv_i18 - .Lpv_s18 ; .short 0, 0 ; .popsection
 # 0 "" 2
 	.loc 1 67 1 is_stmt 0 view .LVU68
 #NO_APP
