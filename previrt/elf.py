@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import bisect
 import os
+import zlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from elftools.common.exceptions import ELFError, ELFParseError
+from elftools.common.exceptions import DWARFError, ELFError, ELFParseError
 from elftools.construct import ConstructError
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.relocation import RelocationSection
@@ -23,7 +24,7 @@ from previrt.sites import SECTION, Site, SiteFormatError, decode_section
 
 ELFMAG = b"\x7fELF"
 R_386_32, R_386_PC32 = 1, 2
-PARSE_ERRORS = (ELFError, ELFParseError, ConstructError, ValueError, KeyError, IndexError,
+PARSE_ERRORS = (ELFError, ELFParseError, DWARFError, zlib.error, ConstructError, ValueError, KeyError, IndexError,
                 AssertionError, EOFError, UnicodeDecodeError, TypeError, AttributeError, OverflowError)
 
 

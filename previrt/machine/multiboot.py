@@ -122,17 +122,29 @@ def plan_elf(image: bytes, header: Header, where: str) -> LoadPlan:
             raise UsageError(f"not an i386 ELF32 image ({elf.elfclass}-bit, {elf['e_machine']}) and the "
                              "Multiboot header has no address fields (flag bit 16)", where=where)
         segments = [s.header for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
-        chunks = [Chunk(h.p_paddr, image[h.p_offset:h.p_offset + h.p_filesz], h.p_memsz) for h in segments]
         entry = elf["e_entry"]
-    except ELFError as e:
+    except (ELFError, ValueError, KeyError, TypeError) as e:   # pyelftools raises more than ELFError on junk
         raise UsageError(f"not a valid ELF image and no Multiboot address fields (flag bit 16): {e}", where=where)
-    if not chunks:
+    if not segments:
         raise UsageError("ELF image has no PT_LOAD segment", where=where)
+    for h in segments:
+        check_segment(h, len(image), where)
+    chunks = [Chunk(h.p_paddr, image[h.p_offset:h.p_offset + h.p_filesz], h.p_memsz) for h in segments]
     for h in segments:  # a kernel linked high but loaded low (p_vaddr != p_paddr) enters at the physical address
         if h.p_vaddr <= entry < h.p_vaddr + h.p_memsz:
             entry = entry - h.p_vaddr + h.p_paddr
             break
     return LoadPlan(header, entry, chunks)
+
+
+def check_segment(h, image_size: int, where: str) -> None:
+    """A PT_LOAD program header the file can satisfy: its bytes inside the file, p_filesz <= p_memsz."""
+    if h.p_offset + h.p_filesz > image_size:
+        raise UsageError(f"ELF PT_LOAD segment at {h.p_paddr:#x}: file bytes {h.p_offset:#x}+{h.p_filesz:#x} "
+                         f"lie beyond the end of the file ({image_size:#x} bytes)", where=where)
+    if h.p_filesz > h.p_memsz:
+        raise UsageError(f"ELF PT_LOAD segment at {h.p_paddr:#x}: p_filesz {h.p_filesz:#x} exceeds "
+                         f"p_memsz {h.p_memsz:#x}", where=where)
 
 
 def plan_load(path: str | Path) -> LoadPlan:
