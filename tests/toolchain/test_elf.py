@@ -202,3 +202,38 @@ def test_section_past_end_of_file(tmp_path):
     image.write_bytes(bytes(blob))
     status, _, err = previrt("audit", str(image))
     assert status == 2 and "past the end" in err
+
+
+def _section_file_offset(image, name: str) -> tuple[int, int]:
+    from elftools.elf.elffile import ELFFile
+
+    with open(image, "rb") as f:
+        sec = ELFFile(f).get_section_by_name(name)
+        return sec["sh_offset"], sec["sh_size"]
+
+
+def test_corrupt_dwarf_is_a_usage_error_not_a_traceback(c_image, tmp_path):
+    blob = bytearray(c_image.read_bytes())
+    off, _ = _section_file_offset(c_image, ".debug_info")
+    version = struct.unpack_from("<H", blob, off + 4)[0]
+    abbrev_at = off + (8 if version >= 5 else 6)  # debug_abbrev_offset of the first unit header
+    struct.pack_into("<I", blob, abbrev_at, 0x6000000)
+    bad = tmp_path / "bad-dwarf.elf"
+    bad.write_bytes(bytes(blob))
+    for command in ("sites", "audit"):
+        status, out, err = previrt(command, str(bad))
+        assert status == 2 and out == "", (command, out, err)
+        assert f"{bad}: malformed DWARF line info (DWARFError" in err and "Traceback" not in err
+
+
+def test_corrupt_compressed_section_is_a_usage_error(tmp_path):
+    src = tmp_path / "z.c"
+    src.write_text(C_SOURCE)
+    obj = compile_c(src, tmp_path / "z.o", cc=["gcc", "-gz=zlib"])
+    image = link([obj], tmp_path / "z.elf")
+    blob = bytearray(image.read_bytes())
+    off, size = _section_file_offset(image, ".debug_line")
+    blob[off + 12:off + size] = b"\xff" * (size - 12)  # after the 12-byte Elf32_Chdr: not a zlib stream
+    image.write_bytes(bytes(blob))
+    status, _, err = previrt("audit", str(image))
+    assert status == 2 and str(image) in err and "Traceback" not in err
