@@ -81,8 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--trace-io", action="store_true", help="list accesses to unclaimed ports")
     r.set_defaults(func=_cmd_run)
 
-    d = sub.add_parser("demo", help="build the bundled example with previrt cc and show what it did")
+    d = sub.add_parser("demo", help="build the bundled example and the guest kernel (gcc and previrt cc), "
+                                    "audit them, run a workload of both builds on the bare machine")
     d.add_argument("--workdir", metavar="DIR", help="where to build (default: a temporary folder)")
+    d.add_argument("--workload", default="build", metavar="NAME",
+                   help="guest workload to run (default: build; see guest_src/README.md)")
+    d.add_argument("--n", type=int, default=1, metavar="N", help="workload size (default 1)")
     d.set_defaults(func=_cmd_demo)
     return p
 
