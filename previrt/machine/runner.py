@@ -19,7 +19,7 @@ from previrt.machine.board import Board, BoardConfig, build_board
 from previrt.machine.clock import DEFAULT_HZ, Clock
 from previrt.machine.cpu import (Cpu, InterruptEnableSites, MachineStop, MemoryAccessError, TripleFault,
                                  UnsupportedEvent, segment_descriptor, interrupt_enable_sites)
-from previrt.machine.stats import RunStats, by_vector, write_json
+from previrt.machine.stats import RunStats, by_vector, check_destination, write_json
 
 MAX_SLICE = 1 << 20          # instructions per emu_start when no event is scheduled
 PENDING_POLL = 1000          # first slice length while an interrupt waits for IF=1 (bounds latency after sti);
@@ -294,6 +294,8 @@ def open_serial(stack: ExitStack, args: argparse.Namespace) -> tuple[BinaryIO, B
 
 def run_command(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    if args.stats:
+        check_destination(args.stats)
     with ExitStack() as stack:
         serial_out, serial_in = open_serial(stack, args)
         machine = Machine(config, serial_out, serial_in)

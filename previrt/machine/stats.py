@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from previrt.errors import UsageError
 from previrt.machine.cpu import vector_name
 
 
@@ -52,9 +53,25 @@ def by_vector(counts) -> dict[str, int]:
     return {f"{v} {vector_name(v)}": n for v, n in sorted(counts.items())}
 
 
+def check_destination(path: str | Path) -> None:
+    """Refuse, before a run starts, a --stats path that cannot be written (missing folder, a folder itself)."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError("cannot write statistics: this is a folder", where=str(path))
+    if not (path.parent if str(path.parent) else Path(".")).is_dir():
+        raise UsageError("cannot write statistics: no such folder", where=str(path))
+
+
 def write_json(stats: RunStats, path: str | Path) -> None:
     """Write through a temporary file in the same folder and rename: never a half-written file."""
     path = Path(path)
+    try:
+        _write_json(stats, path)
+    except OSError as e:
+        raise UsageError(f"cannot write statistics: {e.strerror}", where=str(path)) from None
+
+
+def _write_json(stats: RunStats, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
     try:
         with os.fdopen(fd, "w") as f:

@@ -66,6 +66,35 @@ def test_not_elf_without_address_fields(tmp_path):
         multiboot.plan_load(path)
 
 
+def _with_first_pt_load(image: Path, out: Path, **fields) -> Path:
+    """A copy of `image` with fields of its first PT_LOAD program header replaced (p_filesz, p_memsz...)."""
+    data = bytearray(image.read_bytes())
+    phoff, = struct.unpack_from("<I", data, 28)
+    phentsize, phnum = struct.unpack_from("<HH", data, 42)
+    names = ("p_type", "p_offset", "p_vaddr", "p_paddr", "p_filesz", "p_memsz", "p_flags", "p_align")
+    for i in range(phnum):
+        at = phoff + i * phentsize
+        if struct.unpack_from("<I", data, at)[0] == multiboot.PT_LOAD:
+            for name, value in fields.items():
+                struct.pack_into("<I", data, at + 4 * names.index(name), value)
+            break
+    out.write_bytes(bytes(data))
+    return out
+
+
+def test_pt_load_the_file_cannot_satisfy_is_a_clear_error(tmp_path):
+    img = build_asm(tmp_path, '#include "guestkit.h"\n.text\n.globl _start\n_start:\n exit 0\n')
+    beyond = _with_first_pt_load(img, tmp_path / "beyond.elf", p_filesz=0x370031, p_memsz=0x370031)
+    with pytest.raises(UsageError, match=r"PT_LOAD segment at 0x100000: file bytes .* lie beyond the end of the file"):
+        multiboot.plan_load(beyond)
+    bigger = _with_first_pt_load(img, tmp_path / "bigger.elf", p_memsz=1)
+    with pytest.raises(UsageError, match=r"p_filesz 0x[0-9a-f]+ exceeds p_memsz 0x1"):
+        multiboot.plan_load(bigger)
+    for bad in (beyond, bigger):   # and through the command: a message and status 2, not a traceback
+        done = run_image(bad)
+        assert done.returncode == 2 and b"PT_LOAD segment" in done.stderr and b"Traceback" not in done.stderr
+
+
 def test_segment_outside_ram_is_rejected(tmp_path):
     script = ("ENTRY(_start)\nSECTIONS {\n . = 0x4000000;\n .multiboot : { KEEP(*(.multiboot)) }\n"
               " .text : { *(.text) }\n /DISCARD/ : { *(.note.*) }\n}\n")

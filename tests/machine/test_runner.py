@@ -104,6 +104,17 @@ def test_not_multiboot_is_a_clear_error(tmp_path):
     assert str(img).encode() in done.stderr and b"Traceback" not in done.stderr
 
 
+def test_unwritable_stats_path_is_refused_before_the_run(tmp_path):
+    img = build_asm(tmp_path, '#include "guestkit.h"\n.text\n.globl _start\n_start:\n puts "ran"\n exit 0\n')
+    for dest, why in ((tmp_path / "no" / "such" / "s.json", b"no such folder"), (tmp_path, b"this is a folder")):
+        done = run_image(img, "--stats", str(dest))
+        assert done.returncode == 2, done.stderr
+        assert why in done.stderr and b"Traceback" not in done.stderr
+        assert done.stdout == b""           # refused before the guest ran
+    done = run_image(img, "--stats", str(tmp_path / "s.json"))
+    assert done.returncode == exit_status(0) and json.loads((tmp_path / "s.json").read_text())["guest_exit_value"] == 0
+
+
 def test_unknown_target_and_bad_memory_size(tmp_path):
     img = build_asm(tmp_path, '#include "guestkit.h"\n.text\n.globl _start\n_start:\n exit 0\n')
     done = run_image(img, "--target", "nonesuch")
