@@ -37,7 +37,7 @@ def test_workload_output_is_golden(guest, variant, name, tmp_path):
 
 @pytest.mark.parametrize("name", sorted(TEST_SIZES))
 def test_previrt_build_runs_padded_sites(guest, name, tmp_path):
-    """Unpatched, the previrt image executes the same program plus one NOP per executed site."""
+    """Unpatched, the previrt image executes the same program plus one padding instruction per executed site."""
     native = bare(guest, "native", name, tmp_path)
     previrt = bare(guest, "previrt", name, tmp_path)
     assert previrt.output == native.output
