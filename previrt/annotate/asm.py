@@ -237,7 +237,8 @@ class _Pass:
         elif pending:
             self._label_before(pending, labels[0])
             inline = False
-        return start, span.end, row, labels, inline, self.origins.describe(offset, lineno)
+        where = self.origins.describe(offset, lineno)
+        return start, span.end, row, labels, inline, where, _short_form_guard(row, st.args, where)
 
     # ---- rendering -------------------------------------------------------------------------------
 
@@ -262,9 +263,9 @@ class _Pass:
         further `;` statements on the same line: no line is added, so line numbers counted by GAS
         (from `# N "file"` markers, also inside .macro/.rept bodies) stay those of the source."""
         parts, cursor = [], 0
-        for a, b, row, labels, inline, where in found:
+        for a, b, row, labels, inline, where, guard in found:
             parts += [line[cursor:a], f"{labels[0]}: " if inline else "", line[a:b], " ; ",
-                      " ; ".join(self._postlude(row, labels, where))]
+                      " ; ".join(guard + self._postlude(row, labels, where))]
             cursor = b
         parts.append(line[cursor:])
         return "".join(parts)
@@ -279,6 +280,19 @@ class _Pass:
                 f".elseif {pad} > {MAX_NOP}", f".byte {JMP_REL8}, {pad} - 2", f".nops {pad} - 2, {MAX_NOP}",
                 ".else", f".nops {pad}, {MAX_NOP}", ".endif", f"{e_def}:",
                 *(x.strip() for x in sites.gas_record(s_ref, e_ref, i_ref, row.kind))]
+
+
+def _short_form_guard(row: i386.Row, operands: str, where: str) -> list[str]:
+    """GAS statements that stop the build when an operand only GAS can evaluate makes it assemble
+    the instruction as the short form of another kind (`int $VEC` with VEC = 3 is int3, 0xcc), which
+    the record's kind would not match; empty when the pass knows the operand's value."""
+    guard = i386.gas_short_form_guard(row, operands)
+    if guard is None:
+        return []
+    expr, value, short = guard
+    message = (f"{where}: {row.name} ${expr} is assembled as {short} when ${expr} is {value}, a different "
+               f"previrt site kind: write {short}").replace("\\", "\\\\").replace('"', '\\"')
+    return [f".ifeq ({expr}) - {value}", f'.error "{message}"', ".endif"]
 
 
 _LONG_REF = re.compile(r"\.(?:long|int|4byte)[ \t]+(\S+?)[ \t]*-[ \t]*\.[ \t]*(?:[,;#\n]|$)")

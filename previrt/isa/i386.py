@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 from dataclasses import dataclass
 
 
@@ -225,16 +226,99 @@ GAS_SHORT_FORMS = {("int", 3): "int3"}
 _BY_NAME = {r.name: r for r in ROWS}
 
 
-def _immediate(op: str) -> int | None:
-    try:
-        return int(op[1:].strip(), 0) if op.startswith("$") else None
-    except ValueError:
+# GAS integer constants (decimal, 0x hex, 0b binary, leading-0 octal, 'c character) and operators,
+# in GAS's precedence (as.info, "Infix Operators"): a comparison is -1 when true, 0 when false;
+# `!`, `&&` and `||` give 1 and 0.
+_GAS_TOKEN = re.compile(r"\s*(?:(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)(?![\w.$])|'(\\?.)"
+                        r"|(<<|>>|<>|!=|==|<=|>=|&&|\|\||[-+*/%|&^!~<>()]))")
+_GAS_BINARY = (  # lowest precedence first
+    {"&&": lambda a, b: int(bool(a and b)), "||": lambda a, b: int(bool(a or b))},
+    {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "==": lambda a, b: -int(a == b),
+     "<>": lambda a, b: -int(a != b), "!=": lambda a, b: -int(a != b), "<": lambda a, b: -int(a < b),
+     ">": lambda a, b: -int(a > b), "<=": lambda a, b: -int(a <= b), ">=": lambda a, b: -int(a >= b)},
+    {"|": lambda a, b: a | b, "&": lambda a, b: a & b, "^": lambda a, b: a ^ b, "!": lambda a, b: a | ~b},
+    {"*": lambda a, b: a * b, "/": lambda a, b: int(a / b), "%": lambda a, b: a - b * int(a / b),
+     "<<": lambda a, b: a << b, ">>": lambda a, b: a >> b},
+)
+_CHAR_ESCAPES = {"n": 10, "t": 9, "r": 13, "b": 8, "f": 12, "0": 0, "\\": 92, "'": 39, '"': 34}
+
+
+def _gas_tokens(text: str) -> list | None:
+    tokens, pos, text = [], 0, text.rstrip()
+    while pos < len(text):
+        m = _GAS_TOKEN.match(text, pos)
+        if not m:
+            return None  # a symbol, or something GAS alone can evaluate
+        number, char, op = m.groups()
+        if number is not None:
+            tokens.append(int(number, 8) if number[0] == "0" and number[1:2].isdigit() else
+                          int(number, 0) if number != "0" else 0)
+        elif char is not None:
+            tokens.append(_CHAR_ESCAPES.get(char[1], ord(char[1])) if len(char) == 2 else ord(char))
+        else:
+            tokens.append(op)
+        pos = m.end()
+    return tokens
+
+
+def gas_constant(text: str) -> int | None:
+    """The value of a GAS absolute expression made of integer constants ("3", "(1+2)", "03", "'a"),
+    or None when it names a symbol or is not understood (GAS alone knows its value then)."""
+    tokens = _gas_tokens(text)
+    if not tokens:
         return None
+    try:
+        value, rest = _gas_binary(tokens, 0)
+    except (IndexError, TypeError, ZeroDivisionError, ValueError):
+        return None
+    return value if not rest else None
+
+
+def _gas_binary(tokens: list, level: int) -> tuple[int, list]:
+    if level == len(_GAS_BINARY):
+        return _gas_unary(tokens)
+    ops = _GAS_BINARY[level]
+    value, tokens = _gas_binary(tokens, level + 1)
+    while tokens and isinstance(tokens[0], str) and tokens[0] in ops:
+        rhs, rest = _gas_binary(tokens[1:], level + 1)
+        value, tokens = ops[tokens[0]](value, rhs), rest
+    return value, tokens
+
+
+def _gas_unary(tokens: list) -> tuple[int, list]:
+    head = tokens[0]
+    if isinstance(head, int):
+        return head, tokens[1:]
+    if head == "(":
+        value, rest = _gas_binary(tokens[1:], 0)
+        if rest[:1] != [")"]:
+            raise ValueError("unbalanced parentheses")
+        return value, rest[1:]
+    value, rest = _gas_unary(tokens[1:])
+    unary = {"-": lambda v: -v, "+": lambda v: v, "~": lambda v: ~v, "!": lambda v: int(not v)}
+    return unary[head](value), rest
+
+
+def _immediate(op: str) -> int | None:
+    return gas_constant(op[1:]) if op.startswith("$") else None
 
 
 def _short_form(r: Row, operands: str) -> Row:
     name = GAS_SHORT_FORMS.get((r.name, _immediate(operands.strip())))
     return _BY_NAME[name] if name else r
+
+
+def gas_short_form_guard(r: Row, operands: str) -> tuple[str, int, str] | None:
+    """For a row GAS may assemble as a shorter form of another row (`int $N` with N = 3 is int3),
+    when the operand is an expression only GAS can evaluate (a symbol): (expression, value, name of
+    the short form's row), so the pass can make GAS check that it is not that value."""
+    op = operands.strip()
+    if not op.startswith("$") or _immediate(op) is not None:
+        return None
+    for (name, value), short in GAS_SHORT_FORMS.items():
+        if name == r.name:
+            return op[1:].strip(), value, short
+    return None
 
 
 def classify_gas(mnemonic: str, operands: str) -> Row | None:

@@ -279,6 +279,28 @@ def test_site_size_too_small_is_an_assembly_error_naming_the_source_line(tmp_pat
     check_sites(Image(build(ok, tmp_path)))
 
 
+def test_int_3_spelled_as_an_expression_is_recorded_as_int3(tmp_path):
+    text = "\tint $03\n\tint $(1+2)\n\tint $0x80\n\tint $'a - 94\n"
+    image = Image(build(annotate_text(text), tmp_path))
+    check_sites(image)
+    assert [i386.row(s.kind).name for s in sorted(image.sites, key=lambda s: s.address)] == [
+        "int3", "int3", "int", "int3"]
+
+
+def test_int_with_a_symbol_operand_that_is_3_is_an_assembly_error(tmp_path):
+    text = '# 7 "vec.S"\n\t.set SYSCALL, 0x80\n\t.set BREAK, 3\n\tint $SYSCALL\n\tint $BREAK\n'
+    out = annotate_text(text, "vec.s")
+    src = tmp_path / "v.s"
+    src.write_text(out)
+    proc = subprocess.run(["as", "--32", "-o", str(tmp_path / "v.o"), str(src)], capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "vec.S:10: int $BREAK is assembled as int3 when $BREAK is 3" in proc.stderr
+    assert proc.stderr.count("Error:") == 1  # int $SYSCALL is fine
+    image = Image(build(out.replace("BREAK, 3", "BREAK, 4"), tmp_path))
+    check_sites(image)
+    assert [i386.row(s.kind).name for s in image.sites] == ["int", "int"]
+
+
 def test_numeric_labels_around_sites_still_resolve(tmp_path):
     text = "1:\tcli\n\tjmp 1b\n\tjmp 2f\n\tsti\n2:\tpushf\n\tjmp 1b\n"
     image = Image(build(annotate_text(text), tmp_path))

@@ -185,3 +185,25 @@ def test_operand_splitting():
     assert i386.split_operands("%eax,4(%ebx,%ecx,2)") == ["%eax", "4(%ebx,%ecx,2)"]
     assert i386.split_operands("") == []
     assert i386.split_operands(" $0x10 , $1f ") == ["$0x10", "$1f"]
+
+
+# `int $N` operands GAS evaluates: each is assembled to int3 (0xcc) exactly when it is 3.
+INT_OPERANDS = ["3", "03", "0x3", "0b11", "(1+2)", "1+1<<1", "7 % 4", "~-4", "'a - 94", "-7/2 + 6",
+                "(!5)+3", "(1&&0)+3", "(1 < 2)+4", "7!4", "259 & 255", "010", "0x80", "(!0) + 4",
+                "-(0 || 1) + 2", "1 && 1"]
+
+
+def test_gas_constant_agrees_with_gas_on_int_operands(tmp_path):
+    insns = assemble_and_decode([f"int ${e}" for e in INT_OPERANDS], tmp_path)
+    assert len(insns) == len(INT_OPERANDS)
+    for expr, insn in zip(INT_OPERANDS, insns):
+        gas_value = 3 if insn.bytes == b"\xcc" else insn.bytes[1]
+        assert i386.gas_constant(expr) & 0xFF == gas_value, expr
+        assert i386.classify_gas("int", f"${expr}").name == i386.classify_capstone(insn).name, expr
+
+
+def test_gas_constant_leaves_symbols_to_gas():
+    for expr in ("VEC", "VEC+1", "3+sym", "(3", "3)", "08", ""):
+        assert i386.gas_constant(expr) is None, expr
+    assert i386.gas_short_form_guard(i386.classify_gas("int", "$VEC"), "$VEC") == ("VEC", 3, "int3")
+    assert i386.gas_short_form_guard(i386.classify_gas("int", "$0x80"), "$0x80") is None
