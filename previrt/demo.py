@@ -92,12 +92,17 @@ class GuestRun:
 
 
 def guest_source() -> Path:
-    """guest_src/ of this checkout (or $PREVIRT_GUEST_SRC); an error saying where it was looked for."""
-    where = Path(os.environ.get(GUEST_ENV) or Path(__file__).resolve().parents[1] / "guest_src")
-    if not (where / "Makefile").is_file():
-        raise UsageError(f"guest sources not found (no Makefile there); run the demo from a source checkout "
-                         f"installed with `pip install -e .`, or set {GUEST_ENV}", where=str(where))
-    return where
+    """$PREVIRT_GUEST_SRC, else guest_src/ of this checkout, else the copy a non-editable install put in
+    <prefix>/share/previrt; an error naming the places looked at."""
+    if os.environ.get(GUEST_ENV):
+        places = [Path(os.environ[GUEST_ENV])]
+    else:
+        places = [Path(__file__).resolve().parents[1] / "guest_src", Path(sys.prefix) / "share/previrt/guest_src"]
+    for where in places:
+        if (where / "Makefile").is_file():
+            return where
+    raise UsageError("guest sources not found (no Makefile in " + " or ".join(map(str, places)) +
+                     f"); set {GUEST_ENV} to a copy of guest_src/")
 
 
 def build_guest(workdir: str, out) -> Path:
@@ -171,6 +176,7 @@ def guest_demo(workdir: str, workload: str, n: int, out) -> int:
 
 def run_demo(workdir: str, out, workload: str = DEFAULT_WORKLOAD, n: int = DEFAULT_N) -> int:
     """The demo's steps in order; the status is 0 only when every step is."""
+    guest_source()  # before anything is built: a missing guest tree is reported first
     image = build(copy_example(workdir), out)
     show_sites(image, out)
     status = show_audit(image, out)
