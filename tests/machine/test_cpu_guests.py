@@ -174,3 +174,21 @@ def test_page_faults_while_delivering_escalate_to_triple_fault(guest):
     assert ("triple fault: #PF(0x2) during delivery of #DF(0x0) during delivery of #PF(0x2) during delivery of "
             "#GP(0x0)") in err
     assert "cr2=00300ffc" in err                   # the first push below esp0
+
+
+def test_tf_and_nt_cleared_for_the_handler_and_single_step_traps(guest):
+    img = guest("tf_nt")
+    sym = symbols(img)
+    status, out, _ = run(img)
+    assert status == exit_status(0), out
+    lines = out.splitlines()
+    sw, after = fields(lines[0]), fields(lines[1])
+    assert sw["fl"] & 0x4000 and not sw["hfl"] & 0x4000     # NT in the pushed image, clear in the handler
+    assert after["fl"] & 0x4000                              # ... and back after iret
+    steps = [fields(x) for x in lines[2:-1]]
+    # one #DB after each instruction from the one after the TF-setting popf to the popf that clears TF
+    assert [s["eip"] for s in steps] == [sym["step2"], sym["step3"], sym["step3"] + 1, sym["step_end"] - 1,
+                                         sym["step_end"]]
+    assert all(s["fl"] & 0x100 for s in steps[:-1]) and not steps[-1]["fl"] & 0x100
+    assert not any(s["hfl"] & 0x100 for s in steps)           # TF clear inside the (trap-gate) handler
+    assert lines[-1] == "steps=00000005"
