@@ -4,8 +4,8 @@ One fixed-size, self-relative, versioned record per padded site, in section `.pr
 
 from __future__ import annotations
 
+import collections
 import struct
-from dataclasses import dataclass
 
 SECTION = ".previrt.sites"
 VERSION = 1
@@ -31,16 +31,12 @@ class SiteFormatError(ValueError):
     """A record that cannot be decoded (bad version, truncated section)."""
 
 
-@dataclass(frozen=True)
-class Site:
-    """One decoded site: absolute address once read from a linked image."""
+class Site(collections.namedtuple("Site", "address kind size insn_len flags aux", defaults=(0, 0))):
+    """One decoded site: absolute address once read from a linked image; kind, size, insn_len, flags
+    and aux as in the record.  (A named tuple, not a dataclass: the asm pass, which `previrt cc` loads
+    once per compiled file, imports this module, and the dataclasses module is slow to import.)"""
 
-    address: int
-    kind: int
-    size: int
-    insn_len: int
-    flags: int = 0
-    aux: int = 0
+    __slots__ = ()
 
     @property
     def end(self) -> int:

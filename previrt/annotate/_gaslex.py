@@ -4,8 +4,8 @@ Comments (`#` anywhere, `/` at the start of a line, `/* */` across lines), strin
 
 from __future__ import annotations
 
+import collections
 import re
-from dataclasses import dataclass
 
 # One token of a line: a string, a character constant, a comment opener, a separator, or plain text.
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:\\.|[^\\\n])|/\*|[#;\n]|[^"\'/#;\n]+|.', re.S)
@@ -26,13 +26,10 @@ class LexError(ValueError):
         self.column = column
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(collections.namedtuple("Span", "start end clean")):
     """One statement of a line: [start, end) in the raw line (trimmed), and its text without comments."""
 
-    start: int
-    end: int
-    clean: str
+    __slots__ = ()
 
 
 def split_line(line: str, in_comment: bool) -> tuple[list[Span], bool]:
@@ -80,15 +77,15 @@ def _close(spans: list[Span], clean: list[str], start: int, end: int) -> None:
         spans.append(Span(start, end, "".join(clean).strip()))
 
 
-@dataclass(frozen=True)
-class Statement:
-    """A statement's parts: labels defined, then a directive, an assignment or an instruction."""
+class Statement(collections.namedtuple("Statement", "labels kind name args prefixes", defaults=("", "", ()))):
+    """A statement's parts: labels defined (tuple), then a directive, an assignment or an instruction.
 
-    labels: tuple[str, ...]
-    kind: str  # "empty" | "directive" | "assign" | "insn" | "prefix" (prefixes alone)
-    name: str = ""  # directive name (".section") or mnemonic, lower case
-    args: str = ""  # directive arguments or operand text
-    prefixes: tuple[str, ...] = ()
+    kind      "empty" | "directive" | "assign" | "insn" | "prefix" (prefixes alone)
+    name      directive name (".section") or mnemonic, lower case
+    args      directive arguments or operand text
+    prefixes  instruction prefixes written before the mnemonic (tuple)"""
+
+    __slots__ = ()
 
 
 def parse_statement(text: str) -> Statement:

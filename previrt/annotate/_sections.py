@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
+import collections
 import re
-from dataclasses import dataclass, field
 
 _SECTION_ARGS = re.compile(r'\s*("[^"]*"|[^\s,]+)\s*(.*)', re.S)
 _FLAGS = re.compile(r'"([^"]*)"')
@@ -29,24 +29,22 @@ def default_executable(name: str) -> bool:
     return name in (".text", ".init", ".fini", MACRO_BODY) or "text" in name.split(".")
 
 
-@dataclass
-class Body:
-    kind: str  # "macro" | "rept"
-    lineno: int
-    saved: tuple
+# An open .macro or .rept/.irp/.irpc body: kind "macro" | "rept", the line it opened on, and the
+# (current, previous, stack, mode) state saved when it opened.
+Body = collections.namedtuple("Body", "kind lineno saved")
 
 
-@dataclass
 class Context:
     """Section stack, code size and open bodies at one point of a GAS file."""
 
-    current: tuple[str, str] = (".text", "0")
-    previous: tuple[str, str] = (".text", "0")
-    stack: list = field(default_factory=list)
-    flags: dict = field(default_factory=dict)  # section name -> executable, once flags were given
-    mode: str = "32"
-    syntax: str = "att"
-    bodies: list = field(default_factory=list)
+    def __init__(self):
+        self.current: tuple[str, str] = (".text", "0")  # (section, subsection)
+        self.previous: tuple[str, str] = (".text", "0")
+        self.stack: list = []  # .pushsection: saved (current, previous)
+        self.flags: dict = {}  # section name -> executable, once flags were given
+        self.mode = "32"  # .code16 / .code32 / .code64
+        self.syntax = "att"
+        self.bodies: list = []  # open Body entries, innermost last
 
     def annotatable(self) -> bool:
         """32-bit code in an executable section (or a macro body, section decided at expansion)."""

@@ -4,10 +4,13 @@ The annotator, audit, patcher and hypervisors read ROWS; nothing else in previrt
 
 from __future__ import annotations
 
+import collections
 import enum
 import functools
 import re
-from dataclasses import dataclass
+
+# Value types here and in the asm pass are named tuples, not dataclasses: `previrt cc` imports this
+# module once per compiled file, and the dataclasses module costs more to import than the whole table.
 
 
 class Category(enum.Enum):
@@ -19,17 +22,18 @@ class Category(enum.Enum):
     #   state a hypervisor virtualizes, without trapping (popf drops IF, push %cs shows the RPL)
 
 
-@dataclass(frozen=True)
-class Row:
-    """One sensitive instruction (or operand-selected form of one); see the module notes below."""
+class Row(collections.namedtuple("Row", "kind name category gas_mnemonics capstone_names operands site_size")):
+    """One sensitive instruction (or operand-selected form of one); see the module notes below.
 
-    kind: int  # stable small integer, part of the site-record format; never renumber
-    name: str
-    category: Category
-    gas_mnemonics: tuple[str, ...]  # every AT&T spelling GAS accepts, with suffixes
-    capstone_names: tuple[str, ...]  # capstone.x86 X86_INS_<name> the decoder reports for it
-    operands: str  # operand form, in OPERAND FORMS below ("dest<-src", alternatives "|")
-    site_size: int  # default padded site size in bytes, SITE SIZES below
+    kind            stable small integer, part of the site-record format; never renumber
+    name            str
+    category        Category
+    gas_mnemonics   every AT&T spelling GAS accepts, with suffixes (tuple of str)
+    capstone_names  capstone.x86 X86_INS_<name> the decoder reports for it (tuple of str)
+    operands        operand form, in OPERAND FORMS below ("dest<-src", alternatives "|")
+    site_size       default padded site size in bytes, SITE SIZES below"""
+
+    __slots__ = ()
 
     @property
     def capstone_ids(self) -> tuple[int, ...]:
