@@ -194,8 +194,26 @@ class Driver:
         finally:
             rc = proc.wait() if proc else 0
         if rc == 0:
-            annotate_path(asm, out)
+            try:
+                annotate_path(asm, out)
+            except PrevirtError as e:
+                raise self.without_temporaries(e) from None
         return rc
+
+    def without_temporaries(self, error: PrevirtError) -> PrevirtError:
+        """The asm pass's error without the "(at TMP:LINE)" naming a temporary file of ours, which is
+        gone when the message is read; the original file:line stays."""
+        text = str(error)
+        if error.where and text.startswith(f"{error.where}: "):
+            text = text[len(error.where) + 2:]
+        tmp = os.path.join(self.tmpdir, "")
+        while f" (at {tmp}" in text:
+            start = text.index(f" (at {tmp}")
+            end = text.find(")", start)
+            text = text[:start] + text[end + 1:] if end >= 0 else text[:start]
+        cleaned = PrevirtError(text, where=error.where)
+        cleaned.exit_status = error.exit_status
+        return cleaned
 
     def object(self, src: Source, flags: list[str], obj: str, deps: list[str]) -> int:
         """Object file `obj` from `src` through the asm pass (`deps`: its -MF/-MQ, if any)."""

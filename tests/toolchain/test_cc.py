@@ -239,6 +239,14 @@ def test_pass_and_assembler_errors_name_the_original_line_and_leave_no_output(sr
     assert "bad.S:4" in proc.stderr and message in proc.stderr, proc.stderr
 
 
+def test_asm_pass_error_in_inline_asm_names_the_c_line_and_no_temporary_file(srcdir):
+    (srcdir / "bad.c").write_text('void h(void)\n{\n\t__asm__ volatile("cli; .ascii \\"x");\n}\n')
+    proc = run([*CC, *CFLAGS, "-c", "bad.c", "-o", "bad.o"], cwd=srcdir, check=False)
+    assert proc.returncode == 1 and not (srcdir / "bad.o").exists()
+    assert proc.stderr.startswith("bad.c:3: unterminated string at column "), proc.stderr
+    assert "previrt-cc-" not in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
 # ---- the multi-file kernel project -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
