@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 
 from previrt import sites
@@ -112,16 +113,24 @@ def annotate_text(text: str, filename: str = "<input>", site_sizes: dict[int, in
 
 
 def annotate_path(in_path: str, out_path: str) -> None:
-    """Annotate a file into another, written whole or not at all (temporary file, then rename)."""
+    """Annotate a file into another, written whole or not at all (temporary file, then rename), with
+    the permissions a newly created file gets (0666 less the umask); `-` is standard output."""
     try:
         with open(in_path, encoding="utf-8", errors="surrogateescape", newline="") as f:
             text = f.read()
     except OSError as e:
         raise PrevirtError(f"cannot read {in_path}: {e.strerror}") from e
     result = annotate_text(text, in_path)
+    if out_path == "-":
+        sys.stdout.buffer.write(result.encode("utf-8", "surrogateescape"))
+        sys.stdout.flush()
+        return
     out_dir = os.path.dirname(os.path.abspath(out_path))
     fd, tmp = tempfile.mkstemp(prefix=".previrt-", suffix=".s", dir=out_dir)
     try:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as f:
             f.write(result)
         os.replace(tmp, out_path)

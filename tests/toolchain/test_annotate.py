@@ -359,6 +359,20 @@ def test_annotate_path_writes_whole_file_or_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.s", "good.s", "out.s"]
 
 
+def test_annotate_path_output_mode_follows_the_umask_and_dash_is_stdout(tmp_path, capfd):
+    src, out = tmp_path / "in.s", tmp_path / "out.s"
+    src.write_text("\tcli\n")
+    old = os.umask(0o027)
+    try:
+        annotate_path(str(src), str(out))
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o640
+    annotate_path(str(src), "-")
+    assert capfd.readouterr().out == annotate_text("\tcli\n", str(src))
+    assert not (tmp_path / "-").exists() and not os.path.exists("-")
+
+
 def test_cli(tmp_path, capsys):
     src, out = tmp_path / "in.s", tmp_path / "out.s"
     src.write_text(read(GOLDEN / "irq.s"))

@@ -239,6 +239,14 @@ def test_pass_and_assembler_errors_name_the_original_line_and_leave_no_output(sr
     assert "bad.S:4" in proc.stderr and message in proc.stderr, proc.stderr
 
 
+def test_dash_S_to_standard_output(srcdir):
+    proc = run([*CC, *CFLAGS, "-S", "irq.c", "-o", "-"], cwd=srcdir)
+    assert proc.stdout.count(".pushsection .previrt.sites") == 2 and ": cli ; " in proc.stdout
+    assert not (srcdir / "-").exists()
+    run([*CC, *CFLAGS, "-S", "irq.c", "-o", "irq.s"], cwd=srcdir)
+    assert proc.stdout == (srcdir / "irq.s").read_text()
+
+
 def test_asm_pass_error_in_inline_asm_names_the_c_line_and_no_temporary_file(srcdir):
     (srcdir / "bad.c").write_text('void h(void)\n{\n\t__asm__ volatile("cli; .ascii \\"x");\n}\n')
     proc = run([*CC, *CFLAGS, "-c", "bad.c", "-o", "bad.o"], cwd=srcdir, check=False)
