@@ -200,6 +200,11 @@ class Board:
     def acknowledge(self) -> int:
         return self.pic.acknowledge()
 
+    def can_wake(self) -> bool:
+        """Whether some pending timer or device event could still raise an interrupt request the PIC passes on
+        (the masks cannot change while the CPU is halted: only guest code writes them)."""
+        return any(line is None or self.pic.can_raise(line) for line in self.clock.pending_lines())
+
     def close(self) -> None:
         for device in self.devices.values():
             close = getattr(device, "close", None)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 DEFAULT_HZ = 100_000_000  # guest instructions per simulated second
+NO_LINE = -1              # an event's `line` when it raises no interrupt request line
 
 
 @dataclass(order=True)
@@ -18,6 +19,7 @@ class Event:
     seq: int
     callback: Callable[[], None] = field(compare=False)
     cancelled: bool = field(default=False, compare=False)
+    line: int | None = field(default=None, compare=False)   # the IRQ line the event may raise; None: unknown
 
 
 class Clock:
@@ -29,14 +31,19 @@ class Clock:
         self._queue: list[Event] = []
         self._seq = itertools.count()
 
-    def schedule(self, at: int, callback: Callable[[], None]) -> Event:
-        """Run `callback` once virtual time reaches instruction count `at` (never in the past)."""
-        ev = Event(max(at, self.now), next(self._seq), callback)
+    def schedule(self, at: int, callback: Callable[[], None], line: int | None = None) -> Event:
+        """Run `callback` once virtual time reaches instruction count `at` (never in the past).  `line`: the one
+        IRQ line the callback may raise (NO_LINE: none), so the run loop can tell whether a halted CPU can wake."""
+        ev = Event(max(at, self.now), next(self._seq), callback, line=line)
         heapq.heappush(self._queue, ev)
         return ev
 
-    def schedule_in(self, delta: int, callback: Callable[[], None]) -> Event:
-        return self.schedule(self.now + max(delta, 0), callback)
+    def schedule_in(self, delta: int, callback: Callable[[], None], line: int | None = None) -> Event:
+        return self.schedule(self.now + max(delta, 0), callback, line)
+
+    def pending_lines(self) -> list[int | None]:
+        """The IRQ line of every event still to fire (None where an event did not say)."""
+        return [ev.line for ev in self._queue if not ev.cancelled]
 
     @staticmethod
     def cancel(event: Event | None) -> None:

@@ -30,6 +30,11 @@ class IrqLine:
         self.raise_() if level else self.lower()
 
 
+def line_of(irq: IrqLine | None) -> int:
+    """The line number to tag a device's clock events with (clock.NO_LINE = -1 when it drives none)."""
+    return -1 if irq is None else irq.line
+
+
 class NullIrq(IrqLine):
     """A line connected to nothing, for devices tested on their own."""
 

@@ -183,7 +183,7 @@ class Machine:
                 self.clock.advance(self.clock.now)      # events due now (scheduled during the last slice)
                 continue
             if halted:
-                if not self.cpu.interrupts_enabled or deadline is None:
+                if not self.cpu.interrupts_enabled or deadline is None or not self.board.can_wake():
                     return self._end("halted", self._halt_report(deadline))
                 self.idle += deadline - self.clock.now
                 self.clock.advance(deadline)
@@ -219,7 +219,14 @@ class Machine:
         return self.cpu.halted
 
     def _halt_report(self, deadline: int | None) -> str:
-        why = "interrupts disabled (IF=0)" if not self.cpu.interrupts_enabled else "no timer or device event pending"
+        if not self.cpu.interrupts_enabled:
+            why = "interrupts disabled (IF=0)"
+        elif deadline is None:
+            why = "no timer or device event pending"
+        else:
+            pic = self.board.pic
+            why = (f"every pending timer or device event on an interrupt line masked at the 8259A "
+                   f"(IMR master {pic.master.imr:#04x}, slave {pic.slave.imr:#04x})")
         eip = self.cpu.reg(X.UC_X86_REG_EIP)
         return f"the CPU halted at eip {eip - 1:#010x} with {why}: nothing can wake it\n{self.cpu.state_report()}"
 

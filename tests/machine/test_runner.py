@@ -40,6 +40,18 @@ def test_hlt_with_interrupts_disabled_ends_with_report(guest):
     assert "halted at eip" in err and "interrupts disabled (IF=0)" in err and "cr0=" in err
 
 
+def test_hlt_with_only_masked_events_pending_ends_with_report(tmp_path):
+    # The PIT's channel 0 keeps ticking at its power-on 18.2 Hz, but IRQ 0 is masked (and so is every other line):
+    # nothing can wake the CPU, so the run ends instead of skipping from tick to tick for ever.
+    img = build_asm(tmp_path, '#include "guestkit.h"\n.text\n.globl _start\n_start:\n puts "masked"\n'
+                    ' movb $0xFF, %al\n outb %al, $0x21\n sti\n hlt\n exit 1\n')
+    done = run_image(img, "--max-instructions", "1000000", timeout=30)
+    assert done.returncode == 10, done.stderr
+    assert done.stdout == b"masked"
+    assert b"every pending timer or device event on an interrupt line masked at the 8259A " \
+           b"(IMR master 0xff, slave 0x8e)" in done.stderr
+
+
 def test_max_instructions_stops_exactly(guest, tmp_path):
     stats = tmp_path / "s.json"
     done = run_image(guest("spin"), "--max-instructions", "123457", "--stats", str(stats))

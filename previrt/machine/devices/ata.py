@@ -9,7 +9,7 @@ from typing import Callable
 
 from previrt.errors import PrevirtError
 from previrt.machine.clock import Clock, Event
-from previrt.machine.irq import IrqLine
+from previrt.machine.irq import IrqLine, line_of
 
 SECTOR = 512
 LBA28_MAX = 0x0FFFFFFF
@@ -407,7 +407,7 @@ class AtaChannel:
     def _after_media_time(self, sectors: int, callback: Callable[[], None]) -> None:
         self.cur.status = READY | BSY
         delay = sectors * self.clock.hz * SECTOR_TIME_US // 1_000_000
-        self._event = self.clock.schedule_in(delay, callback)
+        self._event = self.clock.schedule_in(delay, callback, line_of(self.irq))
 
     # -- READ SECTORS / READ MULTIPLE (PIO data-in) ---------------------------------------------------
 

@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timezone
 
 from previrt.machine.clock import Clock, Event
-from previrt.machine.irq import IrqLine
+from previrt.machine.irq import IrqLine, line_of
 
 # register indexes (MC146818 datasheet / PC CMOS map)
 SECONDS, SECONDS_ALARM, MINUTES, MINUTES_ALARM, HOURS, HOURS_ALARM = 0x00, 0x01, 0x02, 0x03, 0x04, 0x05
@@ -262,9 +262,10 @@ class Cmos:
         interval = self.periodic_interval()
         if b & REG_B_PIE and interval is not None:
             self._periodic = self.clock.schedule((self.clock.now // interval + 1) * interval,
-                                                 self._periodic_tick)
+                                                 self._periodic_tick, line_of(self.irq))
         if b & (REG_B_UIE | REG_B_AIE) and self.frozen is None:
-            self._update = self.clock.schedule(self._next_update_at(self.clock.now), self._update_tick)
+            self._update = self.clock.schedule(self._next_update_at(self.clock.now), self._update_tick,
+                                              line_of(self.irq))
 
     def _periodic_tick(self) -> None:
         self._raise(REG_C_PF)

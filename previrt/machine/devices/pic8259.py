@@ -201,6 +201,15 @@ class PicPair:
         else:
             self.slave.set_input(line - 8, level)
 
+    def can_raise(self, line: int) -> bool:
+        """Whether a request on IRQ `line` could reach the INT output with the masks as they are now (a slave line
+        through the master's cascade input); a negative line is no line."""
+        if line < 0:
+            return False
+        if line < 8:
+            return not self.master.imr & (1 << line)
+        return not self.slave.imr & (1 << (line - 8)) and not self.master.imr & (1 << CASCADE_IR)
+
     def intr(self) -> bool:
         """The master's INT output: an unmasked request beats everything in service."""
         return self.master.pending() >= 0

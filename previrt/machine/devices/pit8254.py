@@ -203,7 +203,7 @@ class Pit:
         self._event = None
         tick = channel.next_edge_tick()
         if tick is not None and self.irq is not None:
-            self._event = self.clock.schedule(channel.time_of_tick(tick), self._edge)
+            self._event = self.clock.schedule(channel.time_of_tick(tick), self._edge, self.irq.line)
 
     def _edge(self) -> None:
         self._event = None

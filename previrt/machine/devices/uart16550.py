@@ -8,7 +8,7 @@ from collections import deque
 from typing import BinaryIO
 
 from previrt.machine.clock import Clock, Event
-from previrt.machine.irq import IrqLine
+from previrt.machine.irq import IrqLine, line_of
 
 # register offsets (datasheet names)
 RBR_THR_DLL, IER_DLM, IIR_FCR, LCR, MCR, LSR, MSR, SCR = range(8)
@@ -281,7 +281,7 @@ class Uart16550:
         if (self._source_done or self._rx_event is not None or not self._line_up
                 or self.mcr & MCR_LOOP or not self._has_room()):
             return
-        self._rx_event = self.clock.schedule_in(self.char_time(), self._rx_arrives)
+        self._rx_event = self.clock.schedule_in(self.char_time(), self._rx_arrives, line_of(self.irq))
 
     def _rx_arrives(self) -> None:
         self._rx_event = None
@@ -315,7 +315,7 @@ class Uart16550:
         self.clock.cancel(self._timeout_event)
         self._timeout_event = None
         if self.rx_fifo:
-            self._timeout_event = self.clock.schedule_in(4 * self.char_time(), self._timeout)
+            self._timeout_event = self.clock.schedule_in(4 * self.char_time(), self._timeout, line_of(self.irq))
 
     def _timeout(self) -> None:
         self._timeout_event = None

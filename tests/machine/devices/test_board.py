@@ -99,3 +99,13 @@ def test_firmware_state_is_what_the_bios_leaves(board):
     board.pic.set_irq(0, True)
     assert board.intr() and board.acknowledge() == 0x08
     assert board.io_counts["pic-master"] == 1 and board.io_counts["pic-slave"] == 1   # firmware writes not counted
+
+
+def test_can_wake_only_with_an_event_on_an_unmasked_line(board):
+    # after the firmware: the PIT's channel 0 runs (IRQ 0), master IMR 0xB8 leaves IRQ 0 open
+    assert board.clock.pending_lines() == [0]
+    assert board.can_wake()
+    board.port_write(0x21, 1, 0xFF)
+    assert not board.can_wake()
+    board.clock.schedule_in(10, lambda: None)                    # an event that does not say which line: may wake
+    assert board.can_wake()

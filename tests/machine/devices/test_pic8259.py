@@ -209,3 +209,13 @@ def test_priority_resolution_serves_requests_in_pc_order(raised, mask):
             pair.master.write(0, 1, 0x60 | line)
     expected = [n for n in PC_PRIORITY if n in raised and not mask & (1 << n)]
     assert served == expected
+
+
+def test_can_raise_follows_the_masks_and_the_cascade():
+    from previrt.machine.devices.pic8259 import PicPair
+    pic = PicPair()
+    pic.master.imr, pic.slave.imr = 0b1111_1010, 0b1111_1110     # IRQ 0 and 2 (cascade) open; IRQ 8 open
+    assert [line for line in range(16) if pic.can_raise(line)] == [0, 2, 8]
+    pic.master.imr |= 1 << 2                                     # cascade closed: no slave line gets through
+    assert [line for line in range(16) if pic.can_raise(line)] == [0]
+    assert not pic.can_raise(-1)                                 # an event that raises no line
