@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--disk1", metavar="FILE", help="primary slave ATA disk image")
     r.add_argument("--cmdline", default="", metavar="STR", help="Multiboot command line")
     r.add_argument("--serial", default="stdio", metavar="stdio|FILE", help="where UART output goes")
-    r.add_argument("--serial-in", metavar="FILE", help="UART input (default: none)")
+    r.add_argument("--serial-in", metavar="FILE", help="UART input: FILE, or - for stdin (default: none)")
     r.add_argument("--max-instructions", type=int, metavar="N", help="stop after N guest instructions")
     r.add_argument("--clock-hz", type=int, metavar="N",
                    help="guest instructions per simulated second (default 100000000)")

@@ -201,3 +201,14 @@ def test_cmos_fixed_time_is_reproducible(images, tmp_path):
     times = [[ln for ln in d.stdout.decode().splitlines() if ln.startswith("rtc ")] for d in (first, second)]
     assert len(times[0]) == 3 and times[0] == times[1]
 
+
+
+def test_uart_receives_from_stdin_and_ends_when_input_runs_dry(images):
+    run = next(r for r in GUEST_RUNS if r.name == "uart_rx")
+    done = guestkit.run_image(images[run.source], "--serial-in", "-", input=run.serial_in, timeout=RUN_TIMEOUT)
+    assert done.stdout.decode() == run.golden.read_text(), done.stderr.decode()[-2000:]
+    assert done.returncode == EXIT_PROCESS_STATUS[run.exit_value]
+    # no newline ever arrives: the guest waits in hlt with only the (masked) PIT ticking, and the run ends
+    done = guestkit.run_image(images[run.source], "--serial-in", "-", input=b"no newline", timeout=RUN_TIMEOUT)
+    assert done.returncode == 10 and done.stdout == b"", done.stderr.decode()[-2000:]
+    assert b"masked at the 8259A" in done.stderr
