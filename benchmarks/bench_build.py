@@ -207,7 +207,7 @@ def measure(drivers: int, scale: int, runs: int, cached: bool) -> dict:
             "findings": findings, "sites": sites, "python_ms": start_ms}
 
 
-def report(results: list[dict]) -> str:
+def report(results: list[dict], command: str = "python benchmarks/bench_build.py") -> str:
     head = results[0]
     rows = "\n".join(
         f"| {r['lines']} | {'yes' if r['cached'] else 'no'} | {r['plain_ms']:.0f} | {r['overhead_ms']:.0f} | "
@@ -225,7 +225,7 @@ def report(results: list[dict]) -> str:
 
 **Target ≤ 1.10: {verdict}.**
 
-Produced by `python benchmarks/bench_build.py`. The kernel test project (`tests/toolchain/projects/kernel`)
+Produced by `{command}`. The kernel test project (`tests/toolchain/projects/kernel`)
 plus {head['drivers']} generated driver-style C files ({head['sources']} sources in all, `-O2 -g`) of a given
 size, clean builds with `make -j1`, plain gcc and previrt cc alternated, medians over the runs. The ratio
 is of CPU time (make and everything it runs), which a shared machine disturbs less than wall time; the
@@ -242,7 +242,11 @@ Python start (the `python -c pass` column: the interpreter and its site-packages
 environment, before any previrt code runs), loading the asm pass (overlapped with the compiler's `-S`
 run), the pass itself (linear in the assembly), and a second compiler-driver run for the assembler
 step. So the ratio falls as translation units grow; the tiny units of the test project are the worst
-case, and where the interpreter starts slowly (as here) the fixed part dominates.
+case, and where the interpreter starts slowly (as here: its site-packages start-up runs an editable
+install's import hook and other `.pth` files) the fixed part dominates.  The asm pass's own modules
+import only the standard library's light parts (no dataclasses, argparse aside), so previrt's share of
+the fixed part is small; a shared machine makes single figures move by ±10 %, so compare the rows of
+one report rather than reports of different days.
 
 Wall seconds per run (gcc/previrt cc):
 
@@ -267,7 +271,11 @@ def main(argv: list[str] | None = None) -> int:
         results.append(measure(args.drivers, scale, args.runs, cached=True))
         if i == 0 and not args.no_uncached:  # the fixed per-file cost: one size shows it
             results.append(measure(args.drivers, scale, args.runs, cached=False))
-    text = report(results)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if "--output" in given:  # where the report goes is not part of how it was measured
+        del given[given.index("--output"):given.index("--output") + 2]
+    given = [a for a in given if not a.startswith("--output=")]
+    text = report(results, " ".join(["python benchmarks/bench_build.py", *given]))
     Path(args.output).write_text(text)
     print(text)
     return 0
