@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 
 from previrt.errors import PrevirtError
 
-# Start-up cost is per compiled file, so this module imports only the standard library's light parts;
-# the asm pass is imported while the real compiler runs (see Driver.annotated).
+# Start-up cost is per compiled file, so this module imports only the standard library's light parts
+# (processes through os.posix_spawnp, not subprocess; its temporary folder through os, not tempfile
+# and shutil: together they cost more to import than the driver itself); the asm pass is imported
+# while the real compiler runs (see Driver.annotated).
 
 REAL_CC_ENV = "PREVIRT_CC"  # the real compiler (default gcc)
 EXCLUDE_ENV = "PREVIRT_CC_EXCLUDE"  # colon/space-separated globs of sources left to the real compiler
@@ -150,6 +149,45 @@ def assembler_flags(flags: list[str]) -> list[str]:
     return out
 
 
+def spawn(argv: list[str]) -> int:
+    """Start `argv` (found on PATH) with this process's environment and standard streams: its pid."""
+    return os.posix_spawnp(argv[0], argv, os.environ)
+
+
+def wait(pid: int) -> int:
+    """Exit status of a child as subprocess reports it (-N when signal N ended it)."""
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def private_dir(prefix: str) -> str:
+    """A new folder only this user can enter, in $TMPDIR (or $TEMP, $TMP, /tmp)."""
+    base = next((os.environ[v] for v in ("TMPDIR", "TEMP", "TMP") if os.environ.get(v)), "/tmp")
+    for _ in range(100):
+        path = os.path.join(base, prefix + os.urandom(6).hex())
+        try:
+            os.mkdir(path, 0o700)
+            return os.path.abspath(path)
+        except FileExistsError:
+            continue
+        except OSError:
+            break
+    import tempfile  # an unusual temporary folder: let tempfile find one (or say why it cannot)
+
+    return tempfile.mkdtemp(prefix=prefix)
+
+
+def remove_dir(path: str) -> None:
+    """Remove our temporary folder (flat: only the driver writes into it)."""
+    try:
+        for name in os.listdir(path):
+            os.unlink(os.path.join(path, name))
+        os.rmdir(path)
+    except OSError:
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+
+
 class Driver:
     """Runs the pipeline for one command, its temporaries in one private directory."""
 
@@ -164,16 +202,16 @@ class Driver:
         return os.path.join(self.tmpdir, f"{self.count}-{stem}{suffix}")
 
     def run(self, args: list[str]) -> int:
-        return subprocess.call(self.real_cc + args)
+        return wait(spawn(self.real_cc + args))
 
-    def to_assembly(self, src: Source, flags: list[str], deps: list[str]) -> tuple[subprocess.Popen | None, str]:
-        """Start the real compiler on `src` (-S or -E) into a temporary .s; (process or None, path)."""
+    def to_assembly(self, src: Source, flags: list[str], deps: list[str]) -> tuple[int | None, str]:
+        """Start the real compiler on `src` (-S or -E) into a temporary .s; (its pid or None, path)."""
         if src.lang in ASSEMBLY:
             return None, self.marked_copy(src.path)
         out = self.temp(src.path, ".s")
         step = "-S" if src.lang in COMPILED else "-E"
         args = flags + deps + [step, "-x", src.lang, src.path, "-o", out]
-        return subprocess.Popen(self.real_cc + args), out
+        return spawn(self.real_cc + args), out
 
     def marked_copy(self, path: str) -> str:
         """`path` behind a `# 1 "path"` line marker, so that the asm pass's errors and the assembler's
@@ -188,11 +226,11 @@ class Driver:
 
     def annotated(self, src: Source, flags: list[str], deps: list[str], out: str) -> int:
         """Annotated assembly of `src` written to `out`; the asm pass loads while the compiler runs."""
-        proc, asm = self.to_assembly(src, flags, deps)
+        pid, asm = self.to_assembly(src, flags, deps)
         try:
             annotate_path = load_annotator()
         finally:
-            rc = proc.wait() if proc else 0
+            rc = wait(pid) if pid is not None else 0
         if rc == 0:
             try:
                 annotate_path(asm, out)
@@ -303,7 +341,7 @@ def main(argv: list[str]) -> int:
     warn_lto(cmd.flags)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _terminate)
-    tmpdir = tempfile.mkdtemp(prefix="previrt-cc-")
+    tmpdir = private_dir("previrt-cc-")
     try:
         drv = Driver(real_cc, tmpdir)
         if cmd.mode == "link":
@@ -316,4 +354,4 @@ def main(argv: list[str]) -> int:
         print(f"previrt cc: error: {e.filename or real_cc[0]}: {e.strerror}", file=sys.stderr)
         return 127 if e.filename in (None, real_cc[0]) else 1
     finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        remove_dir(tmpdir)

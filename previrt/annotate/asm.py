@@ -54,7 +54,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 
 from previrt import sites
 from previrt.annotate._gaslex import LexError, PREFIXES, Span, label_end, parse_statement, split_line
@@ -126,17 +125,27 @@ def annotate_path(in_path: str, out_path: str) -> None:
         sys.stdout.flush()
         return
     out_dir = os.path.dirname(os.path.abspath(out_path))
-    fd, tmp = tempfile.mkstemp(prefix=".previrt-", suffix=".s", dir=out_dir)
+    fd, tmp = _new_file(out_dir)
     try:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as f:
             f.write(result)
         os.replace(tmp, out_path)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _new_file(folder: str) -> tuple[int, str]:
+    """A new file `.previrt-XXXX.s` in `folder`, opened for writing, mode 0666 less the umask (the
+    tempfile module is not used: previrt cc imports this module once per compiled file)."""
+    while True:
+        path = os.path.join(folder, f".previrt-{os.urandom(6).hex()}.s")
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), path
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise PrevirtError(f"cannot write into {folder}: {e.strerror}") from e
 
 
 class _Pass:

@@ -239,6 +239,20 @@ def test_pass_and_assembler_errors_name_the_original_line_and_leave_no_output(sr
     assert "bad.S:4" in proc.stderr and message in proc.stderr, proc.stderr
 
 
+def test_driver_and_asm_pass_import_no_heavy_modules():
+    """previrt cc starts once per compiled file: what it imports is paid for every object."""
+    import subprocess
+    import sys as _sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import previrt.cc, previrt.annotate.asm; "
+            "print(' '.join(sorted(m for m in ('dataclasses', 'subprocess', 'tempfile', 'shutil', 'typing', "
+            "'inspect') if m in sys.modules)))")
+    proc = subprocess.run([_sys.executable, "-S", "-c", code, root], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == ""
+
+
 def test_dash_S_to_standard_output(srcdir):
     proc = run([*CC, *CFLAGS, "-S", "irq.c", "-o", "-"], cwd=srcdir)
     assert proc.stdout.count(".pushsection .previrt.sites") == 2 and ": cli ; " in proc.stdout
