@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 
 from previrt import sites
@@ -113,7 +114,8 @@ def annotate_text(text: str, filename: str = "<input>", site_sizes: dict[int, in
 
 def annotate_path(in_path: str, out_path: str) -> None:
     """Annotate a file into another, written whole or not at all (temporary file, then rename), with
-    the permissions a newly created file gets (0666 less the umask); `-` is standard output."""
+    the permissions a newly created file gets (0666 less the umask); `-` is standard output, and an
+    output that is not a regular file (/dev/null, a pipe) is written directly, never replaced."""
     try:
         with open(in_path, encoding="utf-8", errors="surrogateescape", newline="") as f:
             text = f.read()
@@ -124,12 +126,16 @@ def annotate_path(in_path: str, out_path: str) -> None:
         sys.stdout.buffer.write(result.encode("utf-8", "surrogateescape"))
         sys.stdout.flush()
         return
-    out_dir = os.path.dirname(os.path.abspath(out_path))
-    fd, tmp = _new_file(out_dir)
+    target = os.path.realpath(out_path)  # through a symbolic link, as a compiler writes
+    if os.path.exists(target) and not stat.S_ISREG(os.stat(target).st_mode):  # /dev/null, a pipe
+        with open(target, "w", encoding="utf-8", errors="surrogateescape", newline="") as f:
+            f.write(result)
+        return
+    fd, tmp = _new_file(os.path.dirname(target))
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as f:
             f.write(result)
-        os.replace(tmp, out_path)
+        os.replace(tmp, target)
     except BaseException:
         os.unlink(tmp)
         raise

@@ -373,6 +373,28 @@ def test_annotate_path_output_mode_follows_the_umask_and_dash_is_stdout(tmp_path
     assert not (tmp_path / "-").exists() and not os.path.exists("-")
 
 
+def test_annotate_path_writes_through_links_and_into_pipes_without_replacing_them(tmp_path):
+    import threading
+
+    src = tmp_path / "in.s"
+    src.write_text("\tsti\n")
+    want = annotate_text("\tsti\n", str(src))
+    (tmp_path / "real").mkdir()
+    link = tmp_path / "out.s"
+    link.symlink_to(tmp_path / "real" / "out.s")
+    annotate_path(str(src), str(link))
+    assert link.is_symlink() and (tmp_path / "real" / "out.s").read_text() == want
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    annotate_path(str(src), str(fifo))
+    reader.join(10)
+    assert got == [want] and fifo.is_fifo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.s", "out.s", "pipe", "real"]
+
+
 def test_cli(tmp_path, capsys):
     src, out = tmp_path / "in.s", tmp_path / "out.s"
     src.write_text(read(GOLDEN / "irq.s"))
