@@ -117,13 +117,17 @@ def build_guest(workdir: str, out) -> Path:
     return dest
 
 
-def run_guest(guest: Path, variant: str, cmdline: str, work: Path, out) -> GuestRun:
+def run_guest(guest: Path, variant: str, cmdline: str, work: Path, out, serial_in: bytes | None = None) -> GuestRun:
     """One `previrt run --target bare` of a variant on a fresh copy of the disk image."""
     disk, stats = work / f"{variant}.img", work / f"{variant}.json"
     shutil.copyfile(guest / "build" / "disk.img", disk)
     image = guest / "build" / variant / "kernel.elf"
+    stats.unlink(missing_ok=True)   # a --workdir used before must not lend this run its figures
     argv = ["run", str(image), "--target", "bare", "--disk", str(disk), "--cmdline", cmdline,
             "--stats", str(stats), "--max-instructions", str(MAX_INSTRUCTIONS)]
+    if serial_in is not None:       # the console-input workload reads the UART
+        (work / "serial.in").write_bytes(serial_in)
+        argv += ["--serial-in", str(work / "serial.in")]
     print(f"$ previrt {' '.join(shlex.quote(a) for a in argv)}", file=out, flush=True)
     done = subprocess.run([sys.executable, "-m", "previrt", *argv], capture_output=True)
     if not stats.exists():
@@ -132,6 +136,12 @@ def run_guest(guest: Path, variant: str, cmdline: str, work: Path, out) -> Guest
     data = json.loads(stats.read_text())
     return GuestRun(variant, done.stdout.decode(errors="replace"), done.returncode, int(data["instructions"]),
                     float(data["wall_seconds"]))
+
+
+def console_text(size: int) -> bytes:
+    """`size` bytes of numbered text lines, typed at the console for the `input` workload."""
+    lines = b"".join(b"line %05d typed at the console\n" % i for i in range(size // 16 + 1))
+    return lines[:size]
 
 
 def side_by_side(runs: list[GuestRun], out) -> None:
@@ -163,7 +173,8 @@ def guest_demo(workdir: str, workload: str, n: int, out) -> int:
     audit_status = audit_command(str(image), out, verbose=False)
     cmdline = f"run={workload} n={n}"
     print(f"\nworkload `{cmdline}` on the bare machine, native and previrt-unpatched:", file=out)
-    runs = [run_guest(guest, v, cmdline, Path(workdir), out) for v in VARIANTS]
+    serial_in = console_text(n) if workload == "input" else None
+    runs = [run_guest(guest, v, cmdline, Path(workdir), out, serial_in) for v in VARIANTS]
     side_by_side(runs, out)
     same = runs[0].output == runs[1].output
     ok = all(r.status == EXIT_OK_STATUS for r in runs)
