@@ -1,7 +1,7 @@
 """`previrt sites` and `previrt audit`: the objtool-like gate proving every sensitive instruction is a site.
 
 Checks return Finding objects (audit()); the text output is apart (format_finding, list_sites, audit_command).
-What is swept: see sweep_ranges; what counts as padding: see the NOP notes below."""
+What is swept: see sweep_ranges (recorded 16/64-bit code is not); what counts as padding: see the NOP notes below."""
 
 from __future__ import annotations
 
@@ -48,6 +48,8 @@ class AuditResult:
     sensitive: int = 0
     unswept_bytes: int = 0
     by_function: bool = False
+    code_ranges: int = 0  # records of 16/64-bit code
+    other_mode_bytes: int = 0  # bytes of those ranges, left out of the 32-bit sweep
 
 
 @dataclass(frozen=True)
@@ -205,24 +207,41 @@ def check_padding(md: Cs, data: bytes, address: int, site: Site) -> list[Finding
     return []
 
 
-def sweep_ranges(image: Image) -> tuple[list[SweepRange], bool]:
+def sweep_ranges(image: Image, other_mode: list[tuple[int, int]] = ()) -> tuple[list[SweepRange], bool]:
     """What the sweep decodes; second value: whether any section went by function.
 
     A section without sized STT_FUNC symbols is swept whole. Otherwise: the sized function bodies,
     unsized STT_FUNC symbols up to the next symbol, and, in the rest of the section (assembly written
     without .type/.size), the DWARF line-table rows: each row starts an instruction, and a row is cut
-    at the next symbol, so a labelled table or a Multiboot header in .text is not taken for code."""
+    at the next symbol, so a labelled table or a Multiboot header in .text is not taken for code.
+    The `other_mode` spans (recorded 16/64-bit code, sorted, not overlapping) are cut out: a range ends
+    where 32-bit code starts again, so the sweep resumes on an instruction boundary."""
     ranges, by_function = [], False
     for sec in image.code:
         funcs = [f for f in image.functions if sec.address <= f.address < sec.end]
         if not any(f.size for f in funcs):
-            ranges.append(SweepRange(sec.address, sec.end, sec.data))
-            continue
-        by_function = True
-        spans = _merge_overlapping(sorted({(f.address, min(_extent(image, f, sec), sec.end)) for f in funcs}))
-        spans = sorted(spans + _line_spans(image, sec, spans))
+            spans = [(sec.address, sec.end)]
+        else:
+            by_function = True
+            spans = _merge_overlapping(sorted({(f.address, min(_extent(image, f, sec), sec.end)) for f in funcs}))
+            spans = sorted(spans + _line_spans(image, sec, spans))
+        spans = [cut for a, b in spans for cut in _without(a, b, other_mode)]
         ranges += [SweepRange(a, b, sec.data[a - sec.address:b - sec.address]) for a, b in spans]
     return ranges, by_function
+
+
+def _without(start: int, end: int, holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """[start, end) less the sorted, disjoint `holes`, as the non-empty pieces left."""
+    out, cursor = [], start
+    for a, b in holes[max(bisect.bisect_right(holes, (start, start)) - 1, 0):]:
+        if a >= end:
+            break
+        if a > cursor:
+            out.append((cursor, a))
+        cursor = max(cursor, b)
+    if cursor < end:
+        out.append((cursor, end))
+    return out
 
 
 def _extent(image: Image, func, sec) -> int:
@@ -308,15 +327,44 @@ def _split_sites(sweep: Sweep, rng: SweepRange, sites: list[Site]) -> list[Findi
     return findings
 
 
+def check_code_ranges(image: Image) -> tuple[list[Finding], list[tuple[int, int]]]:
+    """Bounds and shape of every 16/64-bit code range, and no site overlapping one (a site in 16-bit
+    code would be checked and patched as 32-bit code).  Returns the findings and the usable ranges as
+    sorted, merged (start, end) spans; an empty range excludes nothing and is not checked."""
+    findings, spans = [], []
+    sites = sorted(image.sites, key=lambda s: s.address)
+    starts = [s.address for s in sites]  # a site is at most 255 bytes long (its size is a byte)
+    for rng in sorted(image.code_ranges):
+        where = f"{rng.mode}-bit code range [{rng.start:#x}, {rng.end:#x})"
+        if rng.end < rng.start:
+            findings.append(Finding(rng.start, f"malformed record: {where} ends before it starts"))
+            continue
+        if rng.end == rng.start:
+            continue
+        if image.section_of(rng.start, rng.end) is None:
+            findings.append(Finding(rng.start, f"record out of bounds: {where} is not inside an executable "
+                                               f"section"))
+            continue
+        spans.append((rng.start, rng.end))
+        for site in sites[bisect.bisect_left(starts, rng.start - 255):bisect.bisect_left(starts, rng.end)]:
+            if site.address < rng.end and site.end > rng.start:
+                findings.append(Finding(site.address, f"site [{site.address:#x}, {site.end:#x}) "
+                                                      f"({kind_name(site.kind)}) overlaps the {where}"))
+    return findings, _merge_overlapping(sorted(spans))
+
+
 def audit(image: Image) -> AuditResult:
     """All findings for one image, sorted by address."""
     md = disassembler()
-    result = AuditResult([], sites=len(image.sites))
+    result = AuditResult([], sites=len(image.sites), code_ranges=len(image.code_ranges))
     findings, usable = check_records(image)
     for site in usable:
         if kind_name(site.kind) != "?":
             findings += check_site(md, image, site)
-    ranges, result.by_function = sweep_ranges(image)
+    range_findings, other_mode = check_code_ranges(image)
+    findings += range_findings
+    result.other_mode_bytes = sum(b - a for a, b in other_mode)
+    ranges, result.by_function = sweep_ranges(image, other_mode)
     usable.sort(key=lambda s: s.address)
     starts = [s.address for s in usable]
     for rng in ranges:
@@ -324,7 +372,7 @@ def audit(image: Image) -> AuditResult:
         findings += check_sweep(md, image, rng, inside, result)
         result.swept_bytes += rng.end - rng.start
     result.ranges = len(ranges)
-    result.unswept_bytes = sum(len(s.data) for s in image.code) - result.swept_bytes
+    result.unswept_bytes = sum(len(s.data) for s in image.code) - result.swept_bytes - result.other_mode_bytes
     result.findings = sorted(set(findings), key=lambda f: (f.address, f.message))
     return result
 
@@ -351,7 +399,8 @@ def audit_command(image_path: str, out: TextIO, verbose: bool = False) -> int:
         how = "function bodies from the symbol table" if result.by_function else "whole executable sections"
         print(f"{image_path}: checked {result.sites} site records; swept {result.swept_bytes} bytes in "
               f"{result.ranges} ranges ({how}): {result.instructions} instructions, {result.sensitive} "
-              f"sensitive; {result.unswept_bytes} bytes of executable sections outside swept functions",
+              f"sensitive; {result.other_mode_bytes} bytes of 16/64-bit code ({result.code_ranges} recorded "
+              f"ranges) not swept; {result.unswept_bytes} bytes of executable sections outside swept functions",
               file=out)
     if result.findings:
         print(f"{image_path}: audit failed: {len(result.findings)} finding(s)", file=out)

@@ -1,8 +1,8 @@
-"""Reading an i386 ELF file (pyelftools): site records, executable sections, functions, DWARF lines.
+"""Reading an i386 ELF file (pyelftools): site and code-range records, executable sections, functions, DWARF lines.
 
 Parsing only: every malformed input becomes a UsageError naming the file; audit and output live elsewhere.
 A linked image is read at its link addresses. A relocatable object (.o) is read as if linked at 0: its
-SHF_ALLOC sections laid out in section order, the R_386_32/R_386_PC32 relocations of the site section
+SHF_ALLOC sections laid out in section order, the R_386_32/R_386_PC32 relocations of the record sections
 applied; its DWARF lines are used when it has one executable section (line addresses are then offsets)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from elftools.elf.relocation import RelocationSection
 from elftools.elf.elffile import ELFFile
 
 from previrt.errors import UsageError
-from previrt.sites import SECTION, Site, SiteFormatError, decode_section
+from previrt.sites import RANGE_SECTION, SECTION, CodeRange, Site, SiteFormatError, decode_ranges, decode_section
 
 ELFMAG = b"\x7fELF"
 R_386_32, R_386_PC32 = 1, 2
@@ -71,6 +71,7 @@ class Image:
     functions: list[Function]  # sorted by address
     labels: list[Function] = field(default_factory=list)  # code symbols (not STT_OBJECT) in code, sorted
     symbol_starts: list[int] = field(default_factory=list)  # addresses of every named symbol in code
+    code_ranges: list[CodeRange] = field(default_factory=list)  # 16/64-bit code, from RANGE_SECTION
     _lines: object = None  # a callable giving list[LineRange], evaluated on first use
 
     def section_of(self, start: int, end: int) -> CodeSection | None:
@@ -146,7 +147,8 @@ def _read(path: str, blob: bytes) -> Image:
             for i, s in enumerate(elf.iter_sections())
             if s["sh_flags"] & SH_FLAGS.SHF_EXECINSTR and s["sh_type"] != "SHT_NOBITS" and i in base]
     functions, labels, starts = _symbols(elf, code, base)
-    image = Image(path, _sites(path, elf, len(blob), base), code, functions, labels, starts)
+    image = Image(path, _records(path, elf, len(blob), base, SECTION, decode_section), code, functions, labels,
+                  starts, _records(path, elf, len(blob), base, RANGE_SECTION, decode_ranges))
     line_base = _line_base(elf, code)
     if elf.has_dwarf_info() and line_base is not None:
         image._lines = lambda: _dwarf_lines(path, elf, line_base)
@@ -196,8 +198,9 @@ def _section_data(section, file_size: int) -> bytes:
     return section.data()
 
 
-def _sites(path: str, elf: ELFFile, file_size: int, base: dict[int, int]) -> list[Site]:
-    index = next((i for i, s in enumerate(elf.iter_sections()) if s.name == SECTION), None)
+def _records(path: str, elf: ELFFile, file_size: int, base: dict[int, int], name: str, decode) -> list:
+    """The records of section `name` (SECTION or RANGE_SECTION), decoded by `decode`; none without it."""
+    index = next((i for i, s in enumerate(elf.iter_sections()) if s.name == name), None)
     if index is None:
         return []
     sec = elf.get_section(index)
@@ -205,13 +208,13 @@ def _sites(path: str, elf: ELFFile, file_size: int, base: dict[int, int]) -> lis
         data = _section_data(sec, file_size)
         if elf["e_type"] == "ET_REL":
             data = _relocated(elf, index, data, base)
-        return decode_section(data, base.get(index, 0))
+        return decode(data, base.get(index, 0))
     except (SiteFormatError, ValueError) as e:
-        raise UsageError(f"corrupt {SECTION} section: {e}", where=path) from None
+        raise UsageError(f"corrupt {name} section: {e}", where=path) from None
 
 
 def _relocated(elf: ELFFile, index: int, data: bytes, base: dict[int, int]) -> bytes:
-    """The site section of a .o with its R_386_32 / R_386_PC32 relocations applied at the layout."""
+    """A record section of a .o with its R_386_32 / R_386_PC32 relocations applied at the layout."""
     out = bytearray(data)
     for rel in elf.iter_sections():
         if not isinstance(rel, RelocationSection) or rel["sh_info"] != index:

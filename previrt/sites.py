@@ -1,6 +1,6 @@
-"""The site-record format: the one contract between the build pass, the image reader, audit and patcher.
+"""The record formats: the one contract between the build pass, the image reader, audit and patcher.
 
-One fixed-size, self-relative, versioned record per padded site, in section `.previrt.sites`."""
+Fixed-size, self-relative, versioned records: one per padded site, one per range of 16/64-bit code."""
 
 from __future__ import annotations
 
@@ -75,5 +75,74 @@ def gas_record(start_label: str, end_label: str, insn_end_label: str, kind: int,
         f"\t.long {start_label} - .",
         f"\t.byte {VERSION}, {kind}, {end_label} - {start_label}, {insn_end_label} - {start_label}",
         f"\t.short {flags}, {aux}",
+        "\t.popsection",
+    ]
+
+
+# ---- 16-bit (and 64-bit) code ranges -----------------------------------------------------------
+#
+# The asm pass never annotates code assembled under `.code16`, `.code16gcc` or `.code64` (a boot sector
+# or a real-mode trampoline must not grow); it records each stretch of it in an executable section as
+# one range, so that `previrt audit` does not sweep those bytes as 32-bit code.  A stretch ends where
+# the code size or the section (or subsection) changes, so a range never spans two sections.
+#
+# struct previrt_code_range {      /* little endian, 12 bytes, 4-byte aligned, in RANGE_SECTION */
+#     int32_t  start;              /* first byte minus the address of this field ("START - .") */
+#     int32_t  end;                /* end (exclusive) minus the address of this field ("END - .") */
+#     uint8_t  version;            /* RANGE_VERSION */
+#     uint8_t  mode;               /* 16 (.code16, .code16gcc) or 64 (.code64) */
+#     uint16_t flags;              /* 0 */
+# };
+RANGE_SECTION = ".previrt.code16"
+RANGE_VERSION = 1
+RANGE_RECORD = struct.Struct("<iiBBH")
+RANGE_RECORD_SIZE = RANGE_RECORD.size
+assert RANGE_RECORD_SIZE == 12
+RANGE_MODES = (16, 64)
+
+
+class CodeRange(collections.namedtuple("CodeRange", "start end mode")):
+    """One decoded range of 16- or 64-bit code: [start, end), absolute once read from a linked image."""
+
+    __slots__ = ()
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+def encode_range(rng: CodeRange, record_address: int) -> bytes:
+    """Bytes of the record for `rng` when the record itself sits at `record_address`."""
+    return RANGE_RECORD.pack(rng.start - record_address, rng.end - (record_address + 4), RANGE_VERSION,
+                             rng.mode, 0)
+
+
+def decode_ranges(data: bytes, section_address: int) -> list[CodeRange]:
+    """All records of a `.previrt.code16` section loaded (or linked) at `section_address`."""
+    if len(data) % RANGE_RECORD_SIZE:
+        raise SiteFormatError(f"{RANGE_SECTION} is {len(data)} bytes, not a multiple of the "
+                              f"{RANGE_RECORD_SIZE}-byte record")
+    ranges = []
+    for off in range(0, len(data), RANGE_RECORD_SIZE):
+        rel_start, rel_end, version, mode, _ = RANGE_RECORD.unpack_from(data, off)
+        where = f"{RANGE_SECTION} record {off // RANGE_RECORD_SIZE} at offset {off:#x}"
+        if version != RANGE_VERSION:
+            raise SiteFormatError(f"{where}: version {version}, this previrt reads version {RANGE_VERSION}")
+        if mode not in RANGE_MODES:
+            raise SiteFormatError(f"{where}: mode {mode}, not 16 or 64")
+        at = section_address + off
+        ranges.append(CodeRange((at + rel_start) & 0xFFFFFFFF, (at + 4 + rel_end) & 0xFFFFFFFF, mode))
+    return ranges
+
+
+def gas_range_record(start_label: str, end_label: str, mode: int) -> list[str]:
+    """GAS lines that push one record for the code range [start_label, end_label) into RANGE_SECTION."""
+    return [
+        f'\t.pushsection {RANGE_SECTION},"a"',
+        "\t.balign 4",
+        f"\t.long {start_label} - .",
+        f"\t.long {end_label} - .",
+        f"\t.byte {RANGE_VERSION}, {mode}",
+        "\t.short 0",
         "\t.popsection",
     ]

@@ -1,6 +1,6 @@
 """Which section and code size a GAS statement is assembled in: .section/.pushsection/.popsection/.previous,
 
-.text/.data/.bss/.subsection, .code16/.code32/.code64, .att_syntax, and .macro/.rept bodies (saved, restored)."""
+.text/.data/.bss/.subsection, .code16/.code32/.code64 (none in a .macro body), .att_syntax, and .macro/.rept bodies."""
 
 from __future__ import annotations
 
@@ -46,6 +46,16 @@ class Context:
         self.syntax = "att"
         self.bodies: list = []  # open Body entries, innermost last
 
+    def in_macro(self) -> bool:
+        return any(b.kind == "macro" for b in self.bodies)
+
+    def other_mode(self) -> tuple[str, str, str] | None:
+        """(section, subsection, mode) while 16- or 64-bit code is assembled into an executable section;
+        None in 32-bit code, in a data section and inside a .macro body (not assembled where it is written)."""
+        if self.mode == "32" or self.in_macro() or not self.executable(self.current[0]):
+            return None
+        return (*self.current, self.mode)
+
     def annotatable(self) -> bool:
         """32-bit code in an executable section (or a macro body, section decided at expansion)."""
         return self.mode == "32" and self.executable(self.current[0])
@@ -75,6 +85,10 @@ class Context:
         elif name == ".subsection":
             self.current = (self.current[0], args.strip() or "0")
         elif name in _CODE:
+            if self.in_macro():
+                raise StructureError(f"{name} inside a .macro body: the asm pass cannot tell the code size a macro "
+                                     f"leaves behind where it is expanded, nor record its 16/64-bit code for "
+                                     f"previrt audit; write {name} outside the macro")
             self.mode = _CODE[name]
             self._check_syntax()
         elif name in (".intel_syntax", ".att_syntax"):

@@ -1,6 +1,6 @@
 """The GAS (AT&T) pass: find every sensitive instruction of previrt.isa.i386, pad it to its site size
 
-with NOPs between labels, and record the site in `.previrt.sites` (previrt.sites.gas_record).
+with NOPs between labels, and record the site in `.previrt.sites`; record 16/64-bit code as ranges in `.previrt.code16`.
 
 Each rewrite, before and after (kind cli, site size 8); the site is one line, with `;` between statements,
 so no line is added and every line keeps its number (shown here one statement a line):
@@ -20,11 +20,34 @@ so no line is added and every line keeps its number (shown here one statement a 
                                .pushsection .previrt.sites,"a" ; (the 12-byte record) ; .popsection
                                # off
 
+A stretch of 16-bit code, before and after (the 16-bit lines themselves are not touched):
+
+        .code16                        .code16 ; .Lpv_cs1:
+        cli                            cli
+        .code32                        .Lpv_ce1: ;
+                                       .pushsection .previrt.code16,"a" ; (the 12-byte record) ; .popsection ;
+                                       .code32
+
 Decisions:
 * Only 32-bit code (`.code32`, the default) in executable sections is annotated: `.text`, `.text.*`,
   `.init`, `.fini`, names with a `text` component such as `.init.text`, and any section given flags
   with "x".  A sensitive instruction in a data section is left alone (data does not execute); 16-bit
   and 64-bit code pass through untouched (boot sectors must not grow).
+* Each stretch of 16-bit (`.code16`, `.code16gcc`) or 64-bit (`.code64`) code in an executable section
+  is recorded as a range in `.previrt.code16` (previrt.sites.gas_range_record), so that `previrt audit`
+  does not sweep it as 32-bit code.  The start label goes after the directive that opens the stretch,
+  the end label and the record before the one that closes it (`.code32`, or a switch of section or
+  subsection: the range is closed in the old section and a new one opened in the new section if it
+  is executable; `.pushsection`/`.popsection`/`.previous` alike), again as `;` statements on the
+  directive's line; a stretch still open at the end of the file is closed by one line added at the
+  end (no line number changes).  The 16-bit bytes are not touched.  A stretch with nothing between
+  its two directives but blanks and `;` gets no range.  A stretch that a label of a `.previrt.code16`
+  record is defined in (ours, or written by hand) is taken as recorded, so annotating annotated output
+  changes nothing.  Code-size directives inside `.macro` bodies are an error: where and in which code
+  size a macro is expanded is not known to a textual pass, and a wrong guess would hide 32-bit code
+  from the audit; so is a stretch opening or closing inside a `.rept`/`.irp`/`.irpc` body (it would be
+  recorded once for several copies).  GAS sizes every `.nops` in the code size in force at the end of
+  the file, so a file with padded sites must end in 32-bit code (else GAS: "invalid single nop size").
 * Macro bodies are annotated, with `\\@` in the labels so each expansion has its own; inside `.rept`,
   `.irp` and `.irpc` bodies (where GAS has no `\\@`) the labels are the numeric local labels
   97701/97702/97703, referred to as `97701b`.  A macro body is assumed to be expanded in code.
@@ -51,6 +74,8 @@ Decisions:
 
 from __future__ import annotations
 
+import bisect
+import collections
 import os
 import re
 import stat
@@ -154,6 +179,22 @@ def _new_file(folder: str) -> tuple[int, str]:
             raise PrevirtError(f"cannot write into {folder}: {e.strerror}") from e
 
 
+class _Slot:
+    """Text of a line decided after the line was rendered: the start label of a 16/64-bit code range,
+    known once the range closes (empty when it needs no record)."""
+
+    __slots__ = ("text", "done")
+
+    def __init__(self):
+        self.text, self.done = "", False
+
+
+# An open stretch of 16/64-bit code: its (section, subsection, mode), the text offset where it opened,
+# the _Slot for its start label, and the index in the output of the line holding the slot (-1 while
+# that line is being rendered).
+_Stretch = collections.namedtuple("_Stretch", "key start slot out_index")
+
+
 class _Pass:
     """One annotation of one file: the state carried from line to line."""
 
@@ -167,6 +208,11 @@ class _Pass:
         self.covered = _annotated_sites(text) if sites.SECTION in text else set()
         numbers = [int(n) for n in _OUR_NUMBER.findall(text)] if ".Lpv_" in text else []
         self.next_n = max(numbers, default=0) + 1
+        self.recorded = _recorded_range_labels(text) if sites.RANGE_SECTION in text else []
+        ranges = [int(n) for n in _OUR_RANGE_NUMBER.findall(text)] if ".Lpv_c" in text else []
+        self.next_range = max(ranges, default=0) + 1
+        self.stretch: _Stretch | None = None
+        self.edits: list = []  # range edits of the line being processed: (column, str or _Slot)
 
     def run(self) -> str:
         text, pos, lineno, n = self.text, 0, 1, len(self.text)
@@ -205,6 +251,11 @@ class _Pass:
             opener = ".macro" if body.kind == "macro" else ".rept/.irp/.irpc"
             raise self._error(f"{opener} body not closed by the end of the file", self._offset(body.lineno),
                               body.lineno)
+        if self.stretch:  # still in 16/64-bit code: one line more, after all the others
+            close = self._close_stretch(len(self.text))
+            if close:
+                newline = "" if not self.text or self.text.endswith("\n") else "\n"
+                self.out.append(f"{newline}\t{close.rstrip(' ;')}\n")
 
     def _offset(self, lineno: int) -> int:
         pos = 0
@@ -223,7 +274,7 @@ class _Pass:
             self.in_comment = (offset, lineno)
         elif not open_after:
             self.in_comment = None
-        found = []
+        found, self.edits = [], []
         for index, span in enumerate(spans):
             site = self._statement(line, span, index, offset, lineno)
             if site:
@@ -231,20 +282,30 @@ class _Pass:
         if found and self.pending and self.pending[0] == lineno:
             raise self._error("a prefix statement ends a line that holds a sensitive instruction: write the "
                               "prefix on the line of the instruction it prefixes", offset, lineno)
-        if found:
-            self.out.append(self._render(line, found))
+        if found or self.edits:
+            pieces = self._render(line, found, self.edits)
+            if self.stretch and self.stretch.out_index < 0 and self.stretch.slot in pieces:
+                self.stretch = self.stretch._replace(out_index=len(self.out))
+                self.out.append(pieces)  # joined when the stretch closes
+            else:
+                self.out.append("".join(p if isinstance(p, str) else p.text for p in pieces))
         else:
             self.out.append(line)
         if self.pending and self.pending[0] == lineno and self.pending[2] < 0:
-            self.pending = (lineno, self.pending[1], len(self.out) - 1)
+            shift = sum(len(t if isinstance(t, str) else t.text) for c, t in self.edits if c <= self.pending[1])
+            self.pending = (lineno, self.pending[1] + shift, len(self.out) - 1)
 
     def _statement(self, line: str, span: Span, index: int, offset: int, lineno: int):
         st = parse_statement(span.clean)
         if st.kind == "directive":
+            before, in_macro = self.ctx.other_mode(), self.ctx.in_macro()
             try:
                 self.ctx.directive(st.name, st.args, lineno)
             except StructureError as e:
                 raise self._error(str(e), offset, lineno) from None
+            after = self.ctx.other_mode()
+            if after != before and not (in_macro or self.ctx.in_macro()):
+                self._code_size_change(after, line, span, offset, lineno)
         if st.kind == "prefix":
             if self.pending is None or self.pending[0] != lineno:
                 self.pending = (lineno, span.start + label_end(line[span.start:span.end]), -1)
@@ -264,6 +325,43 @@ class _Pass:
         where = self.origins.describe(offset, lineno)
         return start, span.end, row, labels, inline, where, _short_form_guard(row, st.args, where)
 
+    # ---- 16/64-bit code ranges ---------------------------------------------------------------------
+
+    def _code_size_change(self, after: tuple | None, line: str, span: Span, offset: int, lineno: int) -> None:
+        """Close the open stretch before this directive and open the one it starts after it."""
+        if self.ctx.bodies:
+            raise self._error("16/64-bit code starts or ends inside a .rept/.irp/.irpc body (a code-size or "
+                              "section directive there): its range could not be recorded once per copy; move "
+                              "the directive out of the body", offset, lineno)
+        if self.stretch:
+            column = span.start + label_end(line[span.start:span.end])  # at the directive, after its labels
+            close = self._close_stretch(offset + column)
+            if close:
+                self.edits.append((column, close))
+        if after:
+            slot = _Slot()
+            self.edits.append((span.end, slot))
+            self.stretch = _Stretch(after, offset + span.end, slot, -1)
+
+    def _close_stretch(self, at: int) -> str:
+        """End the open stretch at text offset `at`: the statements to write there ('' if it needs no record)."""
+        stretch, self.stretch = self.stretch, None
+        stretch.slot.done = True
+        close = ""
+        between = self.text[stretch.start:at]
+        first = bisect.bisect_left(self.recorded, stretch.start)
+        recorded = first < len(self.recorded) and self.recorded[first] <= at
+        if between.strip(" \t\r\n\f\v;") and not recorded:
+            n, self.next_range = self.next_range, self.next_range + 1
+            start, end = f".Lpv_cs{n}", f".Lpv_ce{n}"
+            stretch.slot.text = f" ; {start}:"
+            record = sites.gas_range_record(start, end, int(stretch.key[2]))
+            close = f"{end}: ; " + " ; ".join(x.strip() for x in record) + " ; "
+        if stretch.out_index >= 0:
+            pieces = self.out[stretch.out_index]
+            self.out[stretch.out_index] = "".join(p if isinstance(p, str) else p.text for p in pieces)
+        return close
+
     # ---- rendering -------------------------------------------------------------------------------
 
     def _labels(self) -> tuple[str, str, str, str, str, str]:
@@ -282,17 +380,22 @@ class _Pass:
         line = self.out[index]
         self.out[index] = f"{line[:column]}{start_label}: {line[column:]}"
 
-    def _render(self, line: str, found: list) -> str:
+    def _render(self, line: str, found: list, edits: list) -> list:
         """The line with each site's start label before it and its padding and record after it, as
         further `;` statements on the same line: no line is added, so line numbers counted by GAS
-        (from `# N "file"` markers, also inside .macro/.rept bodies) stay those of the source."""
-        parts, cursor = [], 0
+        (from `# N "file"` markers, also inside .macro/.rept bodies) stay those of the source.  The
+        range `edits` (column, text or _Slot) go in at their columns.  A list of pieces: str or _Slot."""
+        inserts = list(edits)
         for a, b, row, labels, inline, where, guard in found:
-            parts += [line[cursor:a], f"{labels[0]}: " if inline else "", line[a:b], " ; ",
-                      " ; ".join(guard + self._postlude(row, labels, where))]
-            cursor = b
+            if inline:
+                inserts.append((a, f"{labels[0]}: "))
+            inserts.append((b, " ; " + " ; ".join(guard + self._postlude(row, labels, where))))
+        parts, cursor = [], 0
+        for column, piece in sorted(inserts, key=lambda e: e[0]):
+            parts += [line[cursor:column], piece]
+            cursor = column
         parts.append(line[cursor:])
-        return "".join(parts)
+        return parts
 
     def _postlude(self, row: i386.Row, labels: tuple, where: str) -> list[str]:
         _, i_def, e_def, s_ref, i_ref, e_ref = labels
@@ -319,6 +422,15 @@ def _short_form_guard(row: i386.Row, operands: str, where: str) -> list[str]:
     return [f".ifeq ({expr}) - {value}", f'.error "{message}"', ".endif"]
 
 
+_OUR_RANGE_NUMBER = re.compile(r"\.Lpv_c[se](\d+)")
+
+
+def _recorded_range_labels(text: str) -> list[int]:
+    """Sorted offsets of the definitions of the labels `.previrt.code16` records refer to."""
+    refs = _record_refs(text, sites.RANGE_SECTION)
+    return sorted({d for ref, at in refs for d in [_definition(text, ref, at)] if d is not None})
+
+
 _LONG_REF = re.compile(r"\.(?:long|int|4byte)[ \t]+(\S+?)[ \t]*-[ \t]*\.[ \t]*(?:[,;#\n]|$)")
 
 
@@ -340,8 +452,8 @@ def _annotated_sites(text: str) -> set[tuple[int, int]]:
     return covered
 
 
-def _record_refs(text: str) -> list[tuple[str, int]]:
-    """(start label, offset) of every `.long LABEL - .` inside the sites section."""
+def _record_refs(text: str, section: str = sites.SECTION) -> list[tuple[str, int]]:
+    """(label, offset) of every `.long LABEL - .` inside `section` (the sites section by default)."""
     ctx, refs = Context(), []
     starts = _candidate_lines(text)
     for k, start in enumerate(starts):
@@ -358,11 +470,11 @@ def _record_refs(text: str) -> list[tuple[str, int]]:
                     ctx.directive(st.name, st.args, 0)
                 except StructureError:
                     pass
-                if ctx.current[0] == sites.SECTION:
+                if ctx.current[0] == section:
                     m = _LONG_REF.match(span.clean)
                     if m:
                         refs.append((m.group(1), start + span.start))
-        if ctx.current[0] == sites.SECTION:
+        if ctx.current[0] == section:
             stop = starts[k + 1] if k + 1 < len(starts) else len(text)
             refs.extend((m.group(1), m.start()) for m in _LONG_REF.finditer(text, end, stop))
     return refs

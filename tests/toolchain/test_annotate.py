@@ -224,26 +224,36 @@ def test_lines_without_sensitive_instructions_pass_through_byte_identical(name):
     before, after = text.splitlines(True), annotate_text(text, f"{name}.s").splitlines(True)
     assert len(before) == len(after)
     changed = [(a, b) for a, b in zip(before, after) if a != b]
-    assert len(changed) == sum(".Lpv_s" in b or "97701:" in b for _, b in changed) > 10
+    assert len(changed) == sum(".Lpv_s" in b or "97701:" in b or ".Lpv_c" in b for _, b in changed) > 10
     for a, b in changed:  # take the added statements out again: the original line is left
         stripped = re.sub(r"(?:\.Lpv_s\d+(?:_\\@)?|97701): ", "", b)
         stripped = re.sub(r" ; (?:\.Lpv_i|97702:).*?\.popsection", "", stripped)
+        stripped = re.sub(r" ; \.Lpv_cs\d+:|\.Lpv_ce\d+: ; \.pushsection \.previrt\.code16.*?\.popsection ; ", "",
+                          stripped)
         assert stripped == a
 
 
-def test_code16_passes_through_untouched():
+def test_code16_is_not_annotated_but_recorded_as_a_range():
+    """The 16-bit lines pass through as they are; only the .code16/.code32 lines get the range's labels
+    and record (a `.code16gcc` stretch too, mode 16)."""
     text = ("\t.code16\n\tcli\n\tinb $0x60, %al\n\tmovl %eax, %cr0\n\tljmpl $8, $1f\n\t.code32\n1:\tcli\n"
             "\t.code16gcc\n\tsti\n\t.code32\n")
     out = annotate_text(text)
-    assert out.startswith(text[:text.index("\t.code32")])
-    assert out.count(".pushsection .previrt.sites") == 1
+    record = " ; ".join(x.strip() for x in sites.gas_range_record(".Lpv_cs1", ".Lpv_ce1", 16))
+    assert out.startswith("\t.code16 ; .Lpv_cs1:\n" + text[len("\t.code16\n"):text.index("\t.code32")]
+                          + f"\t.Lpv_ce1: ; {record} ; .code32\n")
+    assert out.count(".pushsection .previrt.sites") == 1 and out.count(".pushsection .previrt.code16") == 2
     assert "\n1:\t.Lpv_s1: cli ; .Lpv_i1: ; " in out
-    assert out.endswith("\t.code16gcc\n\tsti\n\t.code32\n")
+    assert out.endswith("\t.code16gcc ; .Lpv_cs2:\n\tsti\n\t.Lpv_ce2: ; "
+                        + record.replace("cs1", "cs2").replace("ce1", "ce2") + " ; .code32\n")
+    assert len(out.splitlines()) == len(text.splitlines())
 
 
 def test_intel_syntax_16_bit_code_passes():
     text = "\t.code16\n\t.intel_syntax noprefix\n\tmov cr0, eax\n\t.att_syntax\n\t.code32\n\tcli\n"
-    assert annotate_text(text).count(".pushsection") == 1
+    out = annotate_text(text)
+    assert out.count(".pushsection .previrt.sites") == 1 and out.count(".pushsection .previrt.code16") == 1
+    assert "\tmov cr0, eax\n" in out
 
 
 def test_data_sections_are_left_alone():
@@ -329,6 +339,156 @@ def test_existing_records_by_hand_are_respected():
     assert out.startswith(text[:text.index("\tsti")]) and ".Lpv_s1: sti" in out and "Lpv_s2" not in out
 
 
+# ---- 16/64-bit code ranges -----------------------------------------------------------------------
+
+# The real-mode start-up blob of the report: a 32-bit cli, then 16-bit code in .text.
+# (`$1f - tramp`: the offset within the blob, as a trampoline copied below 1 MiB uses; a bare `$1f` does
+# not fit the 16-bit offset of a real-mode ljmp when linked at 0x100000.)
+REAL_MODE = ("\t.text\n\t.code32\n\tcli\n\t.code16\ntramp:\tcli\n\tmovw $0x10,%ax\n\tljmp $0,$1f - tramp\n"
+             "1:\t.code32\n\tret\n")
+
+
+def code_ranges(elf: Path) -> list[sites.CodeRange]:
+    """The image's .previrt.code16 records, decoded straight from the section with the sites codec."""
+    with open(elf, "rb") as f:
+        sec = ELFFile(f).get_section_by_name(sites.RANGE_SECTION)
+        return sorted(sites.decode_ranges(sec.data(), sec["sh_addr"])) if sec else []
+
+
+def symbols(elf: Path) -> dict[str, int]:
+    with open(elf, "rb") as f:
+        return {s.name: s["st_value"] for s in ELFFile(f).get_section_by_name(".symtab").iter_symbols() if s.name}
+
+
+def decode16(data: bytes, address: int, mode: int = capstone.CS_MODE_16) -> list[str]:
+    insns = list(capstone.Cs(capstone.CS_ARCH_X86, mode).disasm(data, address))
+    assert sum(i.size for i in insns) == len(data), "the range does not decode to its end"
+    return [f"{i.mnemonic} {i.op_str}".strip() for i in insns]
+
+
+def test_real_mode_blob_is_one_range_of_exactly_its_16_bit_bytes(tmp_path):
+    out = annotate_text(REAL_MODE, "ap.S")
+    assert annotate_text(out, "ap.s") == out
+    elf = build(out, tmp_path)
+    image = Image(elf)
+    check_sites(image)
+    (cli32,) = image.sites  # the 16-bit cli is no site
+    assert i386.row(cli32.kind).name == "cli" and cli32.address == 0x100000
+    (rng,) = code_ranges(elf)
+    tramp = symbols(elf)["tramp"]
+    assert (rng.start, rng.end, rng.mode) == (tramp, tramp + 9, 16)
+    assert decode16(image.bytes_at(rng.start, rng.size), rng.start) == ["cli", "mov ax, 0x10", "ljmp 0:9"]
+    assert image.bytes_at(rng.end, 1) == b"\xc3"  # ret, 32-bit again
+    original = Image(build(REAL_MODE, tmp_path, "orig"))  # the 16-bit bytes themselves are unchanged
+    assert original.bytes_at(symbols(tmp_path / "orig.elf")["tramp"], 9) == image.bytes_at(rng.start, 9)
+
+
+def test_hand_written_boot16_block_is_one_range_and_the_golden_image_audits_clean(tmp_path):
+    elf = build(read(GOLDEN / "hand.annotated.s"), tmp_path)
+    (rng,) = code_ranges(elf)
+    assert (rng.start, rng.mode) == (symbols(elf)["boot16"], 16)
+    real_mode = decode16(Image(elf).bytes_at(rng.start, rng.size - 6), rng.start)  # less gdt16's 6 bytes
+    assert real_mode[:-1] == ["cli", "xor ax, ax", "mov ds, ax", "lgdt cs:[0x1c]", "mov eax, cr0", "or al, 1",
+                              "mov cr0, eax"] and real_mode[-1].startswith("ljmp 8:")
+    assert audit_messages(elf) == []
+
+
+def test_code64_stretch_is_a_range_of_mode_64(tmp_path):
+    text = "\t.text\n\t.code64\nlong:\tmovq %rax, %cr3\n\tretq\n\t.code32\nback:\tcli\n"
+    elf = build(annotate_text(text), tmp_path)
+    (rng,) = code_ranges(elf)
+    sym = symbols(elf)
+    assert (rng.start, rng.end, rng.mode) == (sym["long"], sym["back"], 64)
+    assert decode16(Image(elf).bytes_at(rng.start, rng.size), rng.start, capstone.CS_MODE_64) == ["mov cr3, rax",
+                                                                                                  "ret"]
+
+
+def test_section_switches_in_16_bit_code_close_and_open_ranges(tmp_path):
+    """A range per section (and subsection) the 16-bit code goes into; none in data sections.  The
+    labels aN/bN mark where each range must start and end; GAS says which section follows .previous."""
+    text = ("\t.text\n\t.code16\na1:\tcli\n\tmovw $1, %ax\nb1:\t.section .text.rm, \"ax\"\na2:\tsti\n"
+            "b2:\t.pushsection .rodata\n\t.byte 0xfa\n\t.popsection\na3:\tinb $0x60, %al\nb3:\t.previous\n"
+            "a4:\thlt\nb4:\t.text 1\na5:\tcli\nb5:\t.text 0 ; .section .data\n\t.byte 0xfb\n\t.text\n"
+            "a6:\tpushf\nb6:\t.code32\n\tcli\n")
+    out = annotate_text(text)
+    assert annotate_text(out) == out
+    assert len(out.splitlines()) == len(text.splitlines())
+    elf = build(out, tmp_path)
+    sym = symbols(elf)
+    want = sorted((sym[f"a{k}"], sym[f"b{k}"], 16) for k in range(1, 7))
+    assert code_ranges(elf) == want
+    image = Image(elf)
+    got = [decode16(image.bytes_at(a, b - a), a) for a, b, _ in want]
+    assert sorted(got) == sorted([["cli", "mov ax, 1"], ["sti"], ["in al, 0x60"], ["hlt"], ["cli"], ["pushf"]])
+    assert [i386.row(s.kind).name for s in image.sites] == ["cli"]  # the last line's, in 32-bit code
+
+
+def test_16_bit_code_at_the_end_of_the_file_is_closed_by_one_more_line(tmp_path):
+    # (no padded site before it: GAS sizes `.nops` in the code size at the end of the file)
+    for text in ("\tnop\n\t.code16\nrm:\tcli\n\thlt\n", "\tnop\n\t.code16\nrm:\tcli\n\thlt"):
+        out = annotate_text(text)
+        assert annotate_text(out) == out
+        before, after = text.splitlines(), out.splitlines()
+        assert len(after) == len(before) + 1 and after[2:4] == before[2:4] and after[1] == "\t.code16 ; .Lpv_cs1:"
+        assert after[-1].startswith("\t.Lpv_ce1: ; .pushsection .previrt.code16") and out.endswith(".popsection\n")
+        elf = build(out, tmp_path)
+        (rng,) = code_ranges(elf)
+        assert decode16(Image(elf).bytes_at(rng.start, rng.size), rng.start) == ["cli", "hlt"]
+
+
+def test_16_bit_code_in_a_data_section_needs_no_range():
+    text = "\t.data\n\t.code16\n\tcli\n\t.byte 1\n\t.code32\n\t.long 2\n"
+    assert annotate_text(text) == text
+
+
+def test_empty_16_bit_stretch_gets_no_record():
+    text = "\t.code16 ; .code32\n\t.code16\n\n\t.code32\n\tnop\n"
+    assert annotate_text(text) == text
+
+
+def test_macros_and_16_bit_ranges(tmp_path):
+    """A macro defined in 16-bit code is read in that code size (not annotated) and does not split the
+    range; a macro defined in 32-bit code is annotated, and expanded in 16-bit code its site lies in a
+    range, which previrt audit reports."""
+    text = ("\t.macro IRQ_OFF\n\tcli\n\t.endm\n\t.code16\n\t.macro IO_DELAY\n\toutb %al, $0x80\n\t.endm\n"
+            "rm:\tIO_DELAY\n\tsti\nend:\t.code32\n")
+    out = annotate_text(text)
+    assert out.count(".pushsection .previrt.code16") == 1 and out.count(".pushsection .previrt.sites") == 1
+    assert ".Lpv_s1_\\@: cli" in out and "\toutb %al, $0x80\n" in out
+    elf = build(out, tmp_path)
+    (rng,) = code_ranges(elf)
+    assert (rng.start, rng.end) == (symbols(elf)["rm"], symbols(elf)["end"])
+    assert decode16(Image(elf).bytes_at(rng.start, rng.size), rng.start) == ["out 0x80, al", "sti"]
+    assert audit_messages(elf) == []
+    elf = build(annotate_text(text.replace("rm:\tIO_DELAY", "rm:\tIRQ_OFF")), tmp_path, "wrong")
+    (rng,) = code_ranges(elf)
+    assert audit_messages(elf) == [f"site [{rng.start:#x}, {rng.start + 8:#x}) (cli) overlaps the 16-bit code "
+                                   f"range [{rng.start:#x}, {rng.end:#x})"]
+
+
+def audit_messages(elf: Path) -> list[str]:
+    from previrt.audit import audit
+    from previrt.elf import read_image
+
+    return [f.message for f in audit(read_image(str(elf))).findings]
+
+
+def test_prefix_line_after_a_range_closes_on_it(tmp_path):
+    """`rep` ending a line whose .code32 closes a range: the site's start label still goes before `rep`."""
+    out = annotate_text("\t.code16\n\tcli\n\t.code32 ; rep\n\toutsb\n")
+    assert "; .popsection ; .code32 ; .Lpv_s1: rep\n" in out
+    image = Image(build(out, tmp_path))
+    check_sites(image)
+    (site,) = image.sites
+    assert image.bytes_at(site.address, 2) == bytes.fromhex("f3 6e")
+
+
+def test_range_written_by_hand_is_respected():
+    text = ("\t.code16\nrm_start:\n\tcli\nrm_end:\n\t.code32\n\t.pushsection .previrt.code16, \"a\"\n\t.balign 4\n"
+            "\t.long rm_start - .\n\t.long rm_end - .\n\t.byte 1, 16\n\t.short 0\n\t.popsection\n")
+    assert annotate_text(text) == text
+
+
 # ---- errors --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text,where,message", [
@@ -340,6 +500,10 @@ def test_existing_records_by_hand_are_respected():
     ('\tnop\n\t.rept 2\n\tcli\n', "f.s:2", "body not closed"),
     ('\tcli; rep\n\touts\n', "f.s:1", "prefix statement"),
     ('\t.code16\n\t.intel_syntax noprefix\n\tcli\n\t.code32\n', "f.s:4", "Intel syntax"),
+    ('\tnop\n\t.macro REAL\n\t.code16\n\t.endm\n', "f.s:3", ".code16 inside a .macro body"),
+    ('\t.macro BACK\n\tnop\n\t.code32\n\t.endm\n', "f.s:3", ".code32 inside a .macro body"),
+    ('\t.rept 2\n\t.code16\n\tcli\n\t.code32\n\t.endr\n', "f.s:2", "inside a .rept/.irp/.irpc body"),
+    ('\t.code16\n\t.irp r, a, b\n\t.data\n\t.text\n\t.endr\n', "f.s:3", "inside a .rept/.irp/.irpc body"),
 ])
 def test_errors_name_file_and_line(text, where, message):
     with pytest.raises(PrevirtError) as e:

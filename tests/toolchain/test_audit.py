@@ -10,7 +10,7 @@ from capstone import CS_ARCH_X86, CS_MODE_32, Cs
 from previrt.audit import audit, is_padding_nop
 from previrt.elf import read_image
 from previrt.isa.i386 import ROWS
-from previrt.sites import gas_record
+from previrt.sites import gas_range_record, gas_record
 from tests.toolchain.projects import NOTE_GNU_STACK, TEXT_ADDRESS, asm_image, assemble, compile_c, link, previrt, run
 
 KIND = {r.name: r.kind for r in ROWS}
@@ -295,3 +295,69 @@ def test_object_file_audit_names_function_offset_and_line(unannotated):
     dump = run(["objdump", "-d", str(obj)]).stdout
     assert any(ln.strip().startswith(f"{int(offset, 16):x}:") and ln.rstrip().endswith("cli")
                for ln in dump.splitlines())
+
+
+# ---- 16/64-bit code ranges ---------------------------------------------------------------------------
+
+REAL_MODE = ("\t.text\n\t.globl _start\n_start:\n\t.code32\n\tcli\n\t.code16\ntramp:\tcli\n\tmovw $0x10,%ax\n"
+             "\tljmp $0,$1f - tramp\n1:\t.code32\n\tret\n")
+
+
+def annotated_image(tmp_path, text: str, name: str = "ap"):
+    src, out = tmp_path / f"{name}.S", tmp_path / f"{name}.s"
+    src.write_text(text)
+    status, _, err = previrt("annotate", str(src), "-o", str(out))
+    assert status == 0, err
+    return asm_image(tmp_path, out.read_text(), name)
+
+
+def test_real_mode_trampoline_audits_clean_once_annotated(tmp_path):
+    image = annotated_image(tmp_path, REAL_MODE)
+    status, out, _ = previrt("audit", "-v", str(image))
+    assert status == 0, out
+    assert "audit clean: 1 sites" in out
+    assert "swept 9 bytes in 2 ranges (whole executable sections): 3 instructions, 1 sensitive; 9 bytes of " \
+           "16/64-bit code (1 recorded ranges) not swept; 0 bytes of executable sections outside" in out
+    # without its range record, the same image's real-mode bytes are swept as 32-bit code
+    bare = tmp_path / "bare.elf"
+    run(["objcopy", "--remove-section", ".previrt.code16", str(image), str(bare)])
+    status, out, _ = previrt("audit", str(bare))
+    assert status == 1
+    (finding,) = [ln for ln in out.splitlines() if "unannotated" in ln]
+    assert " tramp+0x0 (" in finding and "ap.s:7): unannotated sensitive instruction `cli`" in finding
+
+
+def test_unannotated_real_mode_trampoline_fails(tmp_path):
+    status, out, _ = previrt("audit", str(asm_image(tmp_path, REAL_MODE)))
+    assert status == 1 and out.count("unannotated sensitive instruction `cli`") == 2
+
+
+def test_range_inside_a_sized_function_is_cut_out_of_its_sweep(tmp_path):
+    body = REAL_MODE.split("_start:\n", 1)[1].replace("\tret\n", "")
+    image = annotated_image(tmp_path, "\t.text\n" + function("_start", body))
+    result = audit(read_image(str(image)))
+    assert result.findings == [] and result.by_function
+    assert (result.other_mode_bytes, result.code_ranges, result.swept_bytes, result.instructions) == (9, 1, 9, 3)
+
+
+def range_record(start: str, end: str, mode: int = 16) -> str:
+    return "\n".join(gas_range_record(start, end, mode)) + "\n"
+
+
+def test_range_out_of_bounds_of_executable_sections(tmp_path):
+    extra = "\t.data\nd_s:\t.byte 0xfa, 0xfb\nd_e:\n" + range_record("d_s", "d_e")
+    msgs = findings(image_of(tmp_path, "\tnop\n", extra))
+    assert len(msgs) == 1 and msgs[0].startswith("record out of bounds: 16-bit code range [0x")
+    assert msgs[0].endswith(") is not inside an executable section")
+
+
+def test_range_overlapping_a_site(tmp_path):
+    body = site("a", "cli", KIND["cli"], 7) + "r_s:\tnop\nr_e:\n"
+    msgs = findings(image_of(tmp_path, body, range_record("a_i", "r_e")))
+    assert msgs == ["site [0x100000, 0x100008) (cli) overlaps the 16-bit code range [0x100001, 0x100009)"]
+    assert findings(image_of(tmp_path, body, range_record("r_s", "r_e"))) == []  # adjacent: fine
+
+
+def test_range_ending_before_it_starts(tmp_path):
+    msgs = findings(image_of(tmp_path, "r_s:\tnop\nr_e:\n", range_record("r_e", "r_s", 64)))
+    assert msgs == ["malformed record: 64-bit code range [0x100001, 0x100000) ends before it starts"]

@@ -10,7 +10,7 @@ import pytest
 
 from previrt.elf import read_image
 from previrt.errors import UsageError
-from previrt.sites import RECORD_SIZE, SECTION
+from previrt.sites import RANGE_RECORD_SIZE, RANGE_SECTION, RECORD_SIZE, SECTION, CodeRange
 from tests.toolchain.projects import TEXT_ADDRESS, asm_image, compile_c, link, previrt, run
 
 C_SOURCE = """\
@@ -164,12 +164,12 @@ def test_relocatable_object_record_against_an_undefined_symbol(tmp_path):
     assert status == 2 and SECTION in err and "elsewhere" in err
 
 
-def _set_record_byte(image_path, offset_in_record: int, value: int) -> None:
-    """Overwrite one byte of the first record of SECTION in a linked image."""
+def _set_record_byte(image_path, offset_in_record: int, value: int, section: str = SECTION) -> None:
+    """Overwrite one byte of the first record of `section` (SECTION by default) in a linked image."""
     from elftools.elf.elffile import ELFFile
 
     with open(image_path, "rb") as f:
-        sec = ELFFile(f).get_section_by_name(SECTION)
+        sec = ELFFile(f).get_section_by_name(section)
         where = sec["sh_offset"] + offset_in_record
     blob = bytearray(image_path.read_bytes())
     blob[where] = value
@@ -237,3 +237,83 @@ def test_corrupt_compressed_section_is_a_usage_error(tmp_path):
     image.write_bytes(bytes(blob))
     status, _, err = previrt("audit", str(image))
     assert status == 2 and str(image) in err and "Traceback" not in err
+
+
+# ---- .previrt.code16 ---------------------------------------------------------------------------------
+
+ONE_RANGE = """\
+	.text
+	.globl _start
+_start:
+	nop
+	.code16
+671:	cli
+	movw $0x10, %ax
+672:	.code32
+	ret
+	.pushsection .previrt.code16, "a"
+	.balign 4
+	.long 671b - .
+	.long 672b - .
+	.byte 1, 16
+	.short 0
+	.popsection
+"""
+
+TWO_RANGES = ONE_RANGE + """\
+	.section .text.other, "ax", @progbits
+	nop
+	nop
+	.code64
+681:	movq %rax, %cr3
+682:	.code32
+	.pushsection .previrt.code16, "a"
+	.balign 4
+	.long 681b - .
+	.long 682b - .
+	.byte 1, 64
+	.short 0
+	.popsection
+"""
+
+
+def test_code_ranges_decode_at_link_address(tmp_path):
+    image = read_image(str(asm_image(tmp_path, ONE_RANGE)))
+    assert image.code_ranges == [CodeRange(TEXT_ADDRESS + 1, TEXT_ADDRESS + 5, 16)]
+    assert image.code_ranges[0].size == 4
+
+
+def test_relocatable_object_ranges_are_relocated_into_each_section(tmp_path):
+    src = tmp_path / "two.s"
+    src.write_text(TWO_RANGES)
+    run(["as", "--32", str(src), "-o", str(tmp_path / "two.o")])
+    image = read_image(str(tmp_path / "two.o"))
+    text, other = image.code
+    assert other.name == ".text.other" and other.address >= text.end
+    assert image.code_ranges == [CodeRange(1, 5, 16), CodeRange(other.address + 2, other.address + 5, 64)]
+    status, out, _ = previrt("audit", "-v", str(tmp_path / "two.o"))
+    assert status == 0 and "7 bytes of 16/64-bit code (2 recorded ranges) not swept" in out
+
+
+def test_relocatable_object_range_against_an_undefined_symbol(tmp_path):
+    src = tmp_path / "u.s"
+    src.write_text(ONE_RANGE.replace("\t.long 672b - .", "\t.long elsewhere - ."))
+    run(["as", "--32", str(src), "-o", str(tmp_path / "u.o")])
+    status, _, err = previrt("audit", str(tmp_path / "u.o"))
+    assert status == 2 and RANGE_SECTION in err and "elsewhere" in err
+
+
+@pytest.mark.parametrize("offset,value,message", [(8, 2, "version 2, this previrt reads version 1"),
+                                                  (9, 32, "mode 32, not 16 or 64")])
+def test_corrupt_code16_section(tmp_path, offset, value, message):
+    image = asm_image(tmp_path, ONE_RANGE)
+    _set_record_byte(image, offset, value, RANGE_SECTION)
+    for command in ("audit", "sites"):
+        status, out, err = previrt(command, str(image))
+        assert status == 2 and out == ""
+        assert f"{image}: corrupt {RANGE_SECTION} section: {RANGE_SECTION} record 0 at offset 0x0: {message}" in err
+
+
+def test_corrupt_code16_section_not_whole_records(tmp_path):
+    status, _, err = previrt("audit", str(asm_image(tmp_path, ONE_RANGE.replace("\t.short 0\n", ""))))
+    assert status == 2 and f"{RANGE_SECTION} is 10 bytes, not a multiple of the {RANGE_RECORD_SIZE}-byte record" in err

@@ -28,7 +28,7 @@
  .endm
 
  .code16
- .section .boot16, "ax"
+ .section .boot16, "ax" ; .Lpv_cs1:
  .globl boot16
 boot16:
  cli # 16-bit: never annotated
@@ -40,7 +40,7 @@ boot16:
  movl %eax, %cr0
  ljmpl $0x08, $start32
 gdt16: .word 0x17; .long 0
- .code32
+ .Lpv_ce1: ; .pushsection .previrt.code16,"a" ; .balign 4 ; .long .Lpv_cs1 - . ; .long .Lpv_ce1 - . ; .byte 1, 16 ; .short 0 ; .popsection ; .code32
 
  .text
  .globl start32
