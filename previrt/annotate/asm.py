@@ -183,10 +183,10 @@ class _Slot:
     """Text of a line decided after the line was rendered: the start label of a 16/64-bit code range,
     known once the range closes (empty when it needs no record)."""
 
-    __slots__ = ("text", "done")
+    __slots__ = ("text",)
 
     def __init__(self):
-        self.text, self.done = "", False
+        self.text = ""
 
 
 # An open stretch of 16/64-bit code: its (section, subsection, mode), the text offset where it opened,
@@ -208,7 +208,7 @@ class _Pass:
         self.covered = _annotated_sites(text) if sites.SECTION in text else set()
         numbers = [int(n) for n in _OUR_NUMBER.findall(text)] if ".Lpv_" in text else []
         self.next_n = max(numbers, default=0) + 1
-        self.recorded = _recorded_range_labels(text) if sites.RANGE_SECTION in text else []
+        self.recorded = _record_label_offsets(text, sites.RANGE_SECTION) if sites.RANGE_SECTION in text else []
         ranges = [int(n) for n in _OUR_RANGE_NUMBER.findall(text)] if ".Lpv_c" in text else []
         self.next_range = max(ranges, default=0) + 1
         self.stretch: _Stretch | None = None
@@ -288,7 +288,7 @@ class _Pass:
                 self.stretch = self.stretch._replace(out_index=len(self.out))
                 self.out.append(pieces)  # joined when the stretch closes
             else:
-                self.out.append("".join(p if isinstance(p, str) else p.text for p in pieces))
+                self.out.append(_joined(pieces))
         else:
             self.out.append(line)
         if self.pending and self.pending[0] == lineno and self.pending[2] < 0:
@@ -346,7 +346,6 @@ class _Pass:
     def _close_stretch(self, at: int) -> str:
         """End the open stretch at text offset `at`: the statements to write there ('' if it needs no record)."""
         stretch, self.stretch = self.stretch, None
-        stretch.slot.done = True
         close = ""
         between = self.text[stretch.start:at]
         first = bisect.bisect_left(self.recorded, stretch.start)
@@ -359,7 +358,7 @@ class _Pass:
             close = f"{end}: ; " + " ; ".join(x.strip() for x in record) + " ; "
         if stretch.out_index >= 0:
             pieces = self.out[stretch.out_index]
-            self.out[stretch.out_index] = "".join(p if isinstance(p, str) else p.text for p in pieces)
+            self.out[stretch.out_index] = _joined(pieces)
         return close
 
     # ---- rendering -------------------------------------------------------------------------------
@@ -400,13 +399,22 @@ class _Pass:
     def _postlude(self, row: i386.Row, labels: tuple, where: str) -> list[str]:
         _, i_def, e_def, s_ref, i_ref, e_ref = labels
         size = self.site_sizes.get(row.kind, row.site_size)
-        message = f"{where}: {row.name} instruction is longer than its {size}-byte previrt site"
-        message = message.replace("\\", "\\\\").replace('"', '\\"')
+        message = _gas_string(f"{where}: {row.name} instruction is longer than its {size}-byte previrt site")
         pad = f"{size} - ({i_ref} - {s_ref})"
         return [f"{i_def}:", ".arch .nop", f".if {i_ref} - {s_ref} > {size}", f'.error "{message}"',
                 f".elseif {pad} > {MAX_NOP}", f".byte {JMP_REL8}, {pad} - 2", f".nops {pad} - 2, {MAX_NOP}",
                 ".else", f".nops {pad}, {MAX_NOP}", ".endif", f"{e_def}:",
                 *(x.strip() for x in sites.gas_record(s_ref, e_ref, i_ref, row.kind))]
+
+
+def _joined(pieces: list) -> str:
+    """A rendered line from its pieces (str, or a _Slot whose text is decided by now)."""
+    return "".join(p if isinstance(p, str) else p.text for p in pieces)
+
+
+def _gas_string(text: str) -> str:
+    """`text` escaped for the inside of a GAS string literal ("...")."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _short_form_guard(row: i386.Row, operands: str, where: str) -> list[str]:
@@ -417,20 +425,12 @@ def _short_form_guard(row: i386.Row, operands: str, where: str) -> list[str]:
     if guard is None:
         return []
     expr, value, short = guard
-    message = (f"{where}: {row.name} ${expr} is assembled as {short} when ${expr} is {value}, a different "
-               f"previrt site kind: write {short}").replace("\\", "\\\\").replace('"', '\\"')
+    message = _gas_string(f"{where}: {row.name} ${expr} is assembled as {short} when ${expr} is {value}, a "
+                          f"different previrt site kind: write {short}")
     return [f".ifeq ({expr}) - {value}", f'.error "{message}"', ".endif"]
 
 
 _OUR_RANGE_NUMBER = re.compile(r"\.Lpv_c[se](\d+)")
-
-
-def _recorded_range_labels(text: str) -> list[int]:
-    """Sorted offsets of the definitions of the labels `.previrt.code16` records refer to."""
-    refs = _record_refs(text, sites.RANGE_SECTION)
-    return sorted({d for ref, at in refs for d in [_definition(text, ref, at)] if d is not None})
-
-
 _LONG_REF = re.compile(r"\.(?:long|int|4byte)[ \t]+(\S+?)[ \t]*-[ \t]*\.[ \t]*(?:[,;#\n]|$)")
 
 
@@ -441,8 +441,7 @@ def _annotated_sites(text: str) -> set[tuple[int, int]]:
     resolved to the label's definition (`Nb`/`Nf` for numeric labels), and the instruction at or
     after it is the site's."""
     covered, pos, lineno = set(), 0, 1
-    defined = sorted({d for ref, at in _record_refs(text) for d in [_definition(text, ref, at)] if d is not None})
-    for offset in defined:
+    for offset in _record_label_offsets(text, sites.SECTION):
         line_start = text.rfind("\n", 0, offset) + 1
         lineno += text.count("\n", pos, line_start)
         pos = line_start
@@ -452,8 +451,13 @@ def _annotated_sites(text: str) -> set[tuple[int, int]]:
     return covered
 
 
-def _record_refs(text: str, section: str = sites.SECTION) -> list[tuple[str, int]]:
-    """(label, offset) of every `.long LABEL - .` inside `section` (the sites section by default)."""
+def _record_label_offsets(text: str, section: str) -> list[int]:
+    """Sorted text offsets of the definitions of the labels the records of `section` refer to."""
+    return sorted({d for ref, at in _record_refs(text, section) for d in [_definition(text, ref, at)] if d is not None})
+
+
+def _record_refs(text: str, section: str) -> list[tuple[str, int]]:
+    """(label, offset) of every `.long LABEL - .` inside `section`."""
     ctx, refs = Context(), []
     starts = _candidate_lines(text)
     for k, start in enumerate(starts):
