@@ -49,18 +49,29 @@ def encode(site: Site, record_address: int) -> bytes:
                        site.insn_len, site.flags, site.aux)
 
 
+def _records(data: bytes, record: struct.Struct, section: str):
+    """(offset, fields) of each fixed-size `record` in the data of `section`."""
+    if len(data) % record.size:
+        raise SiteFormatError(f"{section} is {len(data)} bytes, not a multiple of the {record.size}-byte record")
+    for off in range(0, len(data), record.size):
+        yield off, record.unpack_from(data, off)
+
+
+def _where(section: str, record: struct.Struct, off: int) -> str:
+    return f"{section} record {off // record.size} at offset {off:#x}"
+
+
+def _check_version(section: str, record: struct.Struct, off: int, version: int, expected: int) -> None:
+    if version != expected:
+        raise SiteFormatError(f"{_where(section, record, off)}: version {version}, "
+                              f"this previrt reads version {expected}")
+
+
 def decode_section(data: bytes, section_address: int) -> list[Site]:
     """All records of a `.previrt.sites` section loaded (or linked) at `section_address`."""
-    if len(data) % RECORD_SIZE:
-        raise SiteFormatError(
-            f"{SECTION} is {len(data)} bytes, not a multiple of the {RECORD_SIZE}-byte record")
     sites = []
-    for off in range(0, len(data), RECORD_SIZE):
-        rel, version, kind, size, insn_len, flags, aux = RECORD.unpack_from(data, off)
-        if version != VERSION:
-            raise SiteFormatError(
-                f"{SECTION} record {off // RECORD_SIZE} at offset {off:#x}: version {version}, "
-                f"this previrt reads version {VERSION}")
+    for off, (rel, version, kind, size, insn_len, flags, aux) in _records(data, RECORD, SECTION):
+        _check_version(SECTION, RECORD, off, version, VERSION)
         addr = (section_address + off + rel) & 0xFFFFFFFF
         sites.append(Site(addr, kind, size, insn_len, flags, aux))
     return sites
@@ -119,17 +130,11 @@ def encode_range(rng: CodeRange, record_address: int) -> bytes:
 
 def decode_ranges(data: bytes, section_address: int) -> list[CodeRange]:
     """All records of a `.previrt.code16` section loaded (or linked) at `section_address`."""
-    if len(data) % RANGE_RECORD_SIZE:
-        raise SiteFormatError(f"{RANGE_SECTION} is {len(data)} bytes, not a multiple of the "
-                              f"{RANGE_RECORD_SIZE}-byte record")
     ranges = []
-    for off in range(0, len(data), RANGE_RECORD_SIZE):
-        rel_start, rel_end, version, mode, _ = RANGE_RECORD.unpack_from(data, off)
-        where = f"{RANGE_SECTION} record {off // RANGE_RECORD_SIZE} at offset {off:#x}"
-        if version != RANGE_VERSION:
-            raise SiteFormatError(f"{where}: version {version}, this previrt reads version {RANGE_VERSION}")
+    for off, (rel_start, rel_end, version, mode, _) in _records(data, RANGE_RECORD, RANGE_SECTION):
+        _check_version(RANGE_SECTION, RANGE_RECORD, off, version, RANGE_VERSION)
         if mode not in RANGE_MODES:
-            raise SiteFormatError(f"{where}: mode {mode}, not 16 or 64")
+            raise SiteFormatError(f"{_where(RANGE_SECTION, RANGE_RECORD, off)}: mode {mode}, not 16 or 64")
         at = section_address + off
         ranges.append(CodeRange((at + rel_start) & 0xFFFFFFFF, (at + 4 + rel_end) & 0xFFFFFFFF, mode))
     return ranges
