@@ -48,6 +48,14 @@ _start:
 """
 
 
+def as_object(tmp_path, name: str, text: str):
+    """`text` assembled with `as --32`, no debug information, into tmp_path/NAME.o."""
+    src = tmp_path / f"{name}.s"
+    src.write_text(text)
+    run(["as", "--32", str(src), "-o", str(tmp_path / f"{name}.o")])
+    return tmp_path / f"{name}.o"
+
+
 @pytest.fixture(scope="module")
 def c_image(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("elf")
@@ -69,10 +77,8 @@ def test_functions_and_dwarf_lines_match_addr2line(c_image):
 
 
 def test_no_dwarf_means_no_source_line(tmp_path):
-    src = tmp_path / "p.s"
-    src.write_text("\t.text\n\t.globl _start\n_start:\tret\n")
-    run(["as", "--32", str(src), "-o", str(tmp_path / "p.o")])
-    image = read_image(str(link([tmp_path / "p.o"], tmp_path / "p.elf")))
+    obj = as_object(tmp_path, "p", "\t.text\n\t.globl _start\n_start:\tret\n")
+    image = read_image(str(link([obj], tmp_path / "p.elf")))
     assert image.source_line(TEXT_ADDRESS) is None
     assert image.describe(TEXT_ADDRESS) == "_start+0x0"  # the label, though not STT_FUNC
 
@@ -144,23 +150,19 @@ other:
 
 
 def test_relocatable_object_sites_are_relocated_into_each_section(tmp_path):
-    src = tmp_path / "two.s"
-    src.write_text(TWO_SECTIONS)
-    run(["as", "--32", str(src), "-o", str(tmp_path / "two.o")])
-    image = read_image(str(tmp_path / "two.o"))
+    obj = as_object(tmp_path, "two", TWO_SECTIONS)
+    image = read_image(str(obj))
     text, other = image.code
     assert (text.name, other.name) == (".text", ".text.other") and other.address >= text.end
     assert [(s.address, s.kind, s.size) for s in image.sites] == [(0, 1, 8), (other.address + 1, 2, 12)]
     assert image.describe(other.address + 1) == "other+0x1"
-    status, out, _ = previrt("audit", str(tmp_path / "two.o"))
+    status, out, _ = previrt("audit", str(obj))
     assert status == 0, out
 
 
 def test_relocatable_object_record_against_an_undefined_symbol(tmp_path):
-    src = tmp_path / "u.s"
-    src.write_text(ONE_SITE.replace("\t.long 661b - .", "\t.long elsewhere - ."))
-    run(["as", "--32", str(src), "-o", str(tmp_path / "u.o")])
-    status, _, err = previrt("sites", str(tmp_path / "u.o"))
+    obj = as_object(tmp_path, "u", ONE_SITE.replace("\t.long 661b - .", "\t.long elsewhere - ."))
+    status, _, err = previrt("sites", str(obj))
     assert status == 2 and SECTION in err and "elsewhere" in err
 
 
@@ -284,22 +286,18 @@ def test_code_ranges_decode_at_link_address(tmp_path):
 
 
 def test_relocatable_object_ranges_are_relocated_into_each_section(tmp_path):
-    src = tmp_path / "two.s"
-    src.write_text(TWO_RANGES)
-    run(["as", "--32", str(src), "-o", str(tmp_path / "two.o")])
-    image = read_image(str(tmp_path / "two.o"))
+    obj = as_object(tmp_path, "two", TWO_RANGES)
+    image = read_image(str(obj))
     text, other = image.code
     assert other.name == ".text.other" and other.address >= text.end
     assert image.code_ranges == [CodeRange(1, 5, 16), CodeRange(other.address + 2, other.address + 5, 64)]
-    status, out, _ = previrt("audit", "-v", str(tmp_path / "two.o"))
+    status, out, _ = previrt("audit", "-v", str(obj))
     assert status == 0 and "7 bytes of 16/64-bit code (2 recorded ranges) not swept" in out
 
 
 def test_relocatable_object_range_against_an_undefined_symbol(tmp_path):
-    src = tmp_path / "u.s"
-    src.write_text(ONE_RANGE.replace("\t.long 672b - .", "\t.long elsewhere - ."))
-    run(["as", "--32", str(src), "-o", str(tmp_path / "u.o")])
-    status, _, err = previrt("audit", str(tmp_path / "u.o"))
+    obj = as_object(tmp_path, "u", ONE_RANGE.replace("\t.long 672b - .", "\t.long elsewhere - ."))
+    status, _, err = previrt("audit", str(obj))
     assert status == 2 and RANGE_SECTION in err and "elsewhere" in err
 
 
