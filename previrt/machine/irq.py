@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from previrt.machine.clock import NO_LINE
+
 
 class IrqLine:
     def __init__(self, set_irq: Callable[[int, bool], None], line: int):
@@ -31,12 +33,12 @@ class IrqLine:
 
 
 def line_of(irq: IrqLine | None) -> int:
-    """The line number to tag a device's clock events with (clock.NO_LINE = -1 when it drives none)."""
-    return -1 if irq is None else irq.line
+    """The line number to tag a device's clock events with (NO_LINE when it drives none)."""
+    return NO_LINE if irq is None else irq.line
 
 
 class NullIrq(IrqLine):
     """A line connected to nothing, for devices tested on their own."""
 
-    def __init__(self, line: int = -1):
+    def __init__(self, line: int = NO_LINE):
         super().__init__(lambda _line, _level: None, line)

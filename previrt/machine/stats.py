@@ -58,7 +58,7 @@ def check_destination(path: str | Path) -> None:
     path = Path(path)
     if path.is_dir():
         raise UsageError("cannot write statistics: this is a folder", where=str(path))
-    if not (path.parent if str(path.parent) else Path(".")).is_dir():
+    if not path.parent.is_dir():
         raise UsageError("cannot write statistics: no such folder", where=str(path))
 
 
