@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.guest.guestrun import GuestBuild, build_guest
+from previrt.guestrun import GuestBuild, build_guest
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 
-from tests.guest.guestrun import GUEST_SRC
+from previrt.guestrun import guest_source
 
+GUEST_SRC = guest_source()
 KERNEL = GUEST_SRC / "kernel"
 ARCH = KERNEL / "arch"
 ASM_RE = re.compile(r"\b(__asm__|asm)\b\s*(volatile|__volatile__)?\s*\(")

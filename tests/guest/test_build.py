@@ -3,6 +3,8 @@ out of kernel code, reproducible bytes, and the previrt image's audit and site p
 
 from __future__ import annotations
 
+import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -10,7 +12,7 @@ import sys
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
-from tests.guest.guestrun import GuestBuild, VARIANTS, build_guest
+from previrt.guestrun import VARIANTS, GuestBuild, make_variables
 
 MULTIBOOT_MAGIC = 0x1BADB002
 MULTIBOOT_FLAGS = 0x3  # page-align + memory information, no a.out kludge
@@ -94,8 +96,20 @@ def test_every_site_comes_from_the_arch_layer(guest: GuestBuild):
 def test_build_is_reproducible_across_locations(guest: GuestBuild, tmp_path):
     """Same sources, another folder: the same kernel, programs and disk, byte for byte (native)."""
     other = tmp_path / "elsewhere" / "guest"
-    import shutil
     shutil.copytree(guest.root, other, ignore=shutil.ignore_patterns("build"))
-    subprocess.run(["make", "-s", "-j2"], cwd=other, check=True, capture_output=True)
+    subprocess.run(["make", "-s", "-j2", *make_variables("native")], cwd=other, check=True, capture_output=True)
     for rel in ("build/native/kernel.elf", "build/disk.img", "build/user/ctxsw.elf"):
         assert (other / rel).read_bytes() == (guest.root / rel).read_bytes(), rel
+
+
+def test_previrt_build_needs_no_previrt_on_path(guest: GuestBuild, tmp_path):
+    """make's variables name `previrt cc` through this interpreter: a venv need not be on PATH (nor activated)."""
+    other = tmp_path / "guest"
+    shutil.copytree(guest.root, other, ignore=shutil.ignore_patterns("build"))
+    path = os.pathsep.join(d for d in os.environ["PATH"].split(os.pathsep) if not shutil.which("previrt", path=d))
+    assert shutil.which("previrt", path=path) is None
+    target = "build/previrt/user_programs.o"        # previrt cc, with the user programs built first
+    done = subprocess.run(["make", "-s", *make_variables("previrt"), target], cwd=other, capture_output=True,
+                          text=True, env=dict(os.environ, PATH=path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (other / target).read_bytes()[:4] == b"\x7fELF"

@@ -7,24 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.guest.guestrun import (EXIT_OK_STATUS, EXIT_PANIC_STATUS, SERIAL_INPUT, TEST_SIZES, VARIANTS, fresh_disk,
-                                  qemu_available, run_qemu)
+from previrt.guestrun import BANNER, EXIT_PANIC, QEMU, VARIANTS, WORKLOADS, qemu_available, qemu_workload, run_qemu
 
 GOLDEN = Path(__file__).parent / "golden"
 
-pytestmark = [pytest.mark.qemu, pytest.mark.skipif(not qemu_available(), reason="needs qemu-system-i386")]
+pytestmark = [pytest.mark.qemu, pytest.mark.skipif(not qemu_available(), reason=f"needs {QEMU}")]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("name", sorted(TEST_SIZES))
+@pytest.mark.parametrize("name", sorted(WORKLOADS))
 def test_workload_on_qemu_matches_golden(guest, variant, name, tmp_path):
-    run = run_qemu(guest.image(variant), f"run={name} n={TEST_SIZES[name]}", fresh_disk(guest.disk, tmp_path, name),
-                   serial_in=SERIAL_INPUT.get(name))
-    assert run.status == EXIT_OK_STATUS, run.output
+    run = qemu_workload(guest, variant, name, WORKLOADS[name].test_size, tmp_path)
+    assert run.ok, run.describe()
     assert run.output == (GOLDEN / f"{name}.out").read_text()
 
 
 def test_panic_on_qemu(guest, tmp_path):
-    run = run_qemu(guest.image("previrt"), "run=null panic=1", fresh_disk(guest.disk, tmp_path, "d"))
-    assert run.status == EXIT_PANIC_STATUS
+    run = run_qemu(guest.image("previrt"), "run=null panic=1", guest.fresh_disk(tmp_path, "d"), expect=EXIT_PANIC,
+                   banner=BANNER)
+    assert run.ok, run.describe()
     assert "kernel panic: assertion failed" in run.output
