@@ -823,7 +823,7 @@ class IdtDelivery:
 
     def deliver(self, event: Event) -> None:
         cpu = self.cpu
-        st = cpu.snapshot()
+        st = self.state()
         cpu._paging = (st.cr0, st.cr3, st.cr4)      # constant during delivery (CR2 aside), and so are the
         cpu._tlb = {}                               # translations made during it
         try:
@@ -841,7 +841,7 @@ class IdtDelivery:
                     st.eip -= event.insn_len or self.cpu.int_insn_len(event.vector)
                     self.cpu.set_reg(X.UC_X86_REG_EIP, st.eip)
                 if fault.cr2 is not None:
-                    self.cpu.set_reg(X.UC_X86_REG_CR2, fault.cr2)
+                    self.set_cr2(fault.cr2)
                 self.cpu.exceptions[fault.vector] += 1      # every exception raised counts, delivered or not
                 try:
                     event = combine(event, fault)
@@ -872,16 +872,34 @@ class IdtDelivery:
         if new_cpl < cpl:
             ss, esp, ss_desc = self._inner_stack(new_cpl, ext, st)
             esp = self._push(ss_desc, ss, esp, [st.ss, st.esp] + frame, new_cpl, (ss & 0xFFFC) + ext)
+        else:
+            ss, ss_desc = None, self.descriptor(st.ss, (st.ss & 0xFFFC) + ext, st)
+            esp = self._push(ss_desc, st.ss, st.esp, frame, cpl, 0)
+        self.commit(st, new_cpl, ss, esp, cs, new_flags, gate.gate_offset)
+
+    # --- where the state comes from and goes to (a hypervisor delivers through its virtual CPU state) ----
+    def state(self) -> CpuState:
+        """The state delivery starts from: the CPU's own registers."""
+        return self.cpu.snapshot()
+
+    def commit(self, st: CpuState, new_cpl: int, ss: int | None, esp: int, cs: int, eflags: int,
+               eip: int) -> None:
+        """Enter the handler: ring `new_cpl`, a new stack segment `ss` (None: same stack), esp, cs, eflags, eip."""
+        cpu = self.cpu
+        if ss is not None:
             cpu.set_cpl(new_cpl)
             cpu.set_reg(X.UC_X86_REG_SS, ss)
-        else:
-            ss_desc = self.descriptor(st.ss, (st.ss & 0xFFFC) + ext, st)
-            esp = self._push(ss_desc, st.ss, st.esp, frame, cpl, 0)
         cpu.set_reg(X.UC_X86_REG_ESP, esp)
         if cs != st.cs:
             cpu.set_reg(X.UC_X86_REG_CS, cs)
-        cpu.set_reg(X.UC_X86_REG_EFLAGS, new_flags)
-        cpu.set_reg(X.UC_X86_REG_EIP, gate.gate_offset)
+        cpu.set_reg(X.UC_X86_REG_EFLAGS, eflags)
+        cpu.set_reg(X.UC_X86_REG_EIP, eip)
+
+    def set_cr2(self, linear: int) -> None:
+        self.cpu.set_reg(X.UC_X86_REG_CR2, linear)
+
+    def ldtr(self) -> tuple[int, int, int, int]:
+        return self.cpu.reg(X.UC_X86_REG_LDTR)
 
     def _gate(self, ev: Event, ext: int, cpl: int, st: CpuState) -> Descriptor:
         """Read and check IDT entry `ev.vector` (SDM 6.12.1.1, 6.12.1.2)."""
@@ -905,7 +923,7 @@ class IdtDelivery:
         """GDT/LDT entry for `selector`; beyond the table limit → #GP(error)."""
         cpu = self.cpu
         if selector & ERR_TI:
-            table = cpu.reg(X.UC_X86_REG_LDTR)
+            table = self.ldtr()
         else:
             table = st.gdtr if st is not None else cpu.reg(X.UC_X86_REG_GDTR)
         index = selector & 0xFFF8
