@@ -1,30 +1,27 @@
 """`previrt demo`: build the bundled example with `previrt cc`, list its sites and audit it; then build the
 guest kernel of guest_src/ natively and with `previrt cc`, and run one workload of it on the bare machine.
 
-Each step is one small function over a work dir; nothing is built in the source tree (guest_src/ is copied)."""
+Each step is one small function over a work dir; nothing is built in the source tree (guest_src/ is copied).
+Building and running the guest is previrt.guestrun's."""
 
 from __future__ import annotations
 
-import json
 import os
-import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from previrt.errors import PrevirtError, UsageError
+from previrt.guestrun import (VARIANTS, WORKLOADS, GuestBuild, RunResult, build_guest, guest_source, previrt_cc,
+                              run_workload)
+from previrt.guestrun import workload as known_workload
 
 DEMO_PACKAGE_DIR = "data/demo"
 IMAGE = "demo.elf"
-GUEST_ENV = "PREVIRT_GUEST_SRC"  # where the guest sources are, when not beside the package
-VARIANTS = ("native", "previrt")
 DEFAULT_WORKLOAD, DEFAULT_N = "build", 1
-EXIT_OK_STATUS = 1  # the guest's poweroff(0) through the exit port: (0 << 1) | 1
-MAX_INSTRUCTIONS = 2_000_000_000  # a bound, so a bad --n cannot spin for ever
 
 
 # ---- the bundled example ---------------------------------------------------------------------
@@ -41,14 +38,6 @@ def copy_example(workdir: str) -> str:
     return dest
 
 
-def previrt_cc_command() -> str:
-    """`CC` for make: `previrt cc` when PATH finds this interpreter's previrt, else `python -m previrt cc`."""
-    found = shutil.which("previrt")
-    if found and os.path.dirname(os.path.realpath(found)) == os.path.dirname(os.path.realpath(sys.executable)):
-        return "previrt cc"
-    return f"{shlex.quote(sys.executable)} -m previrt cc"
-
-
 def make(folder: str, out, *extra: str) -> subprocess.CompletedProcess:
     """`make [extra]` in `folder`, its output copied to `out`; a failed build is an error."""
     cmd = ["make", "-C", folder, "--no-print-directory", *extra]
@@ -62,7 +51,7 @@ def make(folder: str, out, *extra: str) -> subprocess.CompletedProcess:
 def build(folder: str, out) -> str:
     """`make CC="previrt cc"` in `folder`; returns the image path."""
     print(f"$ make CC=\"previrt cc\"   (in {folder})", file=out, flush=True)
-    make(folder, out, f"CC={previrt_cc_command()}")
+    make(folder, out, f"CC={previrt_cc()}")
     return os.path.join(folder, IMAGE)
 
 
@@ -82,69 +71,18 @@ def show_audit(image: str, out, name: str = IMAGE) -> int:
 
 # ---- the guest kernel ------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class GuestRun:
-    variant: str
-    output: str
-    status: int
-    instructions: int
-    wall: float
+def run_variants(guest: GuestBuild, workload: str, n: int, work: Path, out) -> list[RunResult]:
+    """The workload on both variants (bare machine); a variant that could not run at all is an error."""
+    runs = []
+    for variant in VARIANTS:
+        run = run_workload(guest, variant, workload, n, work, log=out)
+        if not run.stats:
+            raise PrevirtError(f"the {variant} guest did not run: {run.failed}", where=str(guest.image(variant)))
+        runs.append(run)
+    return runs
 
 
-def guest_source() -> Path:
-    """$PREVIRT_GUEST_SRC, else guest_src/ of this checkout, else the copy a non-editable install put in
-    <prefix>/share/previrt; an error naming the places looked at."""
-    if os.environ.get(GUEST_ENV):
-        places = [Path(os.environ[GUEST_ENV])]
-    else:
-        places = [Path(__file__).resolve().parents[1] / "guest_src", Path(sys.prefix) / "share/previrt/guest_src"]
-    for where in places:
-        if (where / "Makefile").is_file():
-            return where
-    raise UsageError("guest sources not found (no Makefile in " + " or ".join(map(str, places)) +
-                     f"); set {GUEST_ENV} to a copy of guest_src/")
-
-
-def build_guest(workdir: str, out) -> Path:
-    """Copy guest_src/ (without its build folder) into `workdir` and build both variants there."""
-    dest = Path(workdir) / "guest_src"
-    shutil.copytree(guest_source(), dest, ignore=shutil.ignore_patterns("build"), dirs_exist_ok=True)
-    cc = previrt_cc_command()
-    for label, extra in (("make", ()), ("make PREVIRT=1", ("PREVIRT=1", f"CC={cc}"))):
-        print(f"\n$ {label} -s   (in {dest})", file=out, flush=True)
-        make(str(dest), out, "-s", "-j2", *extra)
-        print(f"built {dest / 'build' / ('previrt' if extra else 'native') / 'kernel.elf'}", file=out)
-    return dest
-
-
-def run_guest(guest: Path, variant: str, cmdline: str, work: Path, out, serial_in: bytes | None = None) -> GuestRun:
-    """One `previrt run --target bare` of a variant on a fresh copy of the disk image."""
-    disk, stats = work / f"{variant}.img", work / f"{variant}.json"
-    shutil.copyfile(guest / "build" / "disk.img", disk)
-    image = guest / "build" / variant / "kernel.elf"
-    stats.unlink(missing_ok=True)   # a --workdir used before must not lend this run its figures
-    argv = ["run", str(image), "--target", "bare", "--disk", str(disk), "--cmdline", cmdline,
-            "--stats", str(stats), "--max-instructions", str(MAX_INSTRUCTIONS)]
-    if serial_in is not None:       # the console-input workload reads the UART
-        (work / "serial.in").write_bytes(serial_in)
-        argv += ["--serial-in", str(work / "serial.in")]
-    print(f"$ previrt {' '.join(shlex.quote(a) for a in argv)}", file=out, flush=True)
-    done = subprocess.run([sys.executable, "-m", "previrt", *argv], capture_output=True)
-    if not stats.exists():
-        raise PrevirtError(f"the {variant} guest did not run: {done.stderr.decode(errors='replace').strip()}",
-                           where=str(image))
-    data = json.loads(stats.read_text())
-    return GuestRun(variant, done.stdout.decode(errors="replace"), done.returncode, int(data["instructions"]),
-                    float(data["wall_seconds"]))
-
-
-def console_text(size: int) -> bytes:
-    """`size` bytes of numbered text lines, typed at the console for the `input` workload."""
-    lines = b"".join(b"line %05d typed at the console\n" % i for i in range(size // 16 + 1))
-    return lines[:size]
-
-
-def side_by_side(runs: list[GuestRun], out) -> None:
+def side_by_side(runs: list[RunResult], out) -> None:
     """Serial outputs in two columns, then the counts; a `!` marks lines that differ."""
     columns = [r.output.splitlines() for r in runs]
     width = max([len(VARIANTS[0]) + 12, *(len(x) for x in columns[0])])
@@ -157,7 +95,7 @@ def side_by_side(runs: list[GuestRun], out) -> None:
     print(f"\n  {'':<22}{'native':>16}{'previrt':>16}", file=out)
     print(f"  {'guest instructions':<22}{n.instructions:>16,}{p.instructions:>16,}", file=out)
     print(f"  {'exit status':<22}{n.status:>16}{p.status:>16}", file=out)
-    print(f"  {'wall seconds':<22}{n.wall:>16.2f}{p.wall:>16.2f}", file=out)
+    print(f"  {'wall seconds':<22}{n.stats['wall_seconds']:>16.2f}{p.stats['wall_seconds']:>16.2f}", file=out)
     ratio = p.instructions / n.instructions if n.instructions else float("nan")
     print(f"  previrt / native instructions: {ratio:.4f} ({p.instructions - n.instructions:+,}: about one padding "
           "instruction per executed site)", file=out)
@@ -167,19 +105,21 @@ def guest_demo(workdir: str, workload: str, n: int, out) -> int:
     """Build both variants, audit the previrt image, run the workload on both; 0 when all agrees."""
     from previrt.audit import audit_command
 
-    guest = build_guest(workdir, out)
-    image = guest / "build" / "previrt" / "kernel.elf"
+    guest = build_guest(Path(workdir) / "guest_src", log=out)
+    image = guest.image("previrt")
     print(f"\n$ previrt audit {image}", file=out)
     audit_status = audit_command(str(image), out, verbose=False)
-    cmdline = f"run={workload} n={n}"
-    print(f"\nworkload `{cmdline}` on the bare machine, native and previrt-unpatched:", file=out)
-    serial_in = console_text(n) if workload == "input" else None
-    runs = [run_guest(guest, v, cmdline, Path(workdir), out, serial_in) for v in VARIANTS]
+    print(f"\nworkload `{WORKLOADS[workload].cmdline(n)}` on the bare machine, native and previrt-unpatched:",
+          file=out)
+    runs = run_variants(guest, workload, n, Path(workdir), out)
     side_by_side(runs, out)
     same = runs[0].output == runs[1].output
-    ok = all(r.status == EXIT_OK_STATUS for r in runs)
+    ok = all(r.ok for r in runs)
     print(f"\noutputs {'identical' if same else 'DIFFER'}; workload "
           f"{'succeeded in both builds' if ok else 'did not succeed (exit status is (v << 1) | 1)'}", file=out)
+    for variant, run in zip(VARIANTS, runs):
+        if not run.ok:
+            print(f"  {variant}: {run.failed}", file=out)
     return 0 if audit_status == 0 and same and ok else 1
 
 
@@ -194,11 +134,22 @@ def run_demo(workdir: str, out, workload: str = DEFAULT_WORKLOAD, n: int = DEFAU
     return guest_demo(workdir, workload, n, out) or status
 
 
+def check_workdir(workdir: str) -> None:
+    """--workdir: an existing folder, or a new one in an existing folder (never a chain of new folders)."""
+    path = Path(workdir)
+    if path.exists() and not path.is_dir():
+        raise UsageError("--workdir is not a folder", where=workdir)
+    if not path.exists() and not path.absolute().parent.is_dir():
+        raise UsageError("--workdir: its parent folder does not exist", where=workdir)
+
+
 def demo_command(args) -> int:
     out = sys.stdout
+    known_workload(args.workload)   # a bad name, size or folder is refused before anything is built
     if args.n < 1:
         raise UsageError(f"--n must be at least 1, not {args.n}")
     if args.workdir:
+        check_workdir(args.workdir)
         os.makedirs(args.workdir, exist_ok=True)
         return run_demo(args.workdir, out, args.workload, args.n)
     with tempfile.TemporaryDirectory(prefix="previrt-demo-") as tmp:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from previrt import demo
 from previrt.demo import copy_example
+from previrt.guestrun import PADDING_TARGET, WORKLOADS
 from tests.toolchain.projects import make, previrt
 
 
@@ -33,16 +35,50 @@ def test_demo_builds_lists_sites_and_audits_clean(tmp_path):
     assert left.rstrip() == right
     counts = re.search(r"guest instructions +([\d,]+) +([\d,]+)", out)
     native, pv = (int(x.replace(",", "")) for x in counts.groups())
-    assert native < pv <= native * 1.005
+    assert native < pv <= native * PADDING_TARGET
     assert re.search(r"exit status +1 +1\n", out)
     assert "outputs identical; workload succeeded in both builds" in out
 
 
 def test_demo_reports_a_failing_workload(tmp_path):
-    """An unknown workload: the guest says so and exits 5 in both builds, the demo exits 1."""
-    status, out, err = previrt("demo", "--workdir", str(tmp_path), "--workload", "nosuch")
+    """A workload that fails in the guest (more disk blocks than its scratch area): exit status 3 in both
+    builds, the demo says why and exits 1."""
+    status, out, err = previrt("demo", "--workdir", str(tmp_path), "--workload", "disk", "--n", "100000")
     assert status == 1, out + err
-    assert re.search(r"exit status +5 +5\n", out) and "did not succeed" in out
+    assert "error: scratch area too small" in out
+    assert re.search(r"exit status +3 +3\n", out) and "did not succeed" in out
+    assert "  native: exit status 3, expected 1" in out and "  previrt: exit status 3, expected 1" in out
+
+
+def test_demo_refuses_an_unknown_workload_before_building(tmp_path):
+    status, out, err = previrt("demo", "--workdir", str(tmp_path), "--workload", "nosuch")
+    assert status == 2 and out == ""
+    assert err == f"previrt: error: unknown workload 'nosuch' (known: {', '.join(sorted(WORKLOADS))})\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_refuses_a_workdir_whose_parent_is_missing(tmp_path):
+    workdir = tmp_path / "missing" / "work"
+    status, out, err = previrt("demo", "--workdir", str(workdir))
+    assert status == 2 and out == ""
+    assert err == f"previrt: error: {workdir}: --workdir: its parent folder does not exist\n"
+    assert not (tmp_path / "missing").exists()
+
+
+def test_demo_refuses_a_workdir_that_is_a_file(tmp_path):
+    workdir = tmp_path / "file"
+    workdir.write_text("")
+    status, out, err = previrt("demo", "--workdir", str(workdir))
+    assert status == 2 and out == "" and "--workdir is not a folder" in err
+
+
+def test_demo_creates_a_new_workdir_in_an_existing_folder(tmp_path, monkeypatch):
+    """One new folder is fine (the parent exists); the demo's steps are stubbed here."""
+    seen = []
+    monkeypatch.setattr(demo, "run_demo", lambda workdir, out, workload, n: seen.append(workdir) or 0)
+    status, _, err = previrt("demo", "--workdir", str(tmp_path / "new"))
+    assert status == 0, err
+    assert seen == [str(tmp_path / "new")] and (tmp_path / "new").is_dir()
 
 
 def test_bundled_example_builds_with_plain_gcc_and_fails_the_audit(tmp_path):
