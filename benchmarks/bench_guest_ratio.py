@@ -1,42 +1,27 @@
 """Instruction-count cost of pre-virtualization on the bare machine: every workload of the guest kernel
-(larger N) in the native and the previrt-unpatched build on `previrt run`; writes guest_ratio.md beside it.
+(benchmark sizes) in the native and the previrt-unpatched build on `previrt run`; writes guest_ratio.md beside it.
 
 The previrt image executes the native program plus one padding instruction (a NOP, or a short jmp over a
 padding longer than one NOP) per executed padded site, so (previrt - native) is about the number of
-sensitive-instruction sites executed. Target: ratio <= 1.005."""
+sensitive-instruction sites executed. Target: ratio <= 1.005 (previrt.guestrun.PADDING_TARGET).
+
+A run that gives no result (a bound reached, another exit status than success, no statistics) is a failed
+cell: the report marks it, no ratio is computed from it, and the script exits 1, as it does when a ratio is
+over the target or the outputs differ."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-GUEST = ROOT / "guest_src"
-REPORT = Path(__file__).with_suffix("").with_name("guest_ratio.md")
-TARGET = 1.005
+from previrt.guestrun import (PADDING_TARGET, VARIANTS, WORKLOADS, GuestBuild, RunResult, build_guest,
+                              run_workload)
 
-# workload -> (n, what one unit is)
-WORKLOADS = {
-    "null": (20000, "getpid calls"),
-    "ctxsw": (2000, "pipe round trips (2 address-space switches each)"),
-    "fork": (200, "fork + exit + wait"),
-    "pagetouch": (200, "rounds of 16 demand-zero faults + 16 unmaps"),
-    "disk": (64, "4 KiB blocks written and read back"),
-    "console": (1000, "console lines"),
-    "sleep": (100, "timer ticks slept"),
-    "compute": (20000, "words sorted and hashed"),
-    "build": (3, "rounds of 4 compilers over 16 files"),
-    "faults": (5, "rounds of 9 faulting or stack-growing children"),
-    "input": (4096, "bytes received on the console"),
-}
-# serial input for the workloads that read the console (deterministic text)
-SERIAL_INPUT = {"input": b"".join(b"input line %04d of the console benchmark\n" % i for i in range(200))[:4096]}
+REPORT = Path(__file__).resolve().with_name("guest_ratio.md")
 
 
 NOTES = """## Where the extra instructions come from
@@ -72,25 +57,42 @@ NOTES = """## Where the extra instructions come from
 """
 
 
-def build(jobs: int) -> None:
-    for extra in ([], ["PREVIRT=1"]):
-        subprocess.run(["make", "-s", f"-j{jobs}", *extra], cwd=GUEST, check=True)
+@dataclass(frozen=True)
+class Row:
+    """One workload: its run in each build."""
+    name: str
+    n: int
+    native: RunResult
+    previrt: RunResult
+
+    @property
+    def failures(self) -> list[str]:
+        return [f"{v}: {r.failed}" for v, r in zip(VARIANTS, (self.native, self.previrt)) if not r.ok]
+
+    @property
+    def ratio(self) -> float | None:
+        """previrt / native instructions; None when either run failed."""
+        return None if self.failures else self.previrt.instructions / self.native.instructions
+
+    @property
+    def same_output(self) -> bool:
+        return self.native.output == self.previrt.output
+
+    @property
+    def within_target(self) -> bool:
+        return self.ratio is not None and self.same_output and self.ratio <= PADDING_TARGET
 
 
-def run(variant: str, name: str, n: int, work: Path) -> dict:
-    disk = work / f"{variant}-{name}.img"
-    shutil.copyfile(GUEST / "build" / "disk.img", disk)
-    stats = work / f"{variant}-{name}.json"
-    argv = [sys.executable, "-m", "previrt", "run", str(GUEST / "build" / variant / "kernel.elf"),
-            "--disk", str(disk), "--cmdline", f"run={name} n={n}", "--stats", str(stats)]
-    if name in SERIAL_INPUT:
-        (work / "serial.in").write_bytes(SERIAL_INPUT[name])
-        argv += ["--serial-in", str(work / "serial.in")]
-    done = subprocess.run(argv, capture_output=True)
-    data = json.loads(stats.read_text()) if stats.exists() else {}
-    return {"output": done.stdout.decode(errors="replace"), "status": done.returncode,
-            "instructions": int(data.get("instructions", 0)), "wall": float(data.get("wall_seconds", 0.0)),
-            "end": data.get("end", "?")}
+def run_row(guest: GuestBuild, name: str, n: int, work: Path) -> Row:
+    native, previrt = (run_workload(guest, v, name, n, work) for v in VARIANTS)
+    return Row(name, n, native, previrt)
+
+
+def progress_line(row: Row) -> str:
+    if row.failures:
+        return f"{row.name:10} n={row.n:<6} FAILED: " + "; ".join(row.failures)
+    return (f"{row.name:10} n={row.n:<6} native={row.native.instructions:>12,} "
+            f"previrt={row.previrt.instructions:>12,} ratio={row.ratio:.4f}")
 
 
 def result_line(output: str) -> str:
@@ -98,66 +100,82 @@ def result_line(output: str) -> str:
     return lines[-1] if lines else "(no result line)"
 
 
-def render(rows: list[dict]) -> str:
+def table_line(r: Row) -> str:
+    match = "yes" if r.same_output else "**NO**"
+    if r.failures:
+        cells = [f"{x.instructions:,}" if x.ok else "**failed**" for x in (r.native, r.previrt)]
+        return (f"| {r.name} | {r.n} | {cells[0]} | {cells[1]} | – | – | – | {match} | "
+                f"**failed: {'; '.join(r.failures)}** |")
+    extra = r.previrt.instructions - r.native.instructions
+    flag = "" if r.ratio <= PADDING_TARGET else " **over**"
+    return (f"| {r.name} | {r.n} | {r.native.instructions:,} | {r.previrt.instructions:,} | {r.ratio:.4f}{flag} | "
+            f"{extra:,} | {extra / r.n:.1f} | {match} | ok |")
+
+
+def verdict_lines(rows: list[Row]) -> list[str]:
+    over = [r.name for r in rows if r.ratio is not None and r.ratio > PADDING_TARGET]
+    differ = [r.name for r in rows if not r.same_output]
+    failed = [r.name for r in rows if r.failures]
+    return [f"Within the target: {sum(r.within_target for r in rows)} of {len(rows)} workloads.",
+            "Over the target: " + (", ".join(over) if over else "none") + ".",
+            "Failed runs (no ratio): " + (", ".join(failed) if failed else "none") + ".",
+            "Outputs that differ: " + (", ".join(differ) if differ else "none") + "."]
+
+
+def render(rows: list[Row]) -> str:
     out = ["# Guest kernel: previrt-unpatched / native instruction counts on the bare machine", "",
            "Produced by `python benchmarks/bench_guest_ratio.py`: every workload of `guest_src/` with the",
            "sizes below, run once per build on `previrt run` (deterministic virtual time, so one run is",
            "exact). `extra` = previrt - native instructions: each executed padded site costs its original",
            "instruction plus one padding instruction (details below; padding after iret/ljmp never runs).",
-           f"Target ratio <= {TARGET}.", "",
+           f"Target ratio <= {PADDING_TARGET}. A run that gives no result is marked failed and has no ratio.", "",
            "| workload | n | native instr. | previrt instr. | ratio | extra | extra per unit | "
            "output match | status |",
            "|---|---:|---:|---:|---:|---:|---:|:---:|---|"]
-    for r in rows:
-        ratio = r["previrt"]["instructions"] / r["native"]["instructions"] if r["native"]["instructions"] else 0
-        extra = r["previrt"]["instructions"] - r["native"]["instructions"]
-        match = "yes" if r["native"]["output"] == r["previrt"]["output"] else "**NO**"
-        status = "ok" if r["native"]["status"] == r["previrt"]["status"] == 1 else \
-            f"**exit {r['native']['status']}/{r['previrt']['status']} ({r['native']['end']}/{r['previrt']['end']})**"
-        flag = "" if ratio <= TARGET else " **over**"
-        out.append(f"| {r['name']} | {r['n']} | {r['native']['instructions']:,} | {r['previrt']['instructions']:,} | "
-                   f"{ratio:.4f}{flag} | {extra:,} | {extra / r['n']:.1f} | {match} | {status} |")
-    over = [r["name"] for r in rows
-            if r["native"]["instructions"] and r["previrt"]["instructions"] / r["native"]["instructions"] > TARGET]
-    out += ["", "Units: " + "; ".join(f"{k}: {v[1]}" for k, v in WORKLOADS.items()) + ".", "",
-            "Over the target: " + (", ".join(over) if over else "none") + ".", ""]
+    out += [table_line(r) for r in rows]
+    out += ["", "Units: " + "; ".join(f"{w.name}: {w.unit}" for w in WORKLOADS.values()) + ".", ""]
+    out += verdict_lines(rows) + [""]
     out += NOTES.splitlines()
     out += ["",
             "Result lines (identical in both builds when `output match` says yes):", "", "```"]
-    out += [result_line(r["native"]["output"]) for r in rows]
+    out += [result_line(r.native.output) for r in rows]
     out += ["```", ""]
     return "\n".join(out)
 
 
+def exit_status(rows: list[Row]) -> int:
+    """0 when every workload ran in both builds, with the same output, within the target."""
+    return 0 if all(r.within_target for r in rows) else 1
+
+
+def measure(guest: GuestBuild, only: list[str] | None, work: Path) -> list[Row]:
+    rows = []
+    for w in WORKLOADS.values():
+        if not only or w.name in only:
+            rows.append(run_row(guest, w.name, w.size, work))
+            print(progress_line(rows[-1]), flush=True)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", nargs="*", help="workloads to run (default: all; the report is written only for all)")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--only", nargs="*", choices=list(WORKLOADS), metavar="NAME",
+                    help="workloads to run (default: all; the report is written only for all)")
+    ap.add_argument("--jobs", type=int, default=2, help="make's parallel jobs for the guest build")
+    ap.add_argument("--guest", type=Path, metavar="DIR",
+                    help="an already built guest tree to use (default: build a copy of guest_src/)")
     args = ap.parse_args(argv)
-    if not args.no_build:
-        build(args.jobs)
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (n, _) in WORKLOADS.items():
-            if args.only and name not in args.only:
-                continue
-            row = {"name": name, "n": n}
-            for variant in ("native", "previrt"):
-                row[variant] = run(variant, name, n, Path(tmp))
-            ratio = row["previrt"]["instructions"] / max(1, row["native"]["instructions"])
-            print(f"{name:10} n={n:<6} native={row['native']['instructions']:>12,} "
-                  f"previrt={row['previrt']['instructions']:>12,} ratio={ratio:.4f} "
-                  f"status={row['native']['status']}/{row['previrt']['status']}", flush=True)
-            rows.append(row)
-    if args.only:
-        return 0
-    text = render(rows)
-    tmp_report = REPORT.with_suffix(".md.tmp")
-    tmp_report.write_text(text)
-    os.replace(tmp_report, REPORT)
-    print(f"wrote {REPORT.relative_to(ROOT)}")
-    return 0
+        work = Path(tmp)
+        guest = GuestBuild(args.guest) if args.guest else build_guest(work / "guest_src", jobs=args.jobs)
+        rows = measure(guest, args.only, work)
+    if not args.only:
+        tmp_report = REPORT.with_suffix(".md.tmp")
+        tmp_report.write_text(render(rows))
+        os.replace(tmp_report, REPORT)
+        print(f"wrote {REPORT}")
+    print("\n".join(verdict_lines(rows)))
+    return exit_status(rows)
 
 
 if __name__ == "__main__":
