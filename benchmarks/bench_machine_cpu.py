@@ -208,30 +208,50 @@ def render(results: list[Result], gp: Result, faults: int, probe_s: float, quick
     ])
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per workload; the fastest is reported")
-    args = ap.parse_args(argv)
-    load_before = os.getloadavg()
-    scale = 10 if args.quick else 1
+def report_path(args: argparse.Namespace) -> Path | None:
+    """Where the report goes: --report, else benchmarks/machine.md for a full run; a --quick smoke run writes none
+    unless asked (its figures are not the committed ones)."""
+    return args.report or (None if args.quick else REPORT)
+
+
+def measure(quick: bool, repeat: int) -> tuple[list[Result], Result, int, float]:
+    """The workloads (compute, two timer rates) and the #GP loop, and the start-up probe's seconds."""
+    scale = 10 if quick else 1
     iterations, seconds, faults = 20_000_000 // scale, 1.0 / scale, 20_000 // scale
     t = time.perf_counter()
     probe_unicorn()
     probe_s = time.perf_counter() - t
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        results = [best_of(args.repeat, build(work, "compute", COMPUTE_S % {"iterations": iterations}),
+        results = [best_of(repeat, build(work, "compute", COMPUTE_S % {"iterations": iterations}),
                            "compute loop", f"{iterations:,} iterations, IF=0")]
         for hz in (1000, 10_000):
             ticks = int(seconds * hz)
             img = build(work, f"timer{hz}", TIMER_S % {"divisor": round(PIT_HZ / hz), "ticks": ticks})
-            results.append(best_of(args.repeat, img, f"timer {hz // 1000} kHz",
+            results.append(best_of(repeat, img, f"timer {hz // 1000} kHz",
                                    f"{ticks:,} PIT ticks, {seconds:g} s simulated"))
-        gp = best_of(args.repeat, build(work, "gp", GP_S % {"faults": faults}), "#GP", "")
+        gp = best_of(repeat, build(work, "gp", GP_S % {"faults": faults}), "#GP", "")
+    return results, gp, faults, probe_s
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run: prints, writes no report)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per workload; the fastest is reported")
+    ap.add_argument("--report", type=Path, metavar="FILE",
+                    help=f"markdown report to write (default: {REPORT.name} beside this script; none with --quick)")
+    args = ap.parse_args(argv)
+    load_before = os.getloadavg()
+    results, gp, faults, probe_s = measure(args.quick, args.repeat)
     host = host_line(load_before, os.getloadavg())
-    REPORT.write_text(render(results, gp, faults, probe_s, args.quick, args.repeat, host))
-    print(REPORT.read_text())
+    text = render(results, gp, faults, probe_s, args.quick, args.repeat, host)
+    print(text)
+    report = report_path(args)
+    if report is not None:
+        tmp = report.with_name(report.name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(report)
+        print(f"wrote {report}")
     return 0
 
 
