@@ -18,9 +18,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from previrt.guestrun import QEMU, previrt_argv, qemu_argv  # noqa: E402
 from tests.machine import guestkit  # noqa: E402
-from tests.machine.test_acceptance import build_acceptance, make_acceptance_disk  # noqa: E402
-from tests.machine.test_qemu_diff import QEMU, QEMU_ARGS  # noqa: E402
+from tests.machine.acceptance import SUCCESS, build_acceptance, make_acceptance_disk  # noqa: E402
 
 REPORT = Path(__file__).resolve().parent / "machine_qemu.md"
 COMPUTE_ITERATIONS = 60_000_000     # 6 instructions an iteration (360 M guest instructions)
@@ -170,16 +170,6 @@ def timed(argv: list[str], timeout: float) -> tuple[float, subprocess.CompletedP
     return time.perf_counter() - t0, done
 
 
-def previrt_argv(image: Image, disk: Path | None, stats: Path) -> list[str]:
-    argv = [sys.executable, "-m", "previrt", "run", str(image.path), "--stats", str(stats)]
-    return argv + (["--disk", str(disk)] if disk else [])
-
-
-def qemu_argv(image: Image, disk: Path | None) -> list[str]:
-    argv = [QEMU, "-kernel", str(image.path), "-append", "", *QEMU_ARGS]
-    return argv + (["-drive", f"file={disk},format=raw,if=ide,index=0"] if disk else [])
-
-
 def measure(image: Image, runs: int, work: Path) -> dict:
     """Alternate previrt and QEMU runs; each run on a fresh disk. Outputs must agree run after run."""
     times = {"previrt": [], "qemu": []}
@@ -188,27 +178,23 @@ def measure(image: Image, runs: int, work: Path) -> dict:
         for machine in ("previrt", "qemu"):
             disk = image.make_disk(work / f"disk-{machine}-{i}.img") if image.make_disk else None
             stats = work / f"stats-{i}.json"
-            argv = previrt_argv(image, disk, stats) if machine == "previrt" else qemu_argv(image, disk)
+            if machine == "previrt":
+                argv = previrt_argv(image.path, stats, disk=disk)
+            else:
+                argv = qemu_argv(image.path, disk=disk)
             seconds, done = timed(argv, timeout=600)
             times[machine].append(seconds)
             outputs.add((done.stdout, done.returncode))
             if machine == "previrt":
-                if done.returncode not in (1, guestkit.exit_status(0x2A)):
+                if done.returncode not in (guestkit.exit_status(0), guestkit.exit_status(SUCCESS)):
                     raise SystemExit(f"{image.name}: previrt failed ({done.returncode}):\n"
                                      f"{done.stderr.decode()[-2000:]}")
-                instructions.add(guest_instructions(json.loads(stats.read_text())))
+                instructions.add(int(json.loads(stats.read_text())["instructions"]))
     if len(outputs) != 1:
         raise SystemExit(f"{image.name}: previrt and QEMU output differ: {sorted(outputs)}")
     return {"previrt": statistics.median(times["previrt"]), "qemu": statistics.median(times["qemu"]),
             "previrt_min": min(times["previrt"]), "qemu_min": min(times["qemu"]),
             "instructions": sorted(instructions), "runs": runs}
-
-
-def guest_instructions(stats: dict) -> int:
-    for key in ("guest_instructions", "instructions"):
-        if key in stats:
-            return int(stats[key])
-    raise KeyError(f"no instruction count in stats keys {sorted(stats)}")
 
 
 def render(results: list[tuple[Image, dict]], load: tuple[float, float]) -> str:
