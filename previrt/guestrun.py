@@ -238,8 +238,8 @@ def run_image(image: Path, work: Path, cmdline: str = "", disk: Path | None = No
               tag: str = "run", log: TextIO | None = None) -> RunResult:
     """One `previrt run` of `image`; its files (statistics, serial input) are `work`/`tag`.*.
 
-    Without `expect`, the run succeeds when the guest ends it through the exit port; with it, when the
-    process status is `expect`. A run ended by a bound, or that wrote no statistics, has failed."""
+    A run succeeds when previrt wrote its statistics and the guest ended the run through the exit port (without
+    `expect`) or the process status is `expect`. A run ended by a bound, or without statistics, has failed."""
     work = Path(work)
     stats_path, input_path = work / f"{tag}.stats.json", None
     stats_path.unlink(missing_ok=True)      # a run before must not lend this one its figures
@@ -261,13 +261,17 @@ def run_image(image: Path, work: Path, cmdline: str = "", disk: Path | None = No
 
 
 def _previrt_failure(status: int, stats: dict, stderr: str, expect: int | None) -> str | None:
-    """None when the run is a result; else why it is not."""
+    """None when the run is a result; else why it is not. Without statistics there is no result, whatever the
+    status (previrt's own errors exit 1 or 2, the statuses of a guest's exit port 0 and 1 too)."""
     end = stats.get("end")
-    if (status == expect) if expect is not None else (end == "exit-port"):
+    if end is not None and stats.get("exit_status") == status and (
+            status == expect if expect is not None else end == "exit-port"):
         return None
     reason = f"exit status {status}" + (f", expected {expect}" if expect is not None else "")
     if end is None:
         reason += ", no statistics written"
+    elif stats.get("exit_status") != status:
+        reason += f", but the statistics say {stats.get('exit_status')}"
     elif end != "exit-port":
         reason += f", the run ended by {end!r}"
     return reason + _report_line(stderr)
