@@ -1,11 +1,11 @@
 """CPU behaviour seen by tiny guests: exception delivery with and without a privilege change, int n gate checks,
-page faults, 1000 consecutive #GP faults from ring 3, triple fault."""
+page faults, 1000 consecutive #GP faults from ring 3, triple fault. Verdicts rest on output, exit status and the
+run's counts, never on wall time."""
 
 from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -101,13 +101,13 @@ def test_page_fault_cr2_error_code_and_retry(guest):
 def test_1000_consecutive_gp_faults_from_ring3(guest, tmp_path):
     img = guest("gp_storm")
     stats = tmp_path / "stats.json"
-    start = time.perf_counter()
     status, out, err = run(img, stats=stats)
-    elapsed = time.perf_counter() - start
     assert status == exit_status(0), out + err
     assert fields(out)["faults"] == 1000
-    assert json.loads(stats.read_text())["exceptions"] == {"13 #GP": 1000}   # never turned into #DF
-    assert elapsed < 10
+    counts = json.loads(stats.read_text())
+    assert counts["exceptions"] == {"13 #GP": 1000}   # never turned into #DF
+    # each round is the faulting cli, the 6-instruction handler and the jmp back: no instruction runs twice
+    assert 8 * 1000 <= counts["instructions"] < 8 * 1000 + 500
 
 
 def test_triple_fault_report(guest):
@@ -127,10 +127,15 @@ def test_port_io_at_cpl3_faults_without_touching_the_port(guest):
     assert out == "faults=00000009 ebx=00008000\nK\nfaults=00000009 ebx=00008000\n"
 
 
-def test_timer_interrupts_taken_in_ring3(guest):
-    status, out, _ = run(guest("irq_ring3"))
+def test_timer_interrupts_taken_in_ring3(guest, tmp_path):
+    stats = tmp_path / "stats.json"
+    status, out, _ = run(guest("irq_ring3"), stats=stats)
     assert status == exit_status(0), out
-    assert out == "ticks=00000003 faults>=100 cs=0000001b\n"    # the tick interrupted ring-3 code
+    assert out == "ticks>=3 faults>=100 cs=0000001b\n"    # the tick interrupted ring-3 code
+    counts = json.loads(stats.read_text())
+    # 10 kHz of virtual time at the default clock: 10 000 instructions between ticks, far more than 100 faults' worth
+    assert counts["interrupts"] == {"32 INT 0x20": 3}
+    assert counts["exceptions"]["13 #GP"] >= 100 and set(counts["exceptions"]) == {"13 #GP"}
 
 
 def test_waiting_interrupt_taken_after_sti_shadow_and_after_popf(guest):

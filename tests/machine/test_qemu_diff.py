@@ -1,6 +1,6 @@
 """Differential test against QEMU: the acceptance image, every device guest and the CPU guests whose output does not
 name loader-specific addresses give the same serial output and exit status on `qemu-system-i386` as on
-`previrt run`. Owns the QEMU command line and output filter."""
+`previrt run`. Owns the QEMU command line (QEMU's clock counting guest instructions) and output filter."""
 
 from __future__ import annotations
 
@@ -23,7 +23,17 @@ QEMU_TIMEOUT = 30
 QEMU_ARGS = ("-m", "64", "-serial", "stdio", "-monitor", "none", "-display", "none", "-no-reboot",
              "-nic", "none", "-rtc", "base=2000-01-01T00:00:00,clock=vm",
              "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04")
-# Lines that depend on how long QEMU took to boot (its RTC seconds run on with its virtual clock).
+# QEMU's virtual clock counts guest instructions (2**3 ns each; previrt's default clock gives 10 ns), and with
+# sleep=off it jumps over an idle CPU's wait straight to the next timer: every PIT, RTC and UART timer then fires
+# after the same guest instructions on any host at any load. Only QEMU's host-thread work stays in host time
+# (a disk transfer, an ATA reset, serial input): guests wait for that without a bound in guest instructions.
+ICOUNT = ("-icount", "shift=3,sleep=off")
+# The acceptance kernel gives each disk interrupt 100 timer ticks: with sleep=off those ticks could pass before a
+# loaded host's I/O thread finished the read, so that image waits at host speed (sleep=on): an idle wait lasts
+# as long in host time as in virtual time, 100 ms for a read that takes a few.
+ICOUNT_HOST_PACED_IDLE = ("-icount", "shift=3,sleep=on")
+# Lines that depend on how long QEMU's firmware ran before the guest: its RTC counts from power-on, previrt's from
+# the guest's first instruction.
 TIMING_LINES = {"cmos": ("rtc seconds:",)}
 
 pytestmark = [pytest.mark.qemu,
@@ -31,10 +41,10 @@ pytestmark = [pytest.mark.qemu,
 
 
 def run_on_qemu(image: Path, cmdline: str = "", disk: Path | None = None, serial_in: bytes = b"",
-                timeout: float = QEMU_TIMEOUT) -> tuple[bytes, int]:
+                timeout: float = QEMU_TIMEOUT, icount: tuple[str, ...] = ICOUNT) -> tuple[bytes, int]:
     """Boot `image` with QEMU's Multiboot loader, `serial_in` on the UART's receive side (a pipe, never the
     terminal); returns (serial bytes, process status)."""
-    argv = [QEMU, "-kernel", str(image), "-append", cmdline, *QEMU_ARGS]
+    argv = [QEMU, "-kernel", str(image), "-append", cmdline, *QEMU_ARGS, *icount]
     if disk is not None:
         argv += ["-drive", f"file={disk},format=raw,if=ide,index=0"]
     done = subprocess.run(argv, capture_output=True, input=serial_in, timeout=timeout)
@@ -75,7 +85,7 @@ def test_device_guest_same_on_qemu_and_previrt(run, images, tmp_path):
 def test_acceptance_same_on_qemu_and_previrt(images, tmp_path):
     q_disk = make_acceptance_disk(tmp_path / "qemu.img")
     p_disk = make_acceptance_disk(tmp_path / "previrt.img")
-    q_out, q_status = run_on_qemu(images["acceptance"], disk=q_disk)
+    q_out, q_status = run_on_qemu(images["acceptance"], disk=q_disk, icount=ICOUNT_HOST_PACED_IDLE)
     p = guestkit.run_image(images["acceptance"], "--disk", str(p_disk), "--max-instructions", MAX_INSTRUCTIONS,
                            timeout=120)
     assert q_out.decode() == GOLDEN.read_text()

@@ -1,5 +1,6 @@
 /* Timer interrupts taken in ring 3 (IF=1 at CPL 3) while ring-3 code keeps faulting (#GP on cli): both kinds of
-   event are delivered through the TSS; after 3 ticks the timer handler prints both counts and exits. */
+   event are delivered through the TSS. The first tick that finds 3 ticks and 100 faults counted prints the CS it
+   interrupted and exits: the output is the same however many faults fit between two ticks. */
 #include "guestkit.h"
 #include "kit.h"
     .text
@@ -52,16 +53,12 @@ timer_handler:
     incl ticks
     cmpl $3, ticks
     jb 1f
-    puts "ticks="
-    puthex ticks
     cmpl $100, faults
-    jb 2f
-    puts " faults>=100 cs="
+    jb 1f
+    puts "ticks>=3 faults>=100 cs="
     puthex 8(%esp)
     puts "\n"
     exit 0
-2:  puts " too few faults\n"
-    exit 1
 1:  popl %eax
     iret
     .section .bss

@@ -164,12 +164,10 @@ soft_reset:
         movb $0x02, %al
         outb %al, %dx
         movw $ATA_STATUS, %dx
-        movl $5000000, %ecx
-6:      inb %dx, %al
+6:      inb %dx, %al                        /* no bound: QEMU ends the reset in its main loop, in host time */
         testb $0x80, %al
-        jz 7f
-        loop 6b
-7:      andb $ST_MASK, %al
+        jnz 6b
+        andb $ST_MASK, %al
         movl $msg_srst, %esi
         call puts
         call put_hex8

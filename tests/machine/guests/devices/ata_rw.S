@@ -59,20 +59,14 @@ wait_irq:
 2:      movl irq14, %ebx
         ret
 
-/* wait_not_busy: poll the status port until BSY=0; %al = status. A drive that stays busy (or an
-   empty channel, which reads 0xFF) ends the run with exit value 0x7C. */
+/* wait_not_busy: poll the status port until BSY=0; %al = status. No bound: QEMU moves sectors on a host
+   thread, so any bound in polls would be a race with the host's load; a drive that stays busy ends the run
+   at previrt's --max-instructions (or the test's timeout on QEMU). */
 wait_not_busy:
-        pushl %ecx
-        movl $5000000, %ecx                 /* QEMU completes sectors asynchronously: allow a slow host */
         movw $ATA_STATUS, %dx
 3:      inb %dx, %al
         testb $ST_BSY, %al
-        jz 11f
-        loop 3b
-        movl $msg_timeout, %esi
-        call puts
-        EXIT(0x7C)
-11:     popl %ecx
+        jnz 3b
         ret
 
 /* command: select the master (LBA mode), set count/LBA for NSECT sectors at LBA, issue %bl. */
@@ -307,7 +301,6 @@ msg_differ:     .asciz "compare FAILED\n"
 msg_irq:        .asciz "irq14="
 msg_polled:     .asciz "nIEN=1 read: irqs="
 msg_status:     .asciz " status="
-msg_timeout:    .asciz "ATA: BSY never cleared\n"
 msg_past:       .asciz "read past the end: status="
 msg_errreg:     .asciz " error!=0:"
 msg_same2:      .asciz " compare ok\n"
