@@ -262,17 +262,16 @@ def run_image(image: Path, work: Path, cmdline: str = "", disk: Path | None = No
 
 def _previrt_failure(status: int, stats: dict, stderr: str, expect: int | None) -> str | None:
     """None when the run is a result; else why it is not. Without statistics there is no result, whatever the
-    status (previrt's own errors exit 1 or 2, the statuses of a guest's exit port 0 and 1 too)."""
+    status: a crash of previrt itself exits 1, as a guest's poweroff(0) does."""
     end = stats.get("end")
-    if end is not None and stats.get("exit_status") == status and (
-            status == expect if expect is not None else end == "exit-port"):
+    if end is None:
+        return f"exit status {status}, no statistics written" + _report_line(stderr)
+    if stats.get("exit_status") != status:
+        return f"exit status {status}, but the statistics say {stats.get('exit_status')}"
+    if (status == expect) if expect is not None else (end == "exit-port"):
         return None
     reason = f"exit status {status}" + (f", expected {expect}" if expect is not None else "")
-    if end is None:
-        reason += ", no statistics written"
-    elif stats.get("exit_status") != status:
-        reason += f", but the statistics say {stats.get('exit_status')}"
-    elif end != "exit-port":
+    if end != "exit-port":
         reason += f", the run ended by {end!r}"
     return reason + _report_line(stderr)
 

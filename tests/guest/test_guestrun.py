@@ -49,3 +49,15 @@ def test_console_input_is_numbered_lines_cut_to_size():
     assert len(text) == WORKLOADS["input"].test_size and text.count(b"\n") == 2
     assert len(console_text(4096)) == 4096
     assert WORKLOADS["input"].serial_input(10) == console_text(10) and WORKLOADS["null"].serial_input(10) is None
+
+
+def test_status_1_without_statistics_is_no_success(tmp_path, monkeypatch):
+    """previrt's own crash exits 1, like a guest's poweroff(0): only the statistics tell them apart."""
+    import subprocess
+
+    from previrt import guestrun
+
+    crash = subprocess.CompletedProcess([], 1, b"", b"Traceback (most recent call last):\nKeyError: 'x'\n")
+    monkeypatch.setattr(guestrun.subprocess, "run", lambda argv, **kw: crash)
+    run = run_image(tmp_path / "k.elf", tmp_path, expect=EXIT_OK)
+    assert not run.ok and run.failed == "exit status 1, no statistics written"
