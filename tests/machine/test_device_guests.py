@@ -51,7 +51,7 @@ GUEST_RUNS = (
     GuestRun("ata_absent_none", "ata_absent.S", 0x00),
     GuestRun("cmos", "cmos.S", 0x00),
     GuestRun("cmos_set", "cmos_set.S", 0x00),
-    GuestRun("cmos_irq", "cmos_irq.S", 0x00),     # 4 s of RTC time: real time on QEMU
+    GuestRun("cmos_irq", "cmos_irq.S", 0x00),     # 4 s of RTC time, nearly all of it waiting in hlt
     GuestRun("io_permission", "io_permission.S", 0x00),
     GuestRun("cpu_exceptions", "cpu_exceptions.S", 0x00),
     GuestRun("cpu_ring3", "cpu_ring3.S", 0x00),
