@@ -239,7 +239,8 @@ def run_image(image: Path, work: Path, cmdline: str = "", disk: Path | None = No
     """One `previrt run` of `image`; its files (statistics, serial input) are `work`/`tag`.*.
 
     A run succeeds when previrt wrote its statistics and the guest ended the run through the exit port (without
-    `expect`) or the process status is `expect`. A run ended by a bound, or without statistics, has failed."""
+    `expect`) or the process status is `expect`. A run ended by a bound (unless `expect` is that status), or
+    without statistics, has failed."""
     work = Path(work)
     stats_path, input_path = work / f"{tag}.stats.json", None
     stats_path.unlink(missing_ok=True)      # a run before must not lend this one its figures
