@@ -1,0 +1,389 @@
+"""A simulated PC run by a hypervisor: the guest kernel deprivileged to ring 1, its events bounced, its sensitive
+instructions trapped (or rewritten to trap) and emulated, its memory virtualized by the hypervisor's policy.
+
+Owns the wiring of the core's parts (virtual CPU, window, shadow GDT, delivery, emulator, rewriter) into the bare
+machine's run loop, the exit accounting, and the checks that keep the guest out of hypervisor memory."""
+
+from __future__ import annotations
+
+import struct
+import sys
+from collections import Counter
+
+from unicorn import UC_PROT_ALL
+from unicorn import x86_const as X
+
+from previrt.machine import memory, multiboot
+from previrt.machine.cpu import (BP, CR0_PE, CR0_PG, GP, PF, PF_P, Cpu, Event, GuestFault,
+                                 InterruptEnableSites, MachineStop, UnsupportedEvent, vector_name)
+from previrt.machine.runner import Machine, RunConfig, set_multiboot_state
+from previrt.vmm.bounce import VirtualDelivery
+from previrt.vmm.emulate import CR0_CD, CR0_NW, CR4_KNOWN, CR4_PAE, Emulator
+from previrt.vmm.registry import Hypervisor
+from previrt.vmm.rewrite import REWRITTEN, Rewriter
+from previrt.vmm.segments import SegmentLoader, ShadowGdt
+from previrt.vmm.vcpu import VirtualCpu, real_selector
+from previrt.vmm.window import Window
+
+RAM_CHUNK = 0x100000     # guest RAM is mapped in 1 MiB pieces: write-protecting one frame splits only its piece
+
+# Rows emulated when they raise #GP in ring 1 (privileged and IOPL-sensitive ones, and every rewritten row: an
+# unscanned segment load, iret or lret of the guest kernel can fault on the compressed ring too).
+TRAPPING = frozenset({"cli", "sti", "hlt", "lgdt", "lidt", "lldt", "ltr", "lmsw", "clts", "invd", "wbinvd",
+                      "invlpg", "mov_to_cr", "mov_from_cr", "mov_to_dr", "mov_from_dr", "rdmsr", "wrmsr",
+                      "rdpmc"}) | REWRITTEN
+SEGMENT_REGISTERS = frozenset({X.UC_X86_REG_CS, X.UC_X86_REG_SS, X.UC_X86_REG_DS, X.UC_X86_REG_ES,
+                               X.UC_X86_REG_FS, X.UC_X86_REG_GS})
+STRING_IO = {0x6C: "ins", 0x6D: "ins", 0x6E: "outs", 0x6F: "outs"}
+IO_OPCODES = {0xE4: "in", 0xE5: "in", 0xEC: "in", 0xED: "in", 0xE6: "out", 0xE7: "out", 0xEE: "out", 0xEF: "out"}
+
+
+class HypervisorViolation(MachineStop):
+    """The guest broke a rule of the hypervisor where the bare PC would not have faulted."""
+    status = 26
+
+
+class GuestCpu(Cpu):
+    """The CPU as the guest may use it: linear accesses made for the guest (delivery, emulation) see the guest's view
+    (the window is not there), stores reach page-table frames only through the hypervisor's validation, and the I/O
+    permission check is the virtual one."""
+
+    def __init__(self, io_read, io_write, hv: "HypervisorMachine"):
+        self.hv = hv
+        super().__init__(io_read, io_write)
+
+    def translate(self, linear: int, write: bool, user: bool) -> int:
+        linear &= 0xFFFFFFFF
+        if self.hv.window.config.holds_linear(linear):
+            if not self.hv.vcpu.cr0 & CR0_PG:
+                raise HypervisorViolation(f"guest access to linear {linear:#010x} with paging off: the hypervisor's "
+                                          "window is reserved in every address space", self.state_report())
+            raise GuestFault(PF, (2 if write else 0) | (4 if user else 0), linear)
+        return super().translate(linear, write, user)
+
+    def set_reg(self, reg: int, value) -> None:
+        """A segment-register load makes the CPU read the shadow GDT: it is mapped for that (`gdt_visible`)."""
+        if reg in SEGMENT_REGISTERS:
+            self.hv.gdt_visible(True)
+        super().set_reg(reg, value)
+
+    def segment_base(self, seg_reg: int) -> int:
+        return self.hv.shadow.segment_base(self.reg(seg_reg))
+
+    def phys_write(self, addr: int, data: bytes) -> None:
+        if self.hv.window.config.holds_frame(addr, len(data)):
+            raise HypervisorViolation(f"guest store to hypervisor memory at physical {addr:#010x}",
+                                      self.state_report())
+        if self.hv.paging.typed(addr):
+            self.hv.paging.store(addr, data)
+            return
+        super().phys_write(addr, data)
+
+    def io_allowed(self, port: int, size: int) -> bool:
+        cpl = self.cpl
+        if cpl == 1:
+            self.hv.io_exit()
+            return True
+        eflags = self.reg(X.UC_X86_REG_EFLAGS)
+        if (eflags >> 12) & 3 >= cpl:
+            return True
+        tr = self.hv.vcpu.tr
+        if tr.limit < 103:
+            return False
+        try:
+            offset = struct.unpack("<H", self.read_linear(tr.base + 102, 2))[0] + port // 8
+            if offset + 1 > tr.limit:
+                return False
+            bits = struct.unpack("<H", self.read_linear(tr.base + offset, 2))[0]
+        except GuestFault:
+            return False
+        return not bits & (((1 << size) - 1) << (port & 7))
+
+    def _on_rom_write(self, access: int, address: int, size: int, value: int) -> bool:
+        if self.hv.paging.typed(address):
+            self.hv.exit("pf:pt-write", f"page-table store {address:#010x} <- {value:#x} ({size} bytes)")
+            self.hv.paging.store(address, (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
+            return True
+        if self.hv.window.config.holds_frame(address, size):
+            raise HypervisorViolation(f"guest store to hypervisor memory at physical {address:#010x} at eip "
+                                      f"{self.reg(X.UC_X86_REG_EIP):#010x}", self.state_report())
+        return super()._on_rom_write(access, address, size, value)
+
+
+class Dispatcher:
+    """What the CPU's hooks call for every event (`cpu.delivery`): the hypervisor decides whether it is its own trap
+    or the guest's event to bounce."""
+
+    def __init__(self, hv: "HypervisorMachine"):
+        self.hv = hv
+
+    def deliver(self, event: Event) -> None:
+        self.hv.on_event(event)
+        self.hv.leave()
+
+    def deliver_external(self, vector: int) -> None:
+        self.hv.exit("interrupt", f"inject {vector_name(vector)}")
+        self.hv.cpu.interrupts[vector] += 1
+        self.hv.delivery.deliver(Event(vector, None, external=True))
+        self.hv.leave()
+
+
+class HypervisorMachine(Machine):
+    """The bare machine's run loop and board with a hypervisor between the guest and the CPU."""
+
+    def __init__(self, config: RunConfig, serial_out, serial_in=None, *, hypervisor: Hypervisor,
+                 trace_exits=None):
+        self.hypervisor = hypervisor
+        self.exits: Counter[str] = Counter()
+        self.trace_exits = trace_exits            # a text stream, or None
+        self.vcpu = VirtualCpu()
+        self.rewriter = Rewriter()
+        self._unscanned_reported = False
+        self._last_io: tuple[int, int] | None = None
+        self._io_kinds: dict[int, tuple[str, bool]] = {}
+        super().__init__(config, serial_out, serial_in)
+
+    # --- building ---------------------------------------------------------------------------------------
+    def _make_cpu(self) -> Cpu:
+        return GuestCpu(self._port_read, self._port_write, self)
+
+    def _load(self, regions) -> None:
+        cpu = self.cpu
+        plan = multiboot.plan_load(self.config.image)
+        multiboot.check_plan(plan, regions, self.config.image)
+        memory.map_regions(cpu.uc, regions, chunk=RAM_CHUNK)
+        self.window = Window(cpu.uc, self.hypervisor.window)
+        self.shadow = ShadowGdt(self.window, self.read_guest)
+        self.segments = SegmentLoader(cpu, self.shadow, self.write_guest)
+        self.delivery = VirtualDelivery(cpu, self.vcpu, self.shadow, on_enter=self._entered)
+        cpu.delivery = Dispatcher(self)
+        self.emulator = Emulator(self)
+        self.paging = self.hypervisor.memory(self)
+        multiboot.write_plan(plan, cpu.uc.mem_write)
+        for addr, data in multiboot.build_info(regions, self.config.cmdline).items():
+            cpu.uc.mem_write(addr, data)
+        self.rewriter.scan(self.config.image)
+        self.rewriter.apply(cpu.uc.mem_write)
+        set_multiboot_state(cpu, plan.entry)
+        self._deprivilege()
+
+    def _deprivilege(self) -> None:
+        """From the Multiboot hand-over state (ring 0, flat boot GDT, paging off) to the same state as the guest
+        sees it, run one ring down: the boot GDT shadowed, CS and SS at RPL 1, the hypervisor's identity map."""
+        cpu = self.cpu
+        _, base, limit, _ = cpu.reg(X.UC_X86_REG_GDTR)
+        self.load_gdt(base, limit)
+        self.vcpu.cr0 = cpu.reg(X.UC_X86_REG_CR0)
+        self.vcpu.cr4 = cpu.reg(X.UC_X86_REG_CR4)
+        self.vcpu.interrupt_flag = False
+        self.paging.activate()
+        cpu.set_cpl(1)
+        cpu.set_reg(X.UC_X86_REG_SS, real_selector(cpu.reg(X.UC_X86_REG_SS)))
+        cpu.set_reg(X.UC_X86_REG_CS, real_selector(cpu.reg(X.UC_X86_REG_CS)))
+        cpu.set_reg(X.UC_X86_REG_EFLAGS, self.vcpu.load_eflags(cpu.reg(X.UC_X86_REG_EFLAGS), 0))
+        self.leave()
+
+    def _interrupt_enable_sites(self) -> InterruptEnableSites:
+        """Every instruction that can set the guest kernel's IF traps to the hypervisor, which stops the slice
+        itself where an interrupt must be taken (`interrupts_enabled_point`): no site hooks."""
+        return InterruptEnableSites()
+
+    # --- the run loop's view ------------------------------------------------------------------------------
+    def gdt_visible(self, on: bool) -> None:
+        """The shadow GDT is mapped only while the CPU may read it: in the guest's ring 3 (user code loads segment
+        registers itself; the pages are supervisor-only) and during the hypervisor's own segment loads.  In the
+        guest's ring 0 the window shows nothing, as the guest's own tables say."""
+        if self.window.show_gdt(self.shadow.pages if on else 0):
+            self.cpu.set_reg(X.UC_X86_REG_CR3, self.cpu.reg(X.UC_X86_REG_CR3))
+
+    def leave(self) -> None:
+        """Back to the guest after an exit."""
+        if self.cpu.cpl != 3:
+            self.gdt_visible(False)
+
+    def guest_interrupts_enabled(self) -> bool:
+        cpu = self.cpu
+        return self.vcpu.interrupts_enabled(cpu.reg(X.UC_X86_REG_EFLAGS), cpu.cpl)
+
+    def _halted_after_slice(self) -> bool:
+        halted, self.vcpu.halted = self.vcpu.halted, False
+        return halted
+
+    # --- guest memory, the guest's view ------------------------------------------------------------------------
+    def read_guest(self, linear: int, size: int) -> bytes:
+        return self.cpu.read_linear(linear, size)
+
+    def write_guest(self, linear: int, data: bytes) -> None:
+        self.cpu.write_linear(linear, data)
+
+    # --- exits --------------------------------------------------------------------------------------------------
+    def exit(self, cause: str, what: str = "") -> None:
+        self.exits[cause] += 1
+        if self.trace_exits is not None:
+            eip = self.cpu.reg(X.UC_X86_REG_EIP)
+            print(f"exit {self.clock.now + self.cpu.counter() - 0:>12} eip={eip:08x} {cause:<18} {what}",
+                  file=self.trace_exits)
+
+    def on_event(self, event: Event) -> None:
+        cpu = self.cpu
+        cpl = cpu.cpl
+        eip = cpu.reg(X.UC_X86_REG_EIP)
+        if cpl == 1:
+            phys = self._code_address(eip - 1 if event.software else eip)
+            self._check_scanned(phys, eip)
+            if event.software and event.vector == BP and phys is not None:
+                original = self.rewriter.at(phys)
+                if original is not None:
+                    return self._emulate_original(original, (eip - 1) & 0xFFFFFFFF)
+            if event.vector == GP and not event.software and self._trap(eip):
+                return
+        if event.vector == PF and not event.software:
+            self.vcpu.cr2 = cpu.reg(X.UC_X86_REG_CR2)
+            if self.window.config.holds_linear(self.vcpu.cr2):     # the guest's view: nothing is there
+                event.error_code &= ~PF_P
+        self._bounce(event)
+
+    def _bounce(self, event: Event) -> None:
+        if event.software:
+            cause = f"int:{event.vector:#04x}"
+        elif event.vector in (PF, GP):
+            cause = f"{vector_name(event.vector)[1:].lower()}:guest"
+        else:
+            cause = f"exc:{vector_name(event.vector)}"
+        self.exit(cause, f"bounce {event.text()}")
+        self.delivery.deliver(event)
+
+    def _code_address(self, eip: int) -> int | None:
+        """The physical address of the guest kernel's code at CS:EIP (None if it is not mapped)."""
+        linear = (self.shadow.segment_base(self.cpu.reg(X.UC_X86_REG_CS)) + eip) & 0xFFFFFFFF
+        try:
+            return self.cpu.translate(linear, False, False)
+        except GuestFault:
+            return None
+
+    def _emulate_original(self, original, eip: int) -> None:
+        self.cpu.set_reg(X.UC_X86_REG_EIP, eip)
+        insn = self.emulator.decode(original.data, eip)
+        self.exit(f"rewrite:{original.kind}", f"{insn.mnemonic} {insn.op_str}")
+        self._run_emulation(insn, original.kind)
+
+    def _trap(self, eip: int) -> bool:
+        """A #GP in the guest kernel: emulate it if it is a sensitive instruction, else it is the guest's."""
+        insn = self.emulator.decode(self.emulator.fetch(eip), eip)
+        name = self.emulator.row(insn) if insn is not None else None
+        if name not in TRAPPING:
+            return False
+        self.exit(f"gp:{name}", f"{insn.mnemonic} {insn.op_str}")
+        self._run_emulation(insn, name)
+        return True
+
+    def _run_emulation(self, insn, name: str) -> None:
+        try:
+            self.emulator.emulate(insn, name)
+        except GuestFault as fault:
+            self.cpu.exceptions[fault.vector] += 1
+            if fault.cr2 is not None:
+                self.vcpu.cr2 = fault.cr2
+            self._bounce(Event(fault.vector, fault.error_code))
+
+    def _check_scanned(self, phys: int | None, eip: int) -> None:
+        if (not self._unscanned_reported and self.rewriter.ranges and phys is not None
+                and not self.rewriter.scanned(phys)):
+            self._unscanned_reported = True
+            print(f"previrt: warning: the guest kernel runs code at {eip:#010x}, outside the code the hypervisor "
+                  "scanned at load: sensitive instructions there that do not trap (pushf, popf, push %cs, ...) "
+                  "show the real ring and flags", file=sys.stderr)
+
+    def io_exit(self) -> None:
+        """A port access by the guest kernel: the trap of in/out (ring 1, IOPL 0).  A `rep ins/outs` is one exit, as
+        one emulated string operation; unicorn's port hook is where the trap is taken."""
+        cpu = self.cpu
+        eip = cpu.reg(X.UC_X86_REG_EIP)
+        kind = self._io_kind(eip)
+        ecx = cpu.reg(X.UC_X86_REG_ECX)
+        if kind[1] and self._last_io is not None and self._last_io == (eip, (ecx + 1) & 0xFFFFFFFF):
+            self._last_io = (eip, ecx)
+            return
+        self._last_io = (eip, ecx) if kind[1] else None
+        self.exit(f"gp:{kind[0]}", f"port {cpu.reg(X.UC_X86_REG_EDX) & 0xFFFF:#06x}")
+
+    def _io_kind(self, eip: int) -> tuple[str, bool]:
+        kind = self._io_kinds.get(eip)
+        if kind is None:
+            data = self.emulator.fetch(eip)
+            i = 0
+            while i < len(data) and data[i] in (0xF2, 0xF3, 0x66, 0x67, 0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65):
+                i += 1
+            op = data[i] if i < len(data) else 0
+            kind = (STRING_IO[op], 0xF3 in data[:i]) if op in STRING_IO else (IO_OPCODES.get(op, "in"), False)
+            self._io_kinds[eip] = kind
+        return kind
+
+    # --- what emulation calls back -------------------------------------------------------------------------------
+    def interrupts_enabled_point(self, shadow: int) -> None:
+        """The guest kernel set its IF (sti, popf, iret): stop the slice where a waiting interrupt is taken."""
+        if self.vcpu.interrupt_flag and self.board.intr():
+            self.cpu.request_stop(shadow)
+
+    def halt(self) -> None:
+        self.vcpu.halted = True
+        self.cpu.request_stop()
+
+    def load_gdt(self, base: int, limit: int) -> None:
+        self.vcpu.gdtr.base, self.vcpu.gdtr.limit = base, limit
+        self.shadow.load(base, limit)
+        self.cpu.set_reg(X.UC_X86_REG_GDTR, (0, self.shadow.linear, self.shadow.limit, 0))
+
+    def write_cr(self, n: int, value: int) -> None:
+        v = self.vcpu
+        if n == 0:
+            if (value & CR0_PG and not value & CR0_PE) or (value & CR0_NW and not value & CR0_CD):
+                raise GuestFault(GP, 0)
+            if not value & CR0_PE:
+                raise UnsupportedEvent("the guest leaves protected mode (CR0.PE=0): real mode is not virtualized",
+                                       self.cpu.state_report())
+            v.cr0 = value | 0x10
+        elif n == 2:
+            v.cr2 = value
+        elif n == 3:
+            v.cr3 = value
+        elif n == 4:
+            if value & ~CR4_KNOWN:
+                raise GuestFault(GP, 0)
+            if value & CR4_PAE:
+                raise UnsupportedEvent("the guest enables PAE paging: only 2-level paging is virtualized",
+                                       self.cpu.state_report())
+            v.cr4 = value
+        else:
+            raise GuestFault(6)
+        self.paging.control_register_written(n)
+
+    def invlpg(self, linear: int) -> None:
+        self.paging.invlpg(linear)
+
+    def return_to_user(self, eip: int, cs: int, flags: int | None, esp: int, ss: int) -> None:
+        """iret / lret from the guest's ring 0 to ring 3: checks first, then the real registers."""
+        if cs & 3 != 3:
+            raise UnsupportedEvent(f"return to the guest's ring {cs & 3} (selector {cs:#06x}): only rings 0 and 3 "
+                                   "are virtualized", self.cpu.state_report())
+        self.segments.check_code(cs, 3, lambda d: d.dpl == 3 if not d.conforming else d.dpl <= 3)
+        self.segments.check_stack(ss, 3)
+        cpu = self.cpu
+        if flags is None:
+            flags = self.vcpu.eflags(cpu.reg(X.UC_X86_REG_EFLAGS), 1)
+        real_flags = self.vcpu.load_eflags(flags, 3)
+        cpu.set_cpl(3)
+        cpu.set_reg(X.UC_X86_REG_SS, ss)
+        cpu.set_reg(X.UC_X86_REG_ESP, esp)
+        cpu.set_reg(X.UC_X86_REG_CS, cs)
+        cpu.set_reg(X.UC_X86_REG_EFLAGS, real_flags)
+        cpu.set_reg(X.UC_X86_REG_EIP, eip)
+        self.segments.null_outer_data(3)
+        self._entered(3)
+        self.interrupts_enabled_point(shadow=0)
+
+    def _entered(self, virtual_cpl: int) -> None:
+        """After every change of ring: user code loads segments natively, so the shadow must be current."""
+        self.paging.ring_changed(virtual_cpl)
+        if virtual_cpl == 3:
+            self.shadow.sync()

@@ -1,0 +1,47 @@
+"""The registry of hypervisors: each is an object registered under the entry-point group `previrt.hypervisors`, so a
+third party can ship one; `Hypervisor` is what such an object provides.
+
+Owns the lookup by name with an actionable error, and the policy interface a hypervisor folder implements."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from previrt.errors import UsageError
+from previrt.vmm.window import WindowConfig
+
+GROUP = "previrt.hypervisors"
+
+
+@dataclass(frozen=True)
+class Hypervisor:
+    """A hypervisor's policy: its name and one-line summary, where its window lies, its ABI document, and the
+    memory virtualization it uses (`memory(hv)` builds it for one machine)."""
+    name: str
+    summary: str
+    memory: object                    # callable(hv) -> the memory-virtualization object
+    abi: Path | None = None
+    window: WindowConfig = field(default_factory=WindowConfig)
+
+
+@functools.lru_cache(maxsize=None)
+def _entry_points() -> dict:
+    return {ep.name: ep for ep in metadata.entry_points(group=GROUP)}
+
+
+def names() -> tuple[str, ...]:
+    return tuple(sorted(_entry_points()))
+
+
+def load(name: str) -> Hypervisor:
+    eps = _entry_points()
+    if name not in eps:
+        known = ", ".join(sorted(eps)) or "none (is previrt installed with `pip install -e .`?)"
+        raise UsageError(f"no hypervisor named {name!r} is registered (known: {known})")
+    hv = eps[name].load()
+    if not isinstance(hv, Hypervisor):
+        raise UsageError(f"entry point {name!r} of group {GROUP} is {type(hv).__name__}, not a previrt Hypervisor")
+    return hv

@@ -1,0 +1,80 @@
+"""The guest's virtual CPU: the privileged state a deprivileged kernel believes it owns, held by the hypervisor.
+
+Owns the virtual control registers, descriptor-table registers, interrupt flag and IOPL, and the two maps between
+the guest's rings and the real ones (ring compression: guest ring 0 runs in real ring 1, ring 3 stays ring 3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from previrt.machine.cpu import IF, RF, VM
+
+IOPL_MASK = 3 << 12
+CR0_ET = 1 << 4
+REAL_KERNEL_RING = 1
+
+
+def virtual_ring(real_cpl: int) -> int:
+    """The ring the guest believes it runs in: the compressed kernel ring shows as 0."""
+    return 0 if real_cpl == REAL_KERNEL_RING else real_cpl
+
+
+def real_ring(virtual_cpl: int) -> int:
+    return REAL_KERNEL_RING if virtual_cpl == 0 else virtual_cpl
+
+
+def virtual_selector(real: int) -> int:
+    """CS or SS as the guest must see it: RPL 1 (the compressed ring) reads as 0."""
+    return real & ~3 if real & 3 == REAL_KERNEL_RING else real
+
+
+def real_selector(virtual: int) -> int:
+    """CS or SS as loaded into the CPU: a guest RPL 0 becomes the real kernel ring."""
+    return virtual | REAL_KERNEL_RING if virtual & 3 == 0 and virtual & 0xFFFC else virtual
+
+
+@dataclass
+class TableRegister:
+    """GDTR / IDTR (selector 0) or LDTR / TR (with the selector and the cached base and limit)."""
+    base: int = 0
+    limit: int = 0xFFFF
+    selector: int = 0
+
+
+@dataclass
+class VirtualCpu:
+    """What the guest kernel reads and writes through privileged instructions.  In the guest's ring 3 the real EFLAGS
+    carry IF and IOPL themselves (user code is never rewritten, so they must be the true ones there); in its ring 0
+    the real IF is 1 and the real IOPL 0 (so cli/sti/in/out trap) and these fields hold the guest's values."""
+    cr0: int = 0x11                  # PE | ET, as the Multiboot hand-over leaves it
+    cr2: int = 0
+    cr3: int = 0
+    cr4: int = 0
+    dr: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0, 0, 0xFFFF0FF0, 0x400])
+    gdtr: TableRegister = field(default_factory=TableRegister)
+    idtr: TableRegister = field(default_factory=lambda: TableRegister(0, 0x3FF))
+    ldtr: TableRegister = field(default_factory=lambda: TableRegister(0, 0))
+    tr: TableRegister = field(default_factory=lambda: TableRegister(0, 0))
+    interrupt_flag: bool = False
+    iopl: int = 0
+    msrs: dict[int, int] = field(default_factory=dict)
+    halted: bool = False             # set by an emulated hlt, taken by the run loop
+
+    def eflags(self, real: int, real_cpl: int) -> int:
+        """The EFLAGS image the guest must see for the real flags `real` at real ring `real_cpl`."""
+        if real_cpl != REAL_KERNEL_RING:
+            return real
+        return (real & ~(IF | IOPL_MASK)) | (IF if self.interrupt_flag else 0) | (self.iopl << 12)
+
+    def interrupts_enabled(self, real: int, real_cpl: int) -> bool:
+        return bool(self.eflags(real, real_cpl) & IF)
+
+    def load_eflags(self, value: int, virtual_cpl: int) -> int:
+        """Take IF and IOPL of a complete EFLAGS image the guest installs (iret, event delivery) and return the real
+        EFLAGS to load for ring `virtual_cpl`."""
+        self.interrupt_flag = bool(value & IF)
+        self.iopl = (value >> 12) & 3
+        value &= ~(VM | RF)
+        if virtual_cpl == 3:
+            return value | 2
+        return (value & ~IOPL_MASK) | IF | 2

@@ -1,0 +1,101 @@
+"""The hypervisor's own memory: physical frames outside guest memory, and the virtual window that maps some of them
+into every guest address space.
+
+Owns the frame layout (window page tables, the identity page directory used while the guest's paging is off, the
+shadow GDT) and the page-directory entries every validated guest page directory receives for the window."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from unicorn import UC_PROT_ALL, UC_PROT_READ
+
+from previrt.machine.cpu import PDE_PS, PTE_P, PTE_U, PTE_W
+
+PAGE = 0x1000
+LARGE_PAGE = 0x400000
+GDT_PAGES = 16                      # a GDT holds at most 8192 descriptors: 64 KiB
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    """Where the hypervisor lives: the linear window reserved in every guest address space, and the host-physical
+    frames behind it (never guest memory; the validators refuse any guest mapping of them)."""
+    base: int = 0xFC000000
+    size: int = 0x01000000
+    phys_base: int = 0xFC000000
+    phys_size: int = 0x00100000
+
+    def __post_init__(self) -> None:
+        for name in ("base", "size", "phys_base", "phys_size"):
+            if getattr(self, name) % LARGE_PAGE and name in ("base", "size"):
+                raise ValueError(f"window {name} {getattr(self, name):#x} is not a multiple of 4 MiB")
+        if self.base + self.size > 1 << 32 or self.phys_base + self.phys_size > 1 << 32:
+            raise ValueError("the hypervisor window must lie below 4 GiB")
+
+    @property
+    def slots(self) -> range:
+        """Page-directory indices the window occupies."""
+        return range(self.base >> 22, (self.base + self.size) >> 22)
+
+    def holds_linear(self, linear: int) -> bool:
+        return self.base <= linear < self.base + self.size
+
+    def holds_frame(self, phys: int, size: int = PAGE) -> bool:
+        return phys < self.phys_base + self.phys_size and self.phys_base < phys + size
+
+
+class Window:
+    """The hypervisor's frames in the unicorn machine.  Frame layout from phys_base: one page table per window slot,
+    the identity page directory, then the shadow GDT (GDT_PAGES frames)."""
+
+    def __init__(self, uc, config: WindowConfig):
+        self.uc, self.config = uc, config
+        nslots = len(config.slots)
+        self.pt_frames = [config.phys_base + i * PAGE for i in range(nslots)]
+        self.identity_pd = config.phys_base + nslots * PAGE
+        self.gdt_frame = self.identity_pd + PAGE
+        self.gdt_linear = config.base
+        self.first_free = self.gdt_frame + GDT_PAGES * PAGE
+        if self.first_free > config.phys_base + config.phys_size:
+            raise ValueError("the hypervisor's physical area is too small for its page tables and shadow GDT")
+        uc.mem_map(config.phys_base, config.phys_size, UC_PROT_ALL)
+        self.gdt_pages = 0              # shadow GDT pages mapped (present) right now
+        self._build_identity_pd()
+        uc.mem_protect(self.gdt_frame, GDT_PAGES * PAGE, UC_PROT_READ)    # even a ring-1 store with CR0.WP=0
+
+    def pde(self, slot: int) -> int:
+        """The entry every guest page directory holds at window slot `slot`: supervisor, writable at the directory
+        level (each page's own entry decides), present."""
+        return self.pt_frames[slot - self.config.slots.start] | PTE_P | PTE_W
+
+    def map(self, linear: int, frame: int | None, writable: bool = False) -> None:
+        """Map one window page to one hypervisor frame, supervisor only (frame None: not present)."""
+        if not self.config.holds_linear(linear) or not (frame is None or self.config.holds_frame(frame)):
+            raise ValueError(f"window page {linear:#x} -> {frame} outside the hypervisor's window or frames")
+        slot = (linear >> 22) - self.config.slots.start
+        entry = self.pt_frames[slot] + ((linear >> 12) & 0x3FF) * 4
+        value = 0 if frame is None else frame | PTE_P | (PTE_W if writable else 0)
+        self.uc.mem_write(entry, struct.pack("<I", value))
+
+    def show_gdt(self, pages: int) -> bool:
+        """Map the first `pages` shadow GDT pages (read-only) and unmap the rest; whether anything changed (then the
+        caller flushes the TLB)."""
+        if pages == self.gdt_pages:
+            return False
+        for i in range(max(pages, self.gdt_pages)):
+            self.map(self.gdt_linear + i * PAGE, self.gdt_frame + i * PAGE if i < pages else None)
+        self.gdt_pages = pages
+        return True
+
+    def _build_identity_pd(self) -> None:
+        """While the guest's paging is off, linear = physical for the guest: 4 MiB pages, user and writable (no
+        protection, as with CR0.PG=0), except the window's slots."""
+        entries = [(i << 22) | PTE_P | PTE_W | PTE_U | PDE_PS for i in range(1024)]
+        for slot in self.config.slots:
+            entries[slot] = self.pde(slot)
+        self.uc.mem_write(self.identity_pd, struct.pack("<1024I", *entries))
+
+    def write_gdt(self, offset: int, data: bytes) -> None:
+        self.uc.mem_write(self.gdt_frame + offset, data)
