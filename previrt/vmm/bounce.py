@@ -9,7 +9,7 @@ from __future__ import annotations
 from unicorn import x86_const as X
 
 from previrt.machine.cpu import CpuState, Event, IdtDelivery, UnsupportedEvent
-from previrt.vmm.vcpu import VirtualCpu, real_ring, real_selector, virtual_selector
+from previrt.vmm.vcpu import VirtualCpu, real_ring, real_selector
 
 
 class VirtualDelivery(IdtDelivery):
@@ -30,11 +30,10 @@ class VirtualDelivery(IdtDelivery):
         st = self.cpu.snapshot()
         v = self.vcpu
         real_cpl = st.cs & 3
-        if real_cpl not in (1, 3):
-            raise UnsupportedEvent(f"guest code in real ring {real_cpl}: only the guest's rings 0 and 3 are "
-                                   "virtualized", self.cpu.state_report())
+        if real_cpl == 0:
+            raise UnsupportedEvent("guest code in real ring 0", self.cpu.state_report())
         st.eflags = v.eflags(st.eflags, real_cpl)
-        st.cs, st.ss = virtual_selector(st.cs), virtual_selector(st.ss)
+        st.cs, st.ss = v.virtual_selector(st.cs), v.virtual_selector(st.ss)
         st.cr0, st.cr4 = self.cpu.reg(X.UC_X86_REG_CR0), self.cpu.reg(X.UC_X86_REG_CR4)   # the walk is the real one
         st.idtr = (0, v.idtr.base, v.idtr.limit, 0)
         st.gdtr = (0, v.gdtr.base, v.gdtr.limit, 0)
@@ -44,9 +43,7 @@ class VirtualDelivery(IdtDelivery):
     def commit(self, st: CpuState, new_cpl: int, ss: int | None, esp: int, cs: int, eflags: int,
                eip: int) -> None:
         cpu = self.cpu
-        if new_cpl not in (0, 3):
-            raise UnsupportedEvent(f"handler in the guest's ring {new_cpl}: only rings 0 and 3 are virtualized",
-                                   cpu.state_report())
+        self.vcpu.enter_ring(new_cpl)
         if ss is not None:
             self.shadow.refresh(ss)
             cpu.set_cpl(real_ring(new_cpl))

@@ -17,7 +17,7 @@ from unicorn import x86_const as X
 from previrt.isa import i386
 from previrt.machine.cpu import CR0_PE, CR0_PG, GP, IF, NT, PF, RF, TF, UD, VM, Descriptor, GuestFault, UnsupportedEvent
 from previrt.vmm.segments import BUSY_TSS, LDT_TYPE, SEG_REGS, TSS_AVAILABLE
-from previrt.vmm.vcpu import IOPL_MASK, real_selector, virtual_selector
+from previrt.vmm.vcpu import IOPL_MASK, real_selector
 
 MAX_INSN = 15
 CR0_NW, CR0_CD, CR0_TS = 1 << 29, 1 << 30, 1 << 3
@@ -72,11 +72,19 @@ class Emulator:
         r = i386.classify_capstone(insn)
         return r.name if r is not None else None
 
-    def emulate(self, insn, name: str) -> None:
+    def emulate(self, insn, name: str, cpl: int = 0) -> None:
+        """Emulate `insn` (row `name`) as the guest's ring `cpl` (0 or 3) would execute it."""
         handler = getattr(self, f"op_{name}", None)
         if handler is None:
             raise GuestFault(UD)
+        self.cpl = cpl
         handler(insn)
+
+    def read(self, linear: int, size: int) -> bytes:
+        return self.hv.read_guest(linear, size, self.cpl == 3)
+
+    def write(self, linear: int, data: bytes) -> None:
+        self.hv.write_guest(linear, data, self.cpl == 3)
 
     # --- operands ----------------------------------------------------------------------------------------
     def reg(self, creg: int) -> int:
@@ -112,14 +120,14 @@ class Emulator:
             return self.reg(op.reg) & ((1 << (8 * size)) - 1)
         if op.type == CX.X86_OP_IMM:
             return op.imm & ((1 << (8 * size)) - 1)
-        return int.from_bytes(self.hv.read_guest(self.address(insn, op), size), "little")
+        return int.from_bytes(self.read(self.address(insn, op), size), "little")
 
     def write_op(self, insn, op, value: int, size: int | None = None) -> None:
         size = size or op.size
         if op.type == CX.X86_OP_REG:
             self.set_reg(op.reg, value)
         else:
-            self.hv.write_guest(self.address(insn, op), (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
+            self.write(self.address(insn, op), (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
 
     def _store_selector(self, insn, value: int) -> None:
         """sldt/str/smsw/mov from a segment register: a register gets the operand size, memory 16 bits."""
@@ -136,13 +144,13 @@ class Emulator:
         base, esp = self._stack()
         new = (esp - size * len(values)) & 0xFFFFFFFF
         data = b"".join((v & ((1 << (8 * size)) - 1)).to_bytes(size, "little") for v in reversed(values))
-        self.hv.write_guest((base + new) & 0xFFFFFFFF, data)
+        self.write((base + new) & 0xFFFFFFFF, data)
         self.cpu.set_reg(X.UC_X86_REG_ESP, new)
 
     def peek(self, count: int, size: int = 4, offset: int = 0) -> list[int]:
         """`count` stack values from ESP+offset, without popping."""
         base, esp = self._stack()
-        data = self.hv.read_guest((base + esp + offset) & 0xFFFFFFFF, count * size)
+        data = self.read((base + esp + offset) & 0xFFFFFFFF, count * size)
         return [int.from_bytes(data[i * size:(i + 1) * size], "little") for i in range(count)]
 
     def drop(self, nbytes: int) -> None:
@@ -170,7 +178,17 @@ class Emulator:
         self.hv.halt()
 
     def virtual_eflags(self) -> int:
-        return self.vcpu.eflags(self.cpu.reg(X.UC_X86_REG_EFLAGS), 1)
+        return self.vcpu.eflags(self.cpu.reg(X.UC_X86_REG_EFLAGS), self.cpu.cpl)
+
+    def flags_after_pop(self, value: int, old: int) -> int:
+        """EFLAGS after popf/iret at the same ring (SDM, POPF): IOPL changes only at CPL 0, IF only at CPL <= IOPL;
+        VM, VIF and VIP never; RF is cleared."""
+        keep = VM | (3 << 19)
+        if self.cpl > 0:
+            keep |= IOPL_MASK
+        if self.cpl > (old >> 12) & 3:
+            keep |= IF
+        return (value & ~(keep | RF)) | (old & keep) | 2
 
     def op_pushf(self, insn) -> None:
         size = self.opsize(insn)
@@ -183,9 +201,8 @@ class Emulator:
         old = self.virtual_eflags()
         if size == 2:
             value = (old & 0xFFFF0000) | value
-        value = (value & ~(VM | RF | (3 << 19))) | (old & (VM | (3 << 19))) | 2     # VM, VIF, VIP unchanged
         self.drop(size)
-        self.cpu.set_reg(X.UC_X86_REG_EFLAGS, self.vcpu.load_eflags(value, 0))
+        self.cpu.set_reg(X.UC_X86_REG_EFLAGS, self.vcpu.load_eflags(self.flags_after_pop(value, old), self.cpl))
         self.next(insn)
         self.hv.interrupts_enabled_point(shadow=0)
 
@@ -278,7 +295,7 @@ class Emulator:
     # --- descriptor tables ---------------------------------------------------------------------------------
     def _pseudo_descriptor(self, insn) -> tuple[int, int]:
         linear = self.address(insn, insn.operands[0])
-        limit, base = struct.unpack("<HI", self.hv.read_guest(linear, 6))
+        limit, base = struct.unpack("<HI", self.read(linear, 6))
         return (base & 0xFFFFFF if self.opsize(insn) == 2 else base), limit
 
     def op_lgdt(self, insn) -> None:
@@ -291,7 +308,7 @@ class Emulator:
         self.next(insn)
 
     def _store_table(self, insn, table) -> None:
-        self.hv.write_guest(self.address(insn, insn.operands[0]), struct.pack("<HI", table.limit, table.base))
+        self.write(self.address(insn, insn.operands[0]), struct.pack("<HI", table.limit, table.base))
         self.next(insn)
 
     def op_sgdt(self, insn) -> None:
@@ -348,7 +365,7 @@ class Emulator:
             return None
         if desc.s and desc.conforming:
             return desc if check(desc) else None
-        if desc.dpl < (selector & 3):            # DPL < max(CPL = 0, RPL)
+        if desc.dpl < max(self.cpl, selector & 3):
             return None
         return desc if check(desc) else None
 
@@ -389,7 +406,7 @@ class Emulator:
 
     def seg_value(self, name: str) -> int:
         value = self.cpu.reg(SEG_REGS[name])
-        return virtual_selector(value) if name in ("cs", "ss") else value
+        return self.vcpu.virtual_selector(value) if name in ("cs", "ss") else value
 
     def op_push_seg(self, insn) -> None:
         self.push([self.seg_value(self._seg_name(insn.operands[0]))], self.opsize(insn))
@@ -399,7 +416,7 @@ class Emulator:
         size = self.opsize(insn)
         name = self._seg_name(insn.operands[0])
         selector, = self.peek(1, size)
-        self.hv.segments.load(name, selector & 0xFFFF, 0)
+        self.hv.segments.load(name, selector & 0xFFFF, self.cpl)
         self.drop(size)
         self.next(insn)
 
@@ -408,7 +425,7 @@ class Emulator:
         name = self._seg_name(dst)
         if name == "cs":
             raise GuestFault(UD)
-        self.hv.segments.load(name, self.read_op(insn, src, 2), 0)
+        self.hv.segments.load(name, self.read_op(insn, src, 2), self.cpl)
         self.next(insn)
 
     def op_mov_from_seg(self, insn) -> None:
@@ -421,9 +438,9 @@ class Emulator:
         dst, src = insn.operands
         size = self.opsize(insn)
         linear = self.address(insn, src)
-        data = self.hv.read_guest(linear, size + 2)
+        data = self.read(linear, size + 2)
         offset, selector = int.from_bytes(data[:size], "little"), int.from_bytes(data[size:], "little")
-        self.hv.segments.load(name, selector, 0)
+        self.hv.segments.load(name, selector, self.cpl)
         self.set_reg(dst.reg, offset)
         self.next(insn)
 
@@ -448,64 +465,74 @@ class Emulator:
         if len(ops) == 2 and ops[0].type == ops[1].type == CX.X86_OP_IMM:
             return ops[0].imm & 0xFFFF, ops[1].imm & 0xFFFFFFFF
         size = self.opsize(insn)
-        data = self.hv.read_guest(self.address(insn, ops[0]), size + 2)
+        data = self.read(self.address(insn, ops[0]), size + 2)
         return int.from_bytes(data[size:], "little"), int.from_bytes(data[:size], "little")
 
     def _same_ring_code(self, selector: int) -> None:
-        """A far jmp/call target in the guest's ring 0 (SDM: conforming DPL <= CPL; non-conforming RPL <= CPL and
-        DPL == CPL)."""
+        """A far jmp/call target, or a far return / iret target in the same ring (SDM: RPL <= CPL; conforming code:
+        DPL <= CPL; non-conforming: DPL == CPL)."""
+        cpl = self.cpl
+
         def ok(d: Descriptor) -> bool:
-            return d.dpl == 0 if not d.conforming else True
-        if selector & 3:
+            return d.dpl <= cpl if d.conforming else d.dpl == cpl
+        if selector & 3 > cpl:
             raise GuestFault(GP, selector & 0xFFFC)
-        self.hv.segments.check_code(selector, 0, ok)
+        self.hv.segments.check_code(selector, cpl, ok)
+
+    def _load_cs(self, selector: int) -> None:
+        self.cpu.set_reg(X.UC_X86_REG_CS, real_selector((selector & 0xFFFC) | self.cpl))
 
     def op_ljmp(self, insn) -> None:
         selector, offset = self._far_target(insn)
         self._same_ring_code(selector)
-        self.cpu.set_reg(X.UC_X86_REG_CS, real_selector(selector & 0xFFFC))
+        self._load_cs(selector)
         self.cpu.set_reg(X.UC_X86_REG_EIP, offset)
 
     def op_lcall(self, insn) -> None:
         selector, offset = self._far_target(insn)
         self._same_ring_code(selector)
         self.push([self.seg_value("cs"), insn.address + insn.size], self.opsize(insn))
-        self.cpu.set_reg(X.UC_X86_REG_CS, real_selector(selector & 0xFFFC))
+        self._load_cs(selector)
         self.cpu.set_reg(X.UC_X86_REG_EIP, offset)
+
+    def _return_same_ring(self, cs: int) -> bool:
+        """Whether a far return / iret to `cs` stays in this ring (a lower RPL is a #GP)."""
+        if cs & 3 < self.cpl:
+            raise GuestFault(GP, cs & 0xFFFC)
+        return cs & 3 == self.cpl
 
     def op_lret(self, insn) -> None:
         size = self.opsize(insn)
         extra = insn.operands[0].imm if insn.operands else 0
         eip, cs = self.peek(2, size)
         cs &= 0xFFFF
-        if cs & 3 == 0:
+        if self._return_same_ring(cs):
             self._same_ring_code(cs)
             self.drop(2 * size + extra)
-            self.cpu.set_reg(X.UC_X86_REG_CS, real_selector(cs))
+            self._load_cs(cs)
             self.cpu.set_reg(X.UC_X86_REG_EIP, eip)
             return
         esp, ss = self.peek(2, size, 2 * size + extra)
-        self.hv.return_to_user(eip, cs, None, esp, ss & 0xFFFF)
+        self.hv.return_outer(eip, cs, self.virtual_eflags(), esp, ss & 0xFFFF)
 
     def op_iret(self, insn) -> None:
-        if self.virtual_eflags() & NT:
+        old = self.virtual_eflags()
+        if old & NT:
             raise UnsupportedEvent("iret with EFLAGS.NT set (a task return) is not virtualized", self.cpu.state_report())
         size = self.opsize(insn)
         eip, cs, flags = self.peek(3, size)
         cs &= 0xFFFF
         if size == 2:
-            flags = (self.virtual_eflags() & 0xFFFF0000) | flags
-        if flags & VM:
+            flags = (old & 0xFFFF0000) | flags
+        if flags & VM and self.cpl == 0:
             raise UnsupportedEvent("iret to virtual-8086 mode is not virtualized", self.cpu.state_report())
-        if cs & 3 == 0:
-            def ok(d: Descriptor) -> bool:
-                return d.dpl == 0
-            self.hv.segments.check_code(cs, 0, ok)
+        if self._return_same_ring(cs):
+            self._same_ring_code(cs)
             self.drop(3 * size)
-            self.cpu.set_reg(X.UC_X86_REG_CS, real_selector(cs))
-            self.cpu.set_reg(X.UC_X86_REG_EFLAGS, self.vcpu.load_eflags(flags, 0))
+            self._load_cs(cs)
+            self.cpu.set_reg(X.UC_X86_REG_EFLAGS, self.vcpu.load_eflags(self.flags_after_pop(flags, old), self.cpl))
             self.cpu.set_reg(X.UC_X86_REG_EIP, eip)
             self.hv.interrupts_enabled_point(shadow=0)
             return
         esp, ss = self.peek(2, size, 3 * size)
-        self.hv.return_to_user(eip, cs, flags, esp, ss & 0xFFFF)
+        self.hv.return_outer(eip, cs, self.flags_after_pop(flags, old), esp, ss & 0xFFFF)

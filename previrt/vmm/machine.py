@@ -13,8 +13,9 @@ from collections import Counter
 from unicorn import UC_PROT_ALL
 from unicorn import x86_const as X
 
+from previrt.isa import i386
 from previrt.machine import memory, multiboot
-from previrt.machine.cpu import (BP, CR0_PE, CR0_PG, GP, PF, PF_P, Cpu, Event, GuestFault,
+from previrt.machine.cpu import (BP, DB, TF, CR0_PE, CR0_PG, GP, PF, PF_P, PTE_A, PTE_D, Cpu, Event, GuestFault,
                                  InterruptEnableSites, MachineStop, UnsupportedEvent, vector_name)
 from previrt.machine.runner import Machine, RunConfig, set_multiboot_state
 from previrt.vmm.bounce import VirtualDelivery
@@ -22,7 +23,7 @@ from previrt.vmm.emulate import CR0_CD, CR0_NW, CR4_KNOWN, CR4_PAE, Emulator
 from previrt.vmm.registry import Hypervisor
 from previrt.vmm.rewrite import REWRITTEN, Rewriter
 from previrt.vmm.segments import SegmentLoader, ShadowGdt
-from previrt.vmm.vcpu import VirtualCpu, real_selector
+from previrt.vmm.vcpu import VirtualCpu, real_ring, real_selector
 from previrt.vmm.window import Window
 
 RAM_CHUNK = 0x100000     # guest RAM is mapped in 1 MiB pieces: write-protecting one frame splits only its piece
@@ -34,6 +35,7 @@ TRAPPING = frozenset({"cli", "sti", "hlt", "lgdt", "lidt", "lldt", "ltr", "lmsw"
                       "rdpmc"}) | REWRITTEN
 SEGMENT_REGISTERS = frozenset({X.UC_X86_REG_CS, X.UC_X86_REG_SS, X.UC_X86_REG_DS, X.UC_X86_REG_ES,
                                X.UC_X86_REG_FS, X.UC_X86_REG_GS})
+PRIVILEGED = frozenset(r.name for r in i386.ROWS if r.category is i386.Category.PRIVILEGED)
 STRING_IO = {0x6C: "ins", 0x6D: "ins", 0x6E: "outs", 0x6F: "outs"}
 IO_OPCODES = {0xE4: "in", 0xE5: "in", 0xEC: "in", 0xED: "in", 0xE6: "out", 0xE7: "out", 0xEE: "out", 0xEF: "out"}
 
@@ -70,6 +72,13 @@ class GuestCpu(Cpu):
     def segment_base(self, seg_reg: int) -> int:
         return self.hv.shadow.segment_base(self.reg(seg_reg))
 
+    def _touch(self, addr: int, entry: int, write: bool) -> None:
+        """Accessed and dirty bits the walk sets: the processor's own stores, in hypervisor tables too, never a change
+        a validator could refuse."""
+        new = entry | PTE_A | (PTE_D if write else 0)
+        if new != entry:
+            Cpu.phys_write(self, addr, struct.pack("<I", new))
+
     def phys_write(self, addr: int, data: bytes) -> None:
         if self.hv.window.config.holds_frame(addr, len(data)):
             raise HypervisorViolation(f"guest store to hypervisor memory at physical {addr:#010x}",
@@ -80,12 +89,11 @@ class GuestCpu(Cpu):
         super().phys_write(addr, data)
 
     def io_allowed(self, port: int, size: int) -> bool:
-        cpl = self.cpl
-        if cpl == 1:
+        cpl = self.hv.vcpu.virtual_ring(self.cpl)
+        iopl = (self.hv.vcpu.eflags(self.reg(X.UC_X86_REG_EFLAGS), self.cpl) >> 12) & 3
+        if cpl < 3:
             self.hv.io_exit()
-            return True
-        eflags = self.reg(X.UC_X86_REG_EFLAGS)
-        if (eflags >> 12) & 3 >= cpl:
+        if iopl >= cpl:
             return True
         tr = self.hv.vcpu.tr
         if tr.limit < 103:
@@ -210,11 +218,11 @@ class HypervisorMachine(Machine):
         return halted
 
     # --- guest memory, the guest's view ------------------------------------------------------------------------
-    def read_guest(self, linear: int, size: int) -> bytes:
-        return self.cpu.read_linear(linear, size)
+    def read_guest(self, linear: int, size: int, user: bool = False) -> bytes:
+        return self.cpu.read_linear(linear, size, user)
 
-    def write_guest(self, linear: int, data: bytes) -> None:
-        self.cpu.write_linear(linear, data)
+    def write_guest(self, linear: int, data: bytes, user: bool = False) -> None:
+        self.cpu.write_linear(linear, data, user)
 
     # --- exits --------------------------------------------------------------------------------------------------
     def exit(self, cause: str, what: str = "") -> None:
@@ -228,13 +236,13 @@ class HypervisorMachine(Machine):
         cpu = self.cpu
         cpl = cpu.cpl
         eip = cpu.reg(X.UC_X86_REG_EIP)
-        if cpl == 1:
-            phys = self._code_address(eip - 1 if event.software else eip)
-            self._check_scanned(phys, eip)
-            if event.software and event.vector == BP and phys is not None:
-                original = self.rewriter.at(phys)
-                if original is not None:
-                    return self._emulate_original(original, (eip - 1) & 0xFFFFFFFF)
+        if event.software and event.vector == BP:
+            phys = self._code_address((eip - 1) & 0xFFFFFFFF, cpl == 3)
+            original = self.rewriter.at(phys) if phys is not None else None
+            if original is not None:
+                return self._emulate_original(original, (eip - 1) & 0xFFFFFFFF, self.vcpu.virtual_ring(cpl))
+        if cpl != 3:
+            self._check_scanned(self._code_address(eip, False), eip)
             if event.vector == GP and not event.software and self._trap(eip):
                 return
         if event.vector == PF and not event.software:
@@ -253,38 +261,49 @@ class HypervisorMachine(Machine):
         self.exit(cause, f"bounce {event.text()}")
         self.delivery.deliver(event)
 
-    def _code_address(self, eip: int) -> int | None:
-        """The physical address of the guest kernel's code at CS:EIP (None if it is not mapped)."""
+    def _code_address(self, eip: int, user: bool) -> int | None:
+        """The physical address of the guest's code at CS:EIP (None if it is not mapped)."""
         linear = (self.shadow.segment_base(self.cpu.reg(X.UC_X86_REG_CS)) + eip) & 0xFFFFFFFF
         try:
-            return self.cpu.translate(linear, False, False)
+            return self.cpu.translate(linear, False, user)
         except GuestFault:
             return None
 
-    def _emulate_original(self, original, eip: int) -> None:
+    def _emulate_original(self, original, eip: int, cpl: int) -> None:
+        """A rewritten instruction trapped (in the guest's ring 0, or in ring 3 where the image's own user code was
+        rewritten with it): emulate the original as that ring would run it."""
         self.cpu.set_reg(X.UC_X86_REG_EIP, eip)
         insn = self.emulator.decode(original.data, eip)
         self.exit(f"rewrite:{original.kind}", f"{insn.mnemonic} {insn.op_str}")
-        self._run_emulation(insn, original.kind)
+        self._run_emulation(insn, original.kind, cpl)
 
     def _trap(self, eip: int) -> bool:
-        """A #GP in the guest kernel: emulate it if it is a sensitive instruction, else it is the guest's."""
+        """A #GP in the guest's rings 0-2: emulate it if it is a sensitive instruction the guest's ring may execute,
+        else it is the guest's own #GP."""
         insn = self.emulator.decode(self.emulator.fetch(eip), eip)
         name = self.emulator.row(insn) if insn is not None else None
         if name not in TRAPPING:
             return False
+        ring = self.vcpu.virtual_ring(self.cpu.cpl)
+        if ring > 0 and (name in PRIVILEGED or (name in ("cli", "sti") and ring > self.vcpu.iopl)):
+            return False
         self.exit(f"gp:{name}", f"{insn.mnemonic} {insn.op_str}")
-        self._run_emulation(insn, name)
+        self._run_emulation(insn, name, ring)
         return True
 
-    def _run_emulation(self, insn, name: str) -> None:
+    def _run_emulation(self, insn, name: str, cpl: int = 0) -> None:
+        single_step = self.cpu.reg(X.UC_X86_REG_EFLAGS) & TF
         try:
-            self.emulator.emulate(insn, name)
+            self.emulator.emulate(insn, name, cpl)
         except GuestFault as fault:
             self.cpu.exceptions[fault.vector] += 1
             if fault.cr2 is not None:
                 self.vcpu.cr2 = fault.cr2
             self._bounce(Event(fault.vector, fault.error_code))
+            return
+        if single_step and not self.vcpu.halted:     # TF at the instruction's start: the single-step trap follows it
+            self.cpu.exceptions[DB] += 1
+            self._bounce(Event(DB))
 
     def _check_scanned(self, phys: int | None, eip: int) -> None:
         if (not self._unscanned_reported and self.rewriter.ranges and phys is not None
@@ -361,25 +380,23 @@ class HypervisorMachine(Machine):
     def invlpg(self, linear: int) -> None:
         self.paging.invlpg(linear)
 
-    def return_to_user(self, eip: int, cs: int, flags: int | None, esp: int, ss: int) -> None:
-        """iret / lret from the guest's ring 0 to ring 3: checks first, then the real registers."""
-        if cs & 3 != 3:
-            raise UnsupportedEvent(f"return to the guest's ring {cs & 3} (selector {cs:#06x}): only rings 0 and 3 "
-                                   "are virtualized", self.cpu.state_report())
-        self.segments.check_code(cs, 3, lambda d: d.dpl == 3 if not d.conforming else d.dpl <= 3)
-        self.segments.check_stack(ss, 3)
+    def return_outer(self, eip: int, cs: int, flags: int, esp: int, ss: int) -> None:
+        """iret / lret to an outer ring (cs's RPL, already known to be above the current ring): the target's code and
+        stack segments checked first (SDM, IRET / RET: RETURN-TO-OUTER-PRIVILEGE-LEVEL), then the real registers."""
+        ring = cs & 3
+        self.segments.check_code(cs, ring, lambda d: d.dpl <= ring if d.conforming else d.dpl == ring)
+        self.segments.check_stack(ss, ring)
         cpu = self.cpu
-        if flags is None:
-            flags = self.vcpu.eflags(cpu.reg(X.UC_X86_REG_EFLAGS), 1)
-        real_flags = self.vcpu.load_eflags(flags, 3)
-        cpu.set_cpl(3)
-        cpu.set_reg(X.UC_X86_REG_SS, ss)
+        real_flags = self.vcpu.load_eflags(flags, ring)
+        self.vcpu.enter_ring(ring)
+        cpu.set_cpl(real_ring(ring))
+        cpu.set_reg(X.UC_X86_REG_SS, real_selector(ss))
         cpu.set_reg(X.UC_X86_REG_ESP, esp)
-        cpu.set_reg(X.UC_X86_REG_CS, cs)
+        cpu.set_reg(X.UC_X86_REG_CS, real_selector(cs))
         cpu.set_reg(X.UC_X86_REG_EFLAGS, real_flags)
         cpu.set_reg(X.UC_X86_REG_EIP, eip)
-        self.segments.null_outer_data(3)
-        self._entered(3)
+        self.segments.null_outer_data(ring)
+        self._entered(ring)
         self.interrupts_enabled_point(shadow=0)
 
     def _entered(self, virtual_cpl: int) -> None:

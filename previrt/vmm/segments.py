@@ -2,7 +2,7 @@
 own descriptors and privilege, then performed one ring down.
 
 The guest's GDT is never loaded: each code/data descriptor is copied into the shadow (in the window, read-only) with
-DPL 0 shown to the CPU as DPL 1 and the accessed bit preset; system descriptors (TSS, LDT, gates) are never loaded by
+DPL 0 shown to the CPU as DPL 1 (DPL 1 and 2 as 2) and the accessed bit preset; system descriptors (TSS, LDT, gates) are never loaded by
 the CPU under the hypervisor and appear as null entries, so a ring-3 load of one faults as on the bare PC."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import struct
 from unicorn import x86_const as X
 
 from previrt.machine.cpu import GP, NP, SS, Descriptor, GuestFault, UnsupportedEvent
-from previrt.vmm.vcpu import REAL_KERNEL_RING, real_selector
+from previrt.vmm.vcpu import REAL_RING, real_selector
 from previrt.vmm.window import GDT_PAGES, PAGE, Window
 
 SEG_REGS = {"es": X.UC_X86_REG_ES, "cs": X.UC_X86_REG_CS, "ss": X.UC_X86_REG_SS, "ds": X.UC_X86_REG_DS,
@@ -28,14 +28,13 @@ def compress(lo: int, hi: int) -> tuple[int, int]:
     d = Descriptor(lo, hi)
     if not d.s:
         return 0, 0
-    dpl = d.dpl or REAL_KERNEL_RING
-    return lo, (hi & ~(3 << 13)) | (dpl << 13) | ACCESSED
+    return lo, (hi & ~(3 << 13)) | (REAL_RING[d.dpl] << 13) | ACCESSED
 
 
 def valid_shadow(lo: int, hi: int) -> bool:
     """What the validators promise of every shadow entry: null, or a code/data descriptor whose DPL is not 0."""
     d = Descriptor(lo, hi)
-    return (lo, hi) == (0, 0) or (d.s and d.dpl != 0 and bool(hi & ACCESSED))
+    return (lo, hi) == (0, 0) or (d.s and d.dpl in (1, 2, 3) and bool(hi & ACCESSED))
 
 
 class ShadowGdt:
@@ -47,6 +46,7 @@ class ShadowGdt:
         self.base, self.limit = 0, 0
         self.guest_copy = b""                 # the guest GDT bytes the shadow was last built from
         self.entries: list[tuple[int, int]] = []
+        self.guest_entries: list[tuple[int, int]] = []      # the guest's own descriptors the shadow was built from
 
     @property
     def linear(self) -> int:
@@ -61,6 +61,7 @@ class ShadowGdt:
         self.base, self.limit = base, min(limit, GDT_PAGES * PAGE - 1)
         count = (self.limit + 1) // 8
         self.entries = [(0, 0)] * count
+        self.guest_entries = [(0, 0)] * count
         self.guest_copy = b""
         self.window.write_gdt(0, bytes(count * 8))
         self.sync()
@@ -86,8 +87,11 @@ class ShadowGdt:
         return Descriptor(lo, hi)
 
     def _set(self, index: int, lo: int, hi: int) -> None:
+        if index >= len(self.entries):
+            return
+        self.guest_entries[index] = (lo, hi)
         shadow = compress(lo, hi)
-        if index < len(self.entries) and self.entries[index] != shadow:
+        if self.entries[index] != shadow:
             self.entries[index] = shadow
             self.window.write_gdt(index * 8, struct.pack("<II", *shadow))
 
@@ -183,8 +187,7 @@ class SegmentLoader:
             if sel & 0xFFFC == 0 or sel & 4:
                 continue
             index = sel >> 3
-            lo, hi = self.shadow.entries[index] if index < len(self.shadow.entries) else (0, 0)
+            lo, hi = self.shadow.guest_entries[index] if index < len(self.shadow.guest_entries) else (0, 0)
             d = Descriptor(lo, hi)
-            guest_dpl = 0 if d.dpl == REAL_KERNEL_RING else d.dpl
-            if not d.s or ((not d.is_code or not d.conforming) and guest_dpl < new_cpl):
+            if not d.s or ((not d.is_code or not d.conforming) and d.dpl < new_cpl):
                 self.cpu.set_reg(SEG_REGS[name], 0)

@@ -1,7 +1,8 @@
 """The guest's virtual CPU: the privileged state a deprivileged kernel believes it owns, held by the hypervisor.
 
-Owns the virtual control registers, descriptor-table registers, interrupt flag and IOPL, and the two maps between
-the guest's rings and the real ones (ring compression: guest ring 0 runs in real ring 1, ring 3 stays ring 3)."""
+Owns the virtual control registers, descriptor-table registers, interrupt flag and IOPL, and the maps between the
+guest's rings and the real ones (ring compression: guest ring 0 runs in real ring 1, rings 1 and 2 in real ring 2,
+ring 3 stays ring 3)."""
 
 from __future__ import annotations
 
@@ -11,26 +12,17 @@ from previrt.machine.cpu import IF, RF, VM
 
 IOPL_MASK = 3 << 12
 CR0_ET = 1 << 4
-REAL_KERNEL_RING = 1
-
-
-def virtual_ring(real_cpl: int) -> int:
-    """The ring the guest believes it runs in: the compressed kernel ring shows as 0."""
-    return 0 if real_cpl == REAL_KERNEL_RING else real_cpl
+REAL_RING = (1, 2, 2, 3)         # the guest's ring -> the real one: 0 -> 1 (ring compression), 1 and 2 -> 2, 3 -> 3
+REAL_KERNEL_RING = REAL_RING[0]
 
 
 def real_ring(virtual_cpl: int) -> int:
-    return REAL_KERNEL_RING if virtual_cpl == 0 else virtual_cpl
-
-
-def virtual_selector(real: int) -> int:
-    """CS or SS as the guest must see it: RPL 1 (the compressed ring) reads as 0."""
-    return real & ~3 if real & 3 == REAL_KERNEL_RING else real
+    return REAL_RING[virtual_cpl]
 
 
 def real_selector(virtual: int) -> int:
-    """CS or SS as loaded into the CPU: a guest RPL 0 becomes the real kernel ring."""
-    return virtual | REAL_KERNEL_RING if virtual & 3 == 0 and virtual & 0xFFFC else virtual
+    """A selector as loaded into CS or SS (or a descriptor's DPL): the guest's RPL mapped to the real ring."""
+    return (virtual & ~3) | REAL_RING[virtual & 3] if virtual & 0xFFFC else virtual
 
 
 @dataclass
@@ -44,8 +36,8 @@ class TableRegister:
 @dataclass
 class VirtualCpu:
     """What the guest kernel reads and writes through privileged instructions.  In the guest's ring 3 the real EFLAGS
-    carry IF and IOPL themselves (user code is never rewritten, so they must be the true ones there); in its ring 0
-    the real IF is 1 and the real IOPL 0 (so cli/sti/in/out trap) and these fields hold the guest's values."""
+    carry IF and IOPL themselves (user code is never rewritten, so they must be the true ones there); in its rings
+    0-2 the real IF is 1 and the real IOPL 0 (so cli/sti/in/out trap) and these fields hold the guest's values."""
     cr0: int = 0x11                  # PE | ET, as the Multiboot hand-over leaves it
     cr2: int = 0
     cr3: int = 0
@@ -60,9 +52,23 @@ class VirtualCpu:
     msrs: dict[int, int] = field(default_factory=dict)
     halted: bool = False             # set by an emulated hlt, taken by the run loop
 
+    middle_ring: int = 1             # the guest's ring (1 or 2) while the real CPL is 2
+
+    def virtual_ring(self, real_cpl: int) -> int:
+        """The ring the guest believes it runs in."""
+        return (0, 0, self.middle_ring, 3)[real_cpl]
+
+    def virtual_selector(self, real: int) -> int:
+        """CS or SS as the guest must see it."""
+        return (real & ~3) | self.virtual_ring(real & 3) if real & 0xFFFC else real
+
+    def enter_ring(self, virtual_cpl: int) -> None:
+        if virtual_cpl in (1, 2):
+            self.middle_ring = virtual_cpl
+
     def eflags(self, real: int, real_cpl: int) -> int:
         """The EFLAGS image the guest must see for the real flags `real` at real ring `real_cpl`."""
-        if real_cpl != REAL_KERNEL_RING:
+        if real_cpl == 3:
             return real
         return (real & ~(IF | IOPL_MASK)) | (IF if self.interrupt_flag else 0) | (self.iopl << 12)
 
@@ -71,7 +77,7 @@ class VirtualCpu:
 
     def load_eflags(self, value: int, virtual_cpl: int) -> int:
         """Take IF and IOPL of a complete EFLAGS image the guest installs (iret, event delivery) and return the real
-        EFLAGS to load for ring `virtual_cpl`."""
+        EFLAGS to load for ring `virtual_cpl` (below ring 3: IF 1 and IOPL 0, so cli, sti, in and out trap)."""
         self.interrupt_flag = bool(value & IF)
         self.iopl = (value >> 12) & 3
         value &= ~(VM | RF)
