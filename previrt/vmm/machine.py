@@ -229,7 +229,7 @@ class HypervisorMachine(Machine):
         self.exits[cause] += 1
         if self.trace_exits is not None:
             eip = self.cpu.reg(X.UC_X86_REG_EIP)
-            print(f"exit {self.clock.now + self.cpu.counter() - 0:>12} eip={eip:08x} {cause:<18} {what}",
+            print(f"exit eip={eip:08x} ring={self.vcpu.virtual_ring(self.cpu.cpl)} {cause:<18} {what}",
                   file=self.trace_exits)
 
     def on_event(self, event: Event) -> None:
@@ -246,8 +246,12 @@ class HypervisorMachine(Machine):
             if event.vector == GP and not event.software and self._trap(eip):
                 return
         if event.vector == PF and not event.software:
-            self.vcpu.cr2 = cpu.reg(X.UC_X86_REG_CR2)
-            if self.window.config.holds_linear(self.vcpu.cr2):     # the guest's view: nothing is there
+            cr2 = cpu.reg(X.UC_X86_REG_CR2)
+            if not self.vcpu.cr0 & CR0_PG:
+                raise HypervisorViolation(f"guest access to linear {cr2:#010x} with paging off: the hypervisor's "
+                                          "window is reserved in every address space", cpu.state_report())
+            self.vcpu.cr2 = cr2
+            if self.window.config.holds_linear(cr2):     # the guest's view: nothing is there
                 event.error_code &= ~PF_P
         self._bounce(event)
 
@@ -295,6 +299,9 @@ class HypervisorMachine(Machine):
         single_step = self.cpu.reg(X.UC_X86_REG_EFLAGS) & TF
         try:
             self.emulator.emulate(insn, name, cpl)
+        except (ValueError, IndexError, KeyError, AttributeError, TypeError, struct.error) as e:
+            raise UnsupportedEvent(f"cannot emulate `{insn.mnemonic} {insn.op_str}` at eip {insn.address:#010x}: "
+                                   f"{e}", self.cpu.state_report()) from e
         except GuestFault as fault:
             self.cpu.exceptions[fault.vector] += 1
             if fault.cr2 is not None:
