@@ -1,0 +1,3 @@
+/* A PTE to physical 0xFC000000 (outside the guest's RAM) and a write and read through it. */
+#define FRAME 0xFC000000
+#include "outside.inc"
