@@ -40,6 +40,7 @@ class DirectPaging:
     def activate(self) -> None:
         """Load the real CR0/CR3/CR4 for the virtual ones."""
         v, cpu = self.vcpu, self.cpu
+        cpu.flush_guest_tlb()
         if v.cr0 & CR0_PG:
             self.load_directory(v.cr3)
             cpu.set_reg(X.UC_X86_REG_CR4, v.cr4)
@@ -59,6 +60,7 @@ class DirectPaging:
     def invlpg(self, linear: int) -> None:
         """The CPU walks the guest's tables: flush the real TLB (reloading CR3 flushes it whole: more than invlpg
         must, never less)."""
+        self.cpu.flush_guest_tlb()
         self.cpu.set_reg(X.UC_X86_REG_CR3, self.cpu.reg(X.UC_X86_REG_CR3))
 
     def ring_changed(self, virtual_cpl: int) -> None:
@@ -177,6 +179,7 @@ class DirectPaging:
         n = span // 4
         changes = [(first // 4 + i, o, e) for i, (o, e) in enumerate(zip(struct.unpack(f"<{n}I", old_bytes),
                                                                            struct.unpack(f"<{n}I", new_bytes)))]
+        self.cpu.flush_guest_tlb()
         if frame in self.pds:
             self._directory_store(frame, changes)
         if frame in self.pt_users:

@@ -764,6 +764,8 @@ class Cpu:
 
     def read_linear(self, linear: int, size: int, user: bool = False) -> bytes:
         try:
+            if (linear & 0xFFF) + size <= 0x1000:       # within one page: one translation, one read
+                return self.phys_read(self.translate(linear, False, user), size)
             return b"".join(self.phys_read(p, n) for p, n in self._linear_chunks(linear, size, False, user))
         except UcError:
             raise MemoryAccessError(f"read of unmapped physical memory at linear {linear:#010x}",

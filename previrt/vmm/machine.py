@@ -27,6 +27,7 @@ from previrt.vmm.vcpu import VirtualCpu, real_ring, real_selector
 from previrt.vmm.window import Window
 
 RAM_CHUNK = 0x100000     # guest RAM is mapped in 1 MiB pieces: write-protecting one frame splits only its piece
+GUEST_TLB_SIZE = 4096    # translations the hypervisor remembers for its own accesses to guest memory
 
 # Rows emulated when they raise #GP in ring 1 (privileged and IOPL-sensitive ones, and every rewritten row: an
 # unscanned segment load, iret or lret of the guest kernel can fault on the compressed ring too).
@@ -52,16 +53,30 @@ class GuestCpu(Cpu):
 
     def __init__(self, io_read, io_write, hv: "HypervisorMachine"):
         self.hv = hv
+        self.guest_tlb: dict[tuple[int, bool, bool], int] = {}
         super().__init__(io_read, io_write)
 
     def translate(self, linear: int, write: bool, user: bool) -> int:
+        """The guest's view of linear memory, remembered until the translation can change: every store to a page
+        table in use reaches the hypervisor (`flush_guest_tlb` then), as do CR0/CR3/CR4 writes and invlpg."""
         linear &= 0xFFFFFFFF
+        key = (linear >> 12, write, user)
+        frame = self.guest_tlb.get(key)
+        if frame is not None:
+            return frame | (linear & 0xFFF)
         if self.hv.window.config.holds_linear(linear):
             if not self.hv.vcpu.cr0 & CR0_PG:
                 raise HypervisorViolation(f"guest access to linear {linear:#010x} with paging off: the hypervisor's "
                                           "window is reserved in every address space", self.state_report())
             raise GuestFault(PF, (2 if write else 0) | (4 if user else 0), linear)
-        return super().translate(linear, write, user)
+        phys = super().translate(linear, write, user)
+        if len(self.guest_tlb) >= GUEST_TLB_SIZE:
+            self.guest_tlb.clear()
+        self.guest_tlb[key] = phys & 0xFFFFF000
+        return phys
+
+    def flush_guest_tlb(self) -> None:
+        self.guest_tlb.clear()
 
     def set_reg(self, reg: int, value) -> None:
         """A segment-register load makes the CPU read the shadow GDT: it is mapped for that (`gdt_visible`)."""
