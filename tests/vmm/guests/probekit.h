@@ -116,8 +116,8 @@ istack_top:                        /* TSS ss0:esp0: events from ring 3 land here
     int $RING0_VEC
 .endm
 
-/* probe_init: kit_init, events from ring 3 onto istack, no I/O bitmap, EFLAGS = 2, both PICs at 0x20/0x28 with every line
-   masked, a printing stub for each exception vector, DPL-3 gates for int3, into and the print/ring services. */
+/* probe_init: kit_init, events from ring 3 onto istack, no I/O bitmap, EFLAGS = 2, both PICs at 0x20/0x28 with
+   every line masked, a printing stub for each exception vector, DPL-3 gates for int3, into and the services. */
 .macro probe_init
     kit_init
     movl $istack_top, tss + TSS_ESP0
