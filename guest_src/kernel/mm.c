@@ -155,7 +155,8 @@ int mm_clone(u32 *dst, const u32 *src)
 
 static int in_stack(u32 va) { return va >= USER_TOP - USTACK_MAX && va < USER_TOP; }
 
-/* Demand-zero fault on a not-present page of the heap or the stack; anything else is not ours. */
+/* Demand-zero fault on a not-present page of the heap or the stack: 1 when mapped, -ENOMEM when no page
+ * (or page table) is left for it, 0 for anything else (not ours). */
 int mm_fault(struct proc *p, u32 addr, u32 err)
 {
     if (err & PF_ERR_PRESENT)
@@ -164,10 +165,10 @@ int mm_fault(struct proc *p, u32 addr, u32 err)
         return 0;
     void *page = page_alloc_zero();
     if (!page)
-        return 0;
+        return -ENOMEM;
     if (mm_map_user(p->pgdir, ALIGN_DOWN(addr, PAGE_SIZE), page, 1) < 0) {
         page_free(page);
-        return 0;
+        return -ENOMEM;
     }
     return 1;
 }

@@ -33,20 +33,24 @@ static void exception(struct trapframe *tf)
 {
     u32 n = tf->trapno;
     u32 addr = 0;
+    const char *what = exception_names[n];
     if (n == VEC_PF) {
         addr = read_cr2();
-        if (cur && cur->pid > 0 && mm_fault(cur, addr, tf->err))
+        int handled = cur && cur->pid > 0 ? mm_fault(cur, addr, tf->err) : 0;
+        if (handled > 0)
             return;
+        if (handled == -ENOMEM)
+            what = "out of memory (#PF page fault)";
     }
     if (trap_from_user(tf)) {
-        proc_kill_current(tf, exception_names[n], addr);
+        proc_kill_current(tf, what, addr);
         return;
     }
     if (n == VEC_GP && fixup_segments(tf))
         return;
     if (n == VEC_UD && kassert_pending())
         panic_trap(tf, "assertion failed");
-    panic_trap(tf, exception_names[n]);
+    panic_trap(tf, what);
 }
 
 void trap_dispatch(struct trapframe *tf)
