@@ -7,7 +7,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from previrt import __version__
 from previrt.errors import PrevirtError
+
+STATUS_EPILOG = ("exit status: 0 success; 1 the command's verdict (audit findings, a file the asm pass refuses, a failed "
+                 "demo step); 2 unusable input or bad arguments; previrt run returns the guest's status (README.md, "
+                 "'Exit statuses')")
 
 
 def _cmd_annotate(args: argparse.Namespace) -> int:
@@ -41,31 +46,59 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return demo_command(args)
 
 
+class _Targets:
+    """The --target choices, read from the run loop's one list when first needed (for --help, or to check a --target
+    given): building the parser does not import the machine."""
+
+    def _names(self) -> tuple[str, ...]:
+        from previrt.machine.runner import target_names
+
+        return target_names()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self):
+        return iter(self._names())
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="previrt",
-        description="Pre-virtualization for i386 guests: annotate at build time, run bare or patched.")
+        description="Pre-virtualization for i386 guests: annotate at build time, run bare or patched.",
+        epilog=STATUS_EPILOG)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("cc", help="drop-in compiler driver: make CC=\"previrt cc\" (all arguments go to it)")
+    sub.add_parser("cc", help="drop-in compiler driver: make CC=\"previrt cc\" (all arguments go to it; "
+                              "previrt cc --help)")
 
-    a = sub.add_parser("annotate", help="pad and record sensitive instructions in a GAS (AT&T) file")
-    a.add_argument("input", help="assembly file (gcc -S output or preprocessed .S)")
-    a.add_argument("-o", "--output", required=True, help="annotated assembly to write")
+    a = sub.add_parser("annotate", help="pad and record sensitive instructions in a GAS (AT&T) file",
+                       epilog="exit status: 0 written; 1 the asm pass refuses the input (an error at FILE:LINE), "
+                              "nothing written; 2 unreadable input, unwritable output")
+    a.add_argument("input", help="assembly file (gcc -S output or preprocessed .S); - reads standard input")
+    a.add_argument("-o", "--output", required=True, help="annotated assembly to write; - writes standard output")
     a.set_defaults(func=_cmd_annotate)
 
-    s = sub.add_parser("sites", help="list the site records of a linked image")
+    s = sub.add_parser("sites", help="list the site records of a linked image",
+                       epilog="exit status: 0 listed; 2 unusable image")
     s.add_argument("image")
     s.set_defaults(func=_cmd_sites)
 
-    au = sub.add_parser("audit", help="prove every sensitive instruction of an image is a recorded site")
+    au = sub.add_parser("audit", help="prove every sensitive instruction of an image is a recorded site",
+                        epilog="exit status: 0 clean; 1 findings; 2 unusable image")
     au.add_argument("image")
     au.add_argument("-v", "--verbose", action="store_true", help="also print a summary of what was checked")
     au.set_defaults(func=_cmd_audit)
 
-    r = sub.add_parser("run", help="run a Multiboot image on the simulated PC")
+    r = sub.add_parser("run", help="run a Multiboot image on the simulated PC",
+                       epilog="exit status: (v << 1) | 1 when the guest writes v to port 0xF4; 10 halted, 12 triple "
+                              "fault, 14 --max-instructions, 16 absent memory, 18 unsupported event, 20 CPU error, "
+                              "22 waiting for serial input at its end, 24 --timeout; 130/143 SIGINT/SIGTERM; 2 "
+                              "unusable input")
     r.add_argument("image")
-    r.add_argument("--target", default="bare", help="machine to run on (default: bare)")
+    r.add_argument("--target", default="bare", choices=_Targets(), metavar="NAME",
+                   help="machine to run on: %(choices)s (default: %(default)s)")
     r.add_argument("--mem", type=int, default=64, metavar="MiB", help="guest RAM in MiB (default 64)")
     r.add_argument("--disk", metavar="FILE", help="primary master ATA disk image")
     r.add_argument("--disk1", metavar="FILE", help="primary slave ATA disk image")
@@ -77,7 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="guest instructions per simulated second (default 100000000)")
     r.add_argument("--rtc", choices=("fixed", "host"), default="fixed",
                    help="CMOS time of day: fixed (reproducible, default) or the host's")
-    r.add_argument("--stats", metavar="FILE.json", help="write run statistics as JSON")
+    r.add_argument("--stats", metavar="FILE.json", help="write run statistics as JSON (also after a signal or "
+                                                         "--timeout)")
+    r.add_argument("--timeout", type=float, metavar="SECONDS", help="end the run after SECONDS of wall-clock time "
+                                                                  "(status 24)")
+    r.add_argument("--input-wait", type=float, metavar="SECONDS",
+                   help="end the run (status 22) when the guest has waited SECONDS of simulated time for serial input "
+                        "after the --serial-in file ended, with no serial or disk activity (default 10; 0: never)")
     r.add_argument("--trace-io", action="store_true", help="list accesses to unclaimed ports")
     r.set_defaults(func=_cmd_run)
 
@@ -91,6 +130,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """parse_args, except that an unknown argument after the command is reported with that command's usage."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        before_command = argv[:argv.index(args.command)]
+        owner = parser if any(arg in before_command for arg in extra) else _subparser(parser, args.command)
+        owner.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    for action in parser._subparsers._group_actions:   # the one add_subparsers() action
+        if command in action.choices:
+            return action.choices[command]
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -98,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
             from previrt.cc import main as cc_main
 
             return cc_main(argv[1:])
-        args = build_parser().parse_args(argv)
+        args = parse_args(build_parser(), argv)
+        args.command_line = ["previrt", *argv]
         return args.func(args)
     except PrevirtError as e:
         print(f"previrt: error: {e}", file=sys.stderr)

@@ -1,15 +1,19 @@
 """`previrt run`: build the bare PC (memory, CPU, board), load a Multiboot image, and run it in deterministic virtual time.
 
-Owns the run loop (slices to clock deadlines, interrupt delivery at slice boundaries, hlt as idle), end reasons and statuses."""
+Owns the run loop (slices to clock deadlines, interrupt delivery at slice boundaries, hlt as idle), the ends that come
+from outside the guest (a signal, the wall-clock --timeout, serial input that cannot come), end reasons and statuses."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import stat
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from unicorn import x86_const as X
 
@@ -34,7 +38,20 @@ END_STATUS = {
     "memory-error": 16,         # access to physical memory the PC does not have
     "unsupported": 18,          # an event this CPU model does not deliver (task gate, v8086 mode)
     "cpu-error": 20,            # unicorn stopped for a reason of its own
+    "input-eof": 22,            # the guest waits for serial input, and the --serial-in file is at its end
+    "timeout": 24,              # --timeout seconds of wall-clock time passed
 }
+INTERRUPTED = "interrupted"     # SIGINT or SIGTERM: status 128 + the signal's number (130, 143), as a shell reports
+END_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+DEFAULT_INPUT_WAIT = 10.0       # simulated seconds a guest may wait for serial input after the input's end (--input-wait)
+
+# The machines `previrt run --target` knows (the one list: the CLI's choices and help come from target_names()).
+TARGETS = ("bare",)
+
+
+def target_names() -> tuple[str, ...]:
+    return TARGETS
 
 
 @dataclass
@@ -49,6 +66,9 @@ class RunConfig:
     disk1: str | None = None
     rtc: str = "fixed"
     trace_io: bool = False
+    serial_in: str | None = None      # the --serial-in file, for messages ("-": standard input)
+    input_wait: float = DEFAULT_INPUT_WAIT   # simulated seconds; 0: never end a run for want of input
+    timeout: float | None = None      # wall-clock seconds
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -103,8 +123,8 @@ class Machine:
         self.board: Board = build_board(self.clock, BoardConfig(
             mem_bytes=config.mem_bytes, serial_out=serial_out, serial_in=serial_in, disk=config.disk,
             disk1=config.disk1, rtc=config.rtc, trace_io=config.trace_io))
-        self.cpu = Cpu(self._port_read, self._port_write)
-        load(self.cpu, config, regions)
+        self.cpu = self._make_cpu()
+        self._load(regions)
         self.cpu.watch_interrupt_enables(self._interrupt_enable_sites(), self.board.intr)
         for m in self.board.mmio.mappings():
             self._map_mmio(m)
@@ -116,6 +136,26 @@ class Machine:
         self._poll = PENDING_POLL
         self.end_reason = ""
         self.report = ""
+        self.signal: int | None = None          # the signal that ended the run (end reason "interrupted")
+        self._stop_request: tuple[str, str] | None = None   # an end asked for from outside the run loop
+        self._wall_limit: float | None = None   # time.monotonic() at which --timeout ends the run
+        self._input_wait = round(config.input_wait * self.clock.hz)   # --input-wait in virtual instructions
+        self._uart = self.board.devices.get("com1")
+        self._ata = self.board.devices.get("ata")
+
+    # --- what a hypervisor's machine replaces (previrt.vmm.machine) ----------------------------------------
+    def _make_cpu(self) -> Cpu:
+        return Cpu(self._port_read, self._port_write)
+
+    def _load(self, regions) -> None:
+        load(self.cpu, self.config, regions)
+
+    def guest_interrupts_enabled(self) -> bool:
+        """EFLAGS.IF as the guest sees it (a hypervisor keeps the guest kernel's IF virtual)."""
+        return self.cpu.interrupts_enabled
+
+    def _halted_after_slice(self) -> bool:
+        return self.cpu.halted
 
     def _interrupt_enable_sites(self) -> InterruptEnableSites:
         """sti/popf/iret in the image's code, so a waiting interrupt is taken right where IF becomes 1; code from
@@ -166,16 +206,20 @@ class Machine:
         deadline = self.clock.next_deadline()
         if (self.board.exit_status is not None
                 or (deadline is not None and deadline < self._slice_end)
-                or (self.board.intr() and (self.cpu.interrupts_enabled or not self.cpu.interrupt_window_armed))):
+                or (self.board.intr() and (self.guest_interrupts_enabled() or not self.cpu.interrupt_window_armed))):
             self.cpu.request_stop()
 
     # --- stepping ---------------------------------------------------------------------------------------
     def run(self) -> None:
         halted = False
+        self._start_wall_clock()
         while True:
             if self.board.exit_status is not None:
                 return self._end("exit-port")
-            if self.cpu.interrupts_enabled and self.board.intr():
+            stop = self._outside_stop() or self._input_wait_stop(halted)
+            if stop:
+                return self._end(*stop)
+            if self.guest_interrupts_enabled() and self.board.intr():
                 self.cpu.delivery.deliver_external(self.board.acknowledge())
                 halted = False
             deadline = self.clock.next_deadline()
@@ -183,7 +227,7 @@ class Machine:
                 self.clock.advance(self.clock.now)      # events due now (scheduled during the last slice)
                 continue
             if halted:
-                if not self.cpu.interrupts_enabled or deadline is None or not self.board.can_wake():
+                if not self.guest_interrupts_enabled() or deadline is None or not self.board.can_wake():
                     return self._end("halted", self._halt_report(deadline))
                 self.idle += deadline - self.clock.now
                 self.clock.advance(deadline)
@@ -196,7 +240,7 @@ class Machine:
 
     def _budget(self, deadline: int | None) -> int:
         budget = MAX_SLICE if deadline is None else deadline - self.clock.now
-        waiting = not self.cpu.interrupts_enabled and self.board.intr()
+        waiting = not self.guest_interrupts_enabled() and self.board.intr()
         self.cpu.arm_interrupt_window(waiting)     # exact after sti/popf in the image ...
         if waiting:                                 # ... and polled for iret and code from elsewhere
             budget = min(budget, self._poll)
@@ -216,10 +260,53 @@ class Machine:
         finally:
             self.executed += self.cpu.last_ran
         self.clock.advance(max(self._slice_start + ran, self.clock.now))
-        return self.cpu.halted
+        return self._halted_after_slice()
+
+    # --- ends that come from outside the guest ------------------------------------------------------------
+    def request_end(self, reason: str, report: str, signum: int | None = None) -> None:
+        """End the run at the next slice boundary (safe from a signal handler, also while a hook runs: the current
+        slice is cut short); the first request wins."""
+        if self._stop_request is None:
+            self._stop_request = (reason, report)
+            self.signal = signum
+        self.cpu.request_stop()
+
+    def _start_wall_clock(self) -> None:
+        if self.config.timeout is not None:
+            self._wall_limit = time.monotonic() + self.config.timeout
+
+    def _outside_stop(self) -> tuple[str, str] | None:
+        """A requested end (a signal), or the wall-clock --timeout passed; checked at every slice boundary, so a
+        slice (at most MAX_SLICE instructions) is the latency."""
+        if self._stop_request is None and self._wall_limit is not None and time.monotonic() >= self._wall_limit:
+            self._stop_request = ("timeout", f"stopped after --timeout {self.config.timeout:g} s of wall-clock time")
+        return self._stop_request
+
+    def _input_wait_stop(self, halted: bool) -> tuple[str, str] | None:
+        """The guest waits for serial input that cannot come.  Precisely: the --serial-in source has reached its
+        end; for `input_wait` of virtual time since the latest of that end, the UART's last byte sent or received and
+        the last ATA command, nothing of these happened; and the guest is waiting on the UART right now: halted
+        with the UART's receive interrupt enabled, or it read the UART's LSR or RBR in the last slice.  Decided
+        at slice boundaries, from virtual time only: deterministic."""
+        uart = self._uart
+        if uart is None or uart.input_ended_at is None or self._input_wait <= 0:
+            return None
+        quiet_since = max(uart.input_ended_at, uart.last_transfer, self._last_disk_command())
+        if self.clock.now - quiet_since < self._input_wait:
+            return None
+        polling = uart.last_receiver_read is not None and uart.last_receiver_read >= max(quiet_since, self._slice_start)
+        if not (polling or (halted and uart.receive_interrupt_enabled)):
+            return None
+        source = "standard input" if self.config.serial_in == "-" else self.config.serial_in or "the serial input"
+        return "input-eof", (f"the guest has waited {self.config.input_wait:g} simulated seconds for serial input, "
+                             f"and {source} is at its end (--input-wait)")
+
+    def _last_disk_command(self) -> int:
+        last = getattr(self._ata, "last_command_at", None)
+        return 0 if last is None else last
 
     def _halt_report(self, deadline: int | None) -> str:
-        if not self.cpu.interrupts_enabled:
+        if not self.guest_interrupts_enabled():
             why = "interrupts disabled (IF=0)"
         elif deadline is None:
             why = "no timer or device event pending"
@@ -236,6 +323,8 @@ class Machine:
     def exit_status(self) -> int:
         if self.end_reason == "exit-port":
             return ((self.board.exit_status << 1) | 1) & 0xFF
+        if self.end_reason == INTERRUPTED:
+            return 128 + self.signal
         return END_STATUS[self.end_reason]
 
 
@@ -246,19 +335,54 @@ def stop_reason(err: MachineStop) -> str:
     return STOP_REASONS.get(type(err), "cpu-error")
 
 
+class RunInterrupted(BaseException):
+    """A second SIGINT/SIGTERM while the first waits for the next slice boundary (a read of standard input for
+    --serial-in - can block the run loop): raised from the signal handler, it ends the run at once."""
+
+
 def run_machine(machine: Machine) -> None:
     """Run to the end; a machine stop (triple fault, bad memory access) becomes the end reason and report."""
     try:
         machine.run()
     except MachineStop as e:
         machine._end(stop_reason(e), str(e))
+    except RunInterrupted:
+        machine._end(*machine._stop_request)
 
 
-def collect_stats(machine: Machine, wall: float) -> RunStats:
-    cpu, board, clock = machine.cpu, machine.board, machine.clock
+@contextmanager
+def ending_on_signals(machine: Machine) -> Iterator[None]:
+    """While the machine runs, SIGINT and SIGTERM end the run at the next slice boundary (so the summary and --stats
+    follow, with status 128 + signal); a second one ends it at once.  A signal ignored when the run started stays
+    ignored; outside the main thread (where handlers cannot be set) nothing changes."""
+    def handler(signum, _frame):
+        if machine._stop_request is not None and machine.signal is not None:
+            raise RunInterrupted()
+        machine.request_end(INTERRUPTED, f"stopped by {signal.Signals(signum).name}", signum)
+    previous = {}
+    try:
+        for sig in END_SIGNALS:
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                previous[sig] = signal.signal(sig, handler)
+    except ValueError:      # not the main thread
+        pass
+    try:
+        yield
+    except RunInterrupted:  # a second signal just after the run ended: the run's own end stands
+        pass
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def collect_stats(machine: Machine, wall: float, command_line: list[str] | None = None) -> RunStats:
+    cpu, board, clock, config = machine.cpu, machine.board, machine.clock, machine.config
     return RunStats(
-        image=machine.config.image, target=machine.config.target, end=machine.end_reason,
+        image=config.image, target=config.target, end=machine.end_reason,
         exit_status=machine.exit_status(), guest_exit_value=board.exit_status,
+        signal=signal.Signals(machine.signal).name if machine.end_reason == INTERRUPTED else None,
+        command_line=command_line, mem_mib=config.mem_bytes // memory.MiB,
+        disks={k: v for k, v in (("disk", config.disk), ("disk1", config.disk1)) if v},
         instructions=machine.executed, idle_instructions=machine.idle, virtual_instructions=clock.now,
         clock_hz=clock.hz, simulated_seconds=clock.seconds(), slices=machine.slices,
         interrupts=by_vector(cpu.interrupts), exceptions=by_vector(cpu.exceptions),
@@ -268,55 +392,119 @@ def collect_stats(machine: Machine, wall: float) -> RunStats:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The command
-
-
-TARGETS = ("bare",)
+# The command: every input is checked before any output is opened, so bad input leaves no file behind
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    if args.target not in TARGETS:
-        raise UsageError(f"unknown target {args.target!r} (known: {', '.join(TARGETS)})")
-    if args.max_instructions is not None and args.max_instructions <= 0:
-        raise UsageError("--max-instructions must be positive")
-    if args.clock_hz is not None and args.clock_hz <= 0:
-        raise UsageError("--clock-hz must be positive")
+    if args.target not in target_names():
+        raise UsageError(f"unknown target {args.target!r} (known: {', '.join(target_names())})")
+    for option, value in (("--max-instructions", args.max_instructions), ("--clock-hz", args.clock_hz),
+                          ("--timeout", args.timeout)):
+        if value is not None and not 0 < value < float("inf"):
+            raise UsageError(f"{option} must be a positive number, not {value:g}")
+    input_wait = DEFAULT_INPUT_WAIT if args.input_wait is None else args.input_wait
+    if not 0 <= input_wait < float("inf"):
+        raise UsageError(f"--input-wait must be 0 (never) or a number of seconds, not {input_wait:g}")
+    try:
+        args.cmdline.encode()
+    except UnicodeEncodeError:
+        raise UsageError("--cmdline is not valid UTF-8 text") from None
     return RunConfig(image=args.image, target=args.target, mem_bytes=args.mem * memory.MiB, cmdline=args.cmdline,
                      clock_hz=args.clock_hz or DEFAULT_HZ, max_instructions=args.max_instructions,
-                     disk=args.disk, disk1=args.disk1, rtc=args.rtc, trace_io=args.trace_io)
+                     disk=args.disk, disk1=args.disk1, rtc=args.rtc, trace_io=args.trace_io,
+                     serial_in=args.serial_in, input_wait=input_wait, timeout=args.timeout)
+
+
+def check_image(config: RunConfig) -> None:
+    """What loading would refuse: the image's Multiboot load plan, its fit in the RAM, the command line's length."""
+    regions = memory.layout(config.mem_bytes)
+    multiboot.check_plan(multiboot.plan_load(config.image), regions, config.image)
+    multiboot.build_info(regions, config.cmdline)
+
+
+def check_disk(option: str, path: str) -> None:
+    """A disk image the ATA model can use: a file that opens for reading and writing and holds a whole sector."""
+    if os.path.isdir(path):
+        raise UsageError(f"{option}: is a folder, not a disk image", where=path)
+    try:
+        with open(path, "r+b") as f:
+            size = os.fstat(f.fileno()).st_size
+    except OSError as e:
+        raise UsageError(f"{option}: cannot open disk image: {e.strerror}", where=path) from None
+    if size < 512:
+        raise UsageError(f"{option}: disk image holds no whole 512-byte sector ({size} bytes)", where=path)
+
+
+def _regular_file(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def check_distinct_files(named: list[tuple[str, str | None, bool]]) -> None:
+    """Refuse two options naming one regular file (through any path or link) where either is written: --disk and
+    --disk1, an output (--serial FILE, --stats) and any other file of the run.  `named`: (option, path, written)."""
+    files = [(opt, path, written) for opt, path, written in named if path and _regular_file(path)]
+    for i, (opt_a, a, written_a) in enumerate(files):
+        for opt_b, b, written_b in files[i + 1:]:
+            if (written_a or written_b) and os.path.samefile(a, b):
+                raise UsageError(f"{opt_b} names the same file as {opt_a} {a}", where=b)
+
+
+def check_inputs(config: RunConfig, args: argparse.Namespace) -> None:
+    for option, path in (("--disk", config.disk), ("--disk1", config.disk1)):
+        if path is not None:
+            check_disk(option, path)
+    check_distinct_files([
+        ("IMAGE", config.image, False), ("--disk", config.disk, True), ("--disk1", config.disk1, True),
+        ("--serial-in", None if args.serial_in == "-" else args.serial_in, False),
+        ("--serial", None if args.serial == "stdio" else args.serial, True), ("--stats", args.stats, True)])
+    if args.serial_in not in (None, "-") and os.path.isdir(args.serial_in):
+        raise UsageError("--serial-in: is a folder", where=args.serial_in)
+    if args.serial != "stdio":
+        check_destination(args.serial, "--serial")
+    if args.stats:
+        check_destination(args.stats, "--stats")
+    check_image(config)
 
 
 def open_serial(stack: ExitStack, args: argparse.Namespace) -> tuple[BinaryIO, BinaryIO | None]:
     try:
-        out = sys.stdout.buffer if args.serial == "stdio" else stack.enter_context(open(args.serial, "wb"))
         src = None
         if args.serial_in == "-":
             src = sys.stdin.buffer
         elif args.serial_in:
             src = stack.enter_context(open(args.serial_in, "rb"))
+        out = sys.stdout.buffer if args.serial == "stdio" else stack.enter_context(open(args.serial, "wb"))
     except OSError as e:
         raise UsageError(f"cannot open serial file: {e.strerror}", where=e.filename) from None
     return out, src
 
 
+def report(machine: Machine, stats: RunStats, trace_io: bool) -> None:
+    """The run's messages on stderr: why it ended (when there is more to say), unclaimed ports, the summary line."""
+    if machine.report:
+        print(f"previrt: {machine.end_reason}: {machine.report}", file=sys.stderr)
+    if trace_io and stats.unclaimed_ports:
+        print("previrt: unclaimed port accesses: " + ", ".join(
+            f"{k} x{n}" for k, n in stats.unclaimed_ports.items()), file=sys.stderr)
+    print(stats.summary(), file=sys.stderr)
+
+
 def run_command(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    if args.stats:
-        check_destination(args.stats)
+    check_inputs(config, args)
     with ExitStack() as stack:
         serial_out, serial_in = open_serial(stack, args)
         machine = Machine(config, serial_out, serial_in)
         stack.callback(machine.board.close)
         start = time.perf_counter()
-        run_machine(machine)
+        with ending_on_signals(machine):
+            run_machine(machine)
         wall = time.perf_counter() - start
-    stats = collect_stats(machine, wall)
-    if machine.report:
-        print(f"previrt: {machine.end_reason}: {machine.report}", file=sys.stderr)
-    if args.trace_io and stats.unclaimed_ports:
-        print("previrt: unclaimed port accesses: " + ", ".join(
-            f"{k} x{n}" for k, n in stats.unclaimed_ports.items()), file=sys.stderr)
+    stats = collect_stats(machine, wall, getattr(args, "command_line", None))
+    report(machine, stats, args.trace_io)
     if args.stats:
         write_json(stats, args.stats)
-    print(stats.summary(), file=sys.stderr)
     return stats.exit_status

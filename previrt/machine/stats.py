@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,8 +19,13 @@ class RunStats:
     image: str
     target: str
     end: str = ""                          # why the run ended: exit-port, halted, triple-fault, max-instructions, ...
+                                           # (interrupted, timeout and input-eof: ended from outside the guest)
     exit_status: int | None = None         # the process status `previrt run` returns
     guest_exit_value: int | None = None    # what the guest wrote to the exit port
+    signal: str | None = None              # "SIGINT" / "SIGTERM" when the end is "interrupted"
+    command_line: list[str] | None = None  # the previrt command that made the run, one argument an item
+    mem_mib: int = 0                       # guest RAM
+    disks: dict[str, str] = field(default_factory=dict)                # "disk" / "disk1" -> image path
     instructions: int = 0                  # guest instructions executed
     idle_instructions: int = 0             # virtual time skipped while halted (hlt with IF=1)
     virtual_instructions: int = 0          # the clock: executed + idle
@@ -53,30 +58,47 @@ def by_vector(counts) -> dict[str, int]:
     return {f"{v} {vector_name(v)}": n for v, n in sorted(counts.items())}
 
 
-def check_destination(path: str | Path) -> None:
-    """Refuse, before a run starts, a --stats path that cannot be written (missing folder, a folder itself)."""
+def check_destination(path: str | Path, option: str = "--stats") -> None:
+    """Refuse, before a run starts, an output path that cannot be written (missing folder, a folder itself)."""
     path = Path(path)
     if path.is_dir():
-        raise UsageError("cannot write statistics: this is a folder", where=str(path))
+        raise UsageError(f"{option}: cannot write here: this is a folder", where=str(path))
     if not path.parent.is_dir():
-        raise UsageError("cannot write statistics: no such folder", where=str(path))
+        raise UsageError(f"{option}: cannot write here: no such folder", where=str(path))
 
 
 def write_json(stats: RunStats, path: str | Path) -> None:
-    """Write through a temporary file in the same folder and rename: never a half-written file."""
+    """Write a new regular file whole or not at all (a temporary file in the same folder, then a rename), with the
+    permissions a newly created file gets (0666 less the umask); a path to something else (/dev/null, a pipe) is
+    written directly, never replaced."""
     path = Path(path)
     try:
-        _write_json(stats, path)
+        _write_json(stats.to_json(), path)
     except OSError as e:
         raise UsageError(f"cannot write statistics: {e.strerror}", where=str(path)) from None
 
 
-def _write_json(stats: RunStats, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+def _write_json(text: str, path: Path) -> None:
+    target = Path(os.path.realpath(path))   # through a symbolic link: the link stays
+    if target.exists() and not stat.S_ISREG(target.stat().st_mode):
+        with open(target, "w") as f:
+            f.write(text)
+        return
+    fd, tmp = _new_file(target.parent, target.name)
     try:
         with os.fdopen(fd, "w") as f:
-            f.write(stats.to_json())
-        os.replace(tmp, path)
+            f.write(text)
+        os.replace(tmp, target)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _new_file(folder: Path, name: str) -> tuple[int, str]:
+    """A new hidden file beside `name`, open for writing, mode 0666 less the umask (tempfile's are 0600)."""
+    while True:
+        tmp = folder / f".{name}.{os.urandom(6).hex()}"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(tmp)
+        except FileExistsError:
+            continue

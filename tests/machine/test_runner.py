@@ -1,8 +1,13 @@
-"""`previrt run`: exit status, halting, --max-instructions, determinism, stats, serial to a file, --trace-io."""
+"""`previrt run`: exit status, halting, --max-instructions, determinism, stats, serial to a file, --trace-io, and the
+ends from outside the guest (SIGINT/SIGTERM, --timeout, serial input that cannot come)."""
 
 from __future__ import annotations
 
 import json
+import select
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,7 +96,7 @@ def test_same_image_same_inputs_same_counts(guest, tmp_path):
         stats = tmp_path / f"s{i}.json"
         done = run_image(guest("timer_ticks"), "--stats", str(stats))
         s = json.loads(stats.read_text())
-        for volatile in ("wall_seconds", "instructions_per_second"):
+        for volatile in ("wall_seconds", "instructions_per_second", "command_line"):
             del s[volatile]
         runs.append((done.returncode, done.stdout, s))
     assert runs[0] == runs[1]
@@ -130,7 +135,8 @@ def test_unwritable_stats_path_is_refused_before_the_run(tmp_path):
 def test_unknown_target_and_bad_memory_size(tmp_path):
     img = build_asm(tmp_path, '#include "guestkit.h"\n.text\n.globl _start\n_start:\n exit 0\n')
     done = run_image(img, "--target", "nonesuch")
-    assert done.returncode == 2 and b"unknown target 'nonesuch'" in done.stderr
+    assert done.returncode == 2 and b"invalid choice: 'nonesuch' (choose from 'bare')" in done.stderr
+    assert done.stderr.startswith(b"usage: previrt run ")
     done = run_image(img, "--mem", "1")
     assert done.returncode == 2 and b"--mem must be between" in done.stderr
 
@@ -201,3 +207,204 @@ def test_exception_in_an_mmio_callback_is_reraised_by_the_run_loop(tmp_path, mon
     m, dev, out = _machine_with_mmio(tmp_path, monkeypatch, ' movl $1, 0xFEC00040\n exit 0\n')
     with pytest.raises(RuntimeError, match="device fault at 0x40"):
         m.run()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Ends from outside the guest: signals, --timeout, serial input that cannot come
+
+SPIN = '#include "guestkit.h"\n.text\n.globl _start\n_start:\n puts "spinning\\n"\n1: incl %eax\n jmp 1b\n'
+
+# Polls LSR.DR and echoes each byte; with DOTS, also prints a '.' every 50,000 polls (about 0.003 s of virtual time).
+POLL_ECHO = """#include "guestkit.h"
+.text
+.globl _start
+_start:
+    movw $COM1 + 3, %dx         /* LCR 8N1: the line is up, the remote end may send */
+    movb $3, %al
+    outb %al, %dx
+    puts "ready\\n"
+    movl $50000, %ecx
+1:  movw $COM1 + 5, %dx
+    inb %dx, %al
+    testb $1, %al
+    jnz 2f
+    decl %ecx
+    jnz 1b
+    movl $50000, %ecx
+    movw $COM1, %dx
+    movb $DOT, %al
+    outb %al, %dx
+    jmp 1b
+2:  movw $COM1, %dx
+    inb %dx, %al
+    outb %al, %dx
+    jmp 1b
+"""
+
+# Interrupt-driven: IRQ 4 (received data) and the PIT's power-on 18.2 Hz IRQ 0 share one handler, which reads IIR
+# (never LSR or RBR, unless IIR says data is there) and echoes; between interrupts the CPU halts.
+IRQ_ECHO = """#include "guestkit.h"
+.text
+.globl _start
+_start:
+    movl $stack_top, %esp
+    xorl %ecx, %ecx
+1:  movl $isr, %eax              /* vectors 0-15 (the firmware's PIC bases: IRQ 0 = 8, IRQ 4 = 12) -> isr */
+    movw %ax, idt(,%ecx,8)
+    movw $0x08, idt+2(,%ecx,8)
+    movw $0x8E00, idt+4(,%ecx,8)
+    shrl $16, %eax
+    movw %ax, idt+6(,%ecx,8)
+    incl %ecx
+    cmpl $16, %ecx
+    jb 1b
+    lidt idt_desc
+    movw $COM1 + 3, %dx         /* LCR 8N1 */
+    movb $3, %al
+    outb %al, %dx
+    movw $COM1 + 4, %dx         /* MCR: OUT2 routes the UART's interrupt to the PIC */
+    movb $0x08, %al
+    outb %al, %dx
+    movw $COM1 + 1, %dx         /* IER: received data available */
+    movb $1, %al
+    outb %al, %dx
+    movb $0xA8, %al             /* master IMR: IRQ 4 unmasked too */
+    outb %al, $0x21
+    puts "ready\\n"
+2:  sti
+    hlt
+    jmp 2b
+isr:
+    pushal
+    movw $COM1 + 2, %dx
+    inb %dx, %al
+    andb $0x0F, %al
+    cmpb $0x04, %al
+    jne 3f
+    movw $COM1, %dx
+    inb %dx, %al
+    outb %al, %dx
+3:  movb $0x20, %al
+    outb %al, $0x20
+    popal
+    iret
+.data
+.p2align 3
+idt: .fill 16, 8, 0
+idt_desc: .word 16 * 8 - 1
+    .long idt
+.bss
+.p2align 4
+    .space 4096
+stack_top:
+"""
+
+
+def _stats(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def _summary(done) -> str:
+    return done.stderr.decode().strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def spinner(tmp_path_factory):
+    return build_asm(tmp_path_factory.mktemp("spin"), SPIN, name="spin")
+
+
+def _started(proc: subprocess.Popen, line: bytes) -> None:
+    """Wait until the guest's first line of output arrives (the run loop is running); a bound against a hang."""
+    ready, _, _ = select.select([proc.stdout], [], [], 120)
+    assert ready and proc.stdout.readline() == line
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_ends_the_run_with_summary_and_stats(spinner, tmp_path, sig):
+    stats = tmp_path / "s.json"
+    argv = [sys.executable, "-m", "previrt", "run", str(spinner), "--stats", str(stats)]
+    # the run honours SIGINT even when this test runs where it is ignored (a background job)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        _started(proc, b"spinning\n")
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    name = signal.Signals(sig).name
+    assert proc.returncode == 128 + sig
+    lines = err.decode().strip().splitlines()
+    assert lines[-2] == f"previrt: interrupted: stopped by {name}"
+    assert lines[-1].startswith(f"previrt: interrupted: status {128 + sig}, ")
+    s = _stats(stats)
+    assert s["end"] == "interrupted" and s["signal"] == name and s["exit_status"] == 128 + sig
+    assert s["instructions"] > 0 and "Traceback" not in err.decode()
+
+
+def test_timeout_ends_an_endless_run_with_summary_and_stats(spinner, tmp_path):
+    stats = tmp_path / "s.json"
+    done = run_image(spinner, "--timeout", "0.2", "--stats", str(stats), timeout=120)
+    assert done.returncode == 24, done.stderr
+    assert b"previrt: timeout: stopped after --timeout 0.2 s of wall-clock time" in done.stderr
+    assert _summary(done).startswith("previrt: timeout: status 24, ")
+    s = _stats(stats)
+    assert s["end"] == "timeout" and s["exit_status"] == 24 and s["signal"] is None
+
+
+def _guest(tmp_path: Path, source: str, name: str, dot: str = "0") -> Path:
+    return build_asm(tmp_path, source.replace("$DOT", f"${dot}"), name=name)
+
+
+def test_polling_guest_at_the_end_of_its_input_ends_with_status_22(tmp_path):
+    img = _guest(tmp_path, POLL_ECHO.replace("movb $DOT, %al\n    outb %al, %dx\n", ""), "poll")
+    feed = tmp_path / "in.txt"
+    feed.write_bytes(b"abc")
+    runs = []
+    for i in range(2):
+        stats = tmp_path / f"s{i}.json"
+        done = run_image(img, "--serial-in", str(feed), "--input-wait", "0.01", "--stats", str(stats),
+                         "--max-instructions", "20000000", timeout=300)
+        assert done.returncode == 22, done.stderr
+        assert done.stdout == b"ready\nabc"
+        err = done.stderr.decode()
+        assert err.count("previrt: input-eof: the guest has waited 0.01 simulated seconds for serial input, "
+                         f"and {feed} is at its end") == 1
+        assert _summary(done).startswith("previrt: input-eof: status 22, ")
+        s = _stats(stats)
+        assert s["end"] == "input-eof" and s["virtual_instructions"] >= 1_000_000
+        runs.append(s["virtual_instructions"])
+    assert runs[0] == runs[1]                       # virtual time only: the same end, to the instruction
+
+
+def test_no_input_file_or_input_wait_0_never_ends_a_polling_run(tmp_path):
+    img = _guest(tmp_path, POLL_ECHO.replace("movb $DOT, %al\n    outb %al, %dx\n", ""), "poll")
+    feed = tmp_path / "in.txt"
+    feed.write_bytes(b"abc")
+    for extra in ((), ("--serial-in", str(feed), "--input-wait", "0")):
+        done = run_image(img, "--input-wait", "0.001", *extra, "--max-instructions", "3000000", timeout=300)
+        assert done.returncode == 14, (extra, done.stderr)
+
+
+def test_output_while_polling_restarts_the_input_wait(tmp_path):
+    img = _guest(tmp_path, POLL_ECHO, "dots", dot="'.'")
+    feed = tmp_path / "in.txt"
+    feed.write_bytes(b"abc")
+    done = run_image(img, "--serial-in", str(feed), "--input-wait", "0.01", "--max-instructions", "5000000",
+                     timeout=300)
+    assert done.returncode == 14, done.stderr            # a '.' every ~0.003 s: never 0.01 s without output
+    assert done.stdout.startswith(b"ready\n") and done.stdout.count(b".") > 3
+
+
+def test_halted_guest_waiting_on_the_receive_interrupt_ends_after_the_default_wait(tmp_path):
+    img = _guest(tmp_path, IRQ_ECHO, "irq_echo")
+    feed = tmp_path / "in.txt"
+    feed.write_bytes(b"xyz")
+    stats = tmp_path / "s.json"
+    done = run_image(img, "--serial-in", str(feed), "--stats", str(stats), "--max-instructions", "5000000", timeout=300)
+    assert done.returncode == 22, done.stderr
+    assert done.stdout == b"ready\nxyz"
+    assert b"waited 10 simulated seconds for serial input" in done.stderr
+    s = _stats(stats)
+    assert s["end"] == "input-eof" and 10 <= s["simulated_seconds"] < 10.2
+    assert s["idle_instructions"] > s["instructions"]    # it waited halted, woken by the 18.2 Hz timer

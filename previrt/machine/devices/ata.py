@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from previrt.errors import PrevirtError
+from previrt.errors import UsageError
 from previrt.machine.clock import Clock, Event
 from previrt.machine.irq import IrqLine, line_of
 
@@ -63,7 +63,7 @@ class AtaDrive:
         self.index = index
         self.sectors = min(os.fstat(file.fileno()).st_size // SECTOR, LBA28_MAX)
         if self.sectors == 0:
-            raise PrevirtError("disk image holds no whole 512-byte sector", where=path)
+            raise UsageError("disk image holds no whole 512-byte sector", where=path)
         self.heads, self.spt = 16, 63
         self.cylinders = max(1, min(self.sectors // (16 * 63), 16383))
         self.mult_sectors = MAX_MULT_SECTORS
@@ -76,7 +76,7 @@ class AtaDrive:
         try:
             file = open(path, "r+b", buffering=0)   # unbuffered: every sector written reaches the file
         except OSError as e:
-            raise PrevirtError(f"cannot open disk image: {e.strerror}", where=path) from None
+            raise UsageError(f"cannot open disk image: {e.strerror}", where=path) from None
         try:
             return cls(file, path, index)
         except BaseException:
@@ -187,6 +187,7 @@ class AtaChannel:
         self.writing = False
         self._event: Event | None = None
         self.sectors_read = self.sectors_written = 0
+        self.last_command_at: int | None = None    # virtual time of the last command a drive took
         for unit, regs in enumerate(self.regs):
             regs.select = 0xA0 | (DEV_DEV if unit else 0)
             regs.status = READY if self.drives[unit] else 0
@@ -308,6 +309,7 @@ class AtaChannel:
         if self.cur.status & (BSY | DRQ):
             return                        # only DEVICE RESET may interrupt a command, and only for ATAPI
         self.cur.error = 0
+        self.last_command_at = self.clock.now
         handler = COMMANDS.get(opcode)
         if handler is None:
             self._abort()

@@ -89,6 +89,10 @@ class Uart16550:
         self._source_done = source is None
         self._irq_level = False
         self._interactive = _is_tty(sink)   # a terminal sees every byte at once; files and pipes per line
+        # What the run loop reads to tell a guest waiting for input that cannot come (virtual times):
+        self.input_ended_at: int | None = None    # when the source reached its end (None: not yet, or no source)
+        self.last_transfer = 0                    # the last byte sent or received
+        self.last_receiver_read: int | None = None   # the last guest read of RBR or LSR
 
     # -- interrupt identification -----------------------------------------------------------------
 
@@ -129,6 +133,11 @@ class Uart16550:
     def dlab(self) -> bool:
         return bool(self.lcr & LCR_DLAB)
 
+    @property
+    def receive_interrupt_enabled(self) -> bool:
+        """Whether received data would raise IRQ 4: IER.ERBFI set, OUT2 routing INTR to the PIC, no loopback."""
+        return bool(self.ier & IER_ERBFI and self.mcr & MCR_OUT2 and not self.mcr & MCR_LOOP)
+
     # -- reads -------------------------------------------------------------------------------------
 
     def read(self, offset: int, size: int) -> int:
@@ -149,6 +158,7 @@ class Uart16550:
         return self.scr
 
     def _read_rbr(self) -> int:
+        self.last_receiver_read = self.clock.now
         if self.fifo_enabled:
             value = self.rx_fifo.popleft() if self.rx_fifo else 0
             if not self.rx_fifo:
@@ -170,6 +180,7 @@ class Uart16550:
         return value
 
     def _read_lsr(self) -> int:
+        self.last_receiver_read = self.clock.now
         value = self.lsr
         if self.lsr & (LSR_OE | LSR_BI):       # overrun and break are cleared by the read
             self.lsr &= ~(LSR_OE | LSR_BI)
@@ -218,6 +229,7 @@ class Uart16550:
 
     def _transmit(self, value: int) -> None:
         self.tx_bytes += 1
+        self.last_transfer = self.clock.now
         if self.mcr & MCR_LOOP:
             self._receive(value)
             return
@@ -290,8 +302,10 @@ class Uart16550:
         data = self.source.read(1)
         if not data:
             self._source_done = True
+            self.input_ended_at = self.clock.now
             return
         self.rx_bytes += 1
+        self.last_transfer = self.clock.now
         self._receive(data[0])
         self._resume_rx()
 
