@@ -9,7 +9,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Iterator, TextIO
 
-from capstone import CS_ARCH_X86, CS_MODE_32, Cs
+from capstone import CS_ARCH_X86, CS_MODE_32, CS_OPT_SYNTAX_ATT, Cs
 from capstone import x86 as X
 
 from previrt.elf import Image, read_image
@@ -61,26 +61,38 @@ class SweepRange:
 
 @dataclass
 class Sweep:
-    """Instruction boundaries of a linear sweep: address → (size, text)."""
+    """Instruction boundaries of a linear sweep: address → size (an undecodable byte: size 1, address in `bad`)."""
 
-    insns: dict[int, tuple[int, str]] = field(default_factory=dict)
+    insns: dict[int, int] = field(default_factory=dict)
+    bad: set[int] = field(default_factory=set)
 
     def containing(self, address: int) -> int | None:
         starts = sorted(self.insns)
         i = bisect.bisect_right(starts, address) - 1
-        if i >= 0 and address < starts[i] + self.insns[starts[i]][0]:
+        if i >= 0 and address < starts[i] + self.insns[starts[i]]:
             return starts[i]
         return None
 
 
 def disassembler() -> Cs:
+    """The decoder the checks use: Intel operand order in capstone's details (what the checks read)."""
     md = Cs(CS_ARCH_X86, CS_MODE_32)
     md.detail = True
     return md
 
 
+_ATT = Cs(CS_ARCH_X86, CS_MODE_32)
+_ATT.syntax = CS_OPT_SYNTAX_ATT
+
+
+def att_text(code: bytes, address: int) -> str:
+    """One instruction as findings show it: AT&T syntax, as GAS, gcc -S and the asm pass write it."""
+    insn = next(_ATT.disasm(code[:X86_MAX_INSN], address, 1), None)
+    return "(undecodable byte)" if insn is None else f"{insn.mnemonic} {insn.op_str}".strip()
+
+
 def text(insn) -> str:
-    return f"{insn.mnemonic} {insn.op_str}".strip()
+    return att_text(bytes(insn.bytes), insn.address)
 
 
 def kind_name(kind: int) -> str:
@@ -295,9 +307,10 @@ def check_sweep(md: Cs, image: Image, rng: SweepRange, sites: list[Site], result
     sweep, findings = Sweep(), []
     for insn in decode_all(md, rng.data, rng.start):
         if isinstance(insn, _Undecodable):
-            sweep.insns[insn.address] = (1, "(undecodable byte)")
+            sweep.insns[insn.address] = 1
+            sweep.bad.add(insn.address)
             continue
-        sweep.insns[insn.address] = (insn.size, text(insn))
+        sweep.insns[insn.address] = insn.size
         result.instructions += 1
         got = classify_capstone(insn)
         if got is None:
@@ -322,8 +335,10 @@ def _split_sites(sweep: Sweep, rng: SweepRange, sites: list[Site]) -> list[Findi
             if rng.start < edge < rng.end and edge not in sweep.insns:
                 inner = sweep.containing(edge)
                 if inner is not None:
+                    shown = ("(undecodable byte)" if inner in sweep.bad else
+                             att_text(rng.data[inner - rng.start:inner - rng.start + sweep.insns[inner]], inner))
                     findings.append(Finding(site.address, f"site {what} {edge:#x} falls inside the instruction "
-                                                          f"`{sweep.insns[inner][1]}` at {inner:#x} of the sweep"))
+                                                          f"`{shown}` at {inner:#x} of the sweep"))
     return findings
 
 

@@ -323,12 +323,40 @@ def warn_lto(flags: list[str]) -> None:
               "its sensitive instructions are not annotated", file=sys.stderr)
 
 
+HELP = f"""\
+usage: previrt cc [compiler options] FILE...      (in a Makefile: make CC="previrt cc")
+
+A drop-in compiler driver: each .c is compiled with `$REAL -S`, each .S preprocessed with `$REAL -E`,
+then the asm pass pads and records every sensitive instruction, and the result is assembled; .s files
+go straight to the asm pass.  -E, -M, -MM, -fsyntax-only, links of objects and other languages are
+passed to the real compiler untouched.  Every option is the real compiler's.
+
+environment:
+  {REAL_CC_ENV:<20}the real compiler, with any options of its own (default: gcc)
+  {EXCLUDE_ENV:<20}shell patterns, separated by ':' or spaces, of sources compiled untouched
+                      (matched against the path as written, its absolute path, or the file name)
+
+exit status: the real compiler's; 1 when the asm pass refuses a file (an error at FILE:LINE) or a
+file cannot be read or written; 127 when the real compiler is not found.
+"""
+HELP_MORE = "\nThe real compiler's own help follows.\n"  # after --help; `-h` alone shows previrt's part only
+
+
 def _terminate(signum, _frame):
     raise SystemExit(128 + signum)
 
 
+def wants_help(argv: list[str]) -> bool:
+    return any(a == "--help" or a.startswith("--help=") for a in argv) or argv == ["-h"]
+
+
 def main(argv: list[str]) -> int:
     real_cc = os.environ.get(REAL_CC_ENV, "gcc").split() or ["gcc"]
+    if wants_help(argv):  # previrt's own part first, then the real compiler's
+        sys.stdout.write(HELP.replace("$REAL", os.path.basename(real_cc[0])))
+        if argv == ["-h"]:
+            return 0
+        sys.stdout.write(HELP_MORE)
     cmd = parse(argv)
     ours = plan(cmd, os.environ)
     if not ours:
@@ -347,9 +375,9 @@ def main(argv: list[str]) -> int:
         if cmd.mode == "link":
             return link_sources(drv, cmd, ours)
         return compile_sources(drv, cmd, ours)
-    except PrevirtError as e:
+    except PrevirtError as e:  # the asm pass refused a file, or a file could not be read or written
         print(str(e) if e.where else f"previrt cc: error: {e}", file=sys.stderr)
-        return e.exit_status
+        return 1  # what a compiler returns for any error (make and configure scripts expect it)
     except OSError as e:  # the real compiler missing (127, as a shell says), or an unreadable source
         print(f"previrt cc: error: {e.filename or real_cc[0]}: {e.strerror}", file=sys.stderr)
         return 127 if e.filename in (None, real_cc[0]) else 1

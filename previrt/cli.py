@@ -10,6 +10,7 @@ import sys
 from previrt import __version__
 from previrt.errors import PrevirtError
 
+STATUS_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool that a closed pipe stopped
 STATUS_EPILOG = ("exit status: 0 success; 1 the command's verdict (audit findings, a file the asm pass refuses, a failed "
                  "demo step); 2 unusable input or bad arguments; previrt run returns the guest's status (README.md, "
                  "'Exit statuses')")
@@ -156,9 +157,23 @@ def main(argv: list[str] | None = None) -> int:
             return cc_main(argv[1:])
         args = parse_args(build_parser(), argv)
         args.command_line = ["previrt", *argv]
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return status
     except PrevirtError as e:
         print(f"previrt: error: {e}", file=sys.stderr)
         return e.exit_status
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader of the output went away (`previrt sites IMAGE | head`)
+        _drop_stdout()
+        return STATUS_BROKEN_PIPE
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's last flush cannot fail once more."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

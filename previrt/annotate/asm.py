@@ -85,7 +85,7 @@ from previrt import sites
 from previrt.annotate._gaslex import LexError, PREFIXES, Span, label_end, parse_statement, split_line
 from previrt.annotate._origin import Origins
 from previrt.annotate._sections import Context, StructureError
-from previrt.errors import PrevirtError
+from previrt.errors import PrevirtError, UsageError
 from previrt.isa import i386
 
 MAX_NOP = 11  # longest single NOP GAS emits with `.arch .nop`
@@ -139,19 +139,37 @@ def annotate_text(text: str, filename: str = "<input>", site_sizes: dict[int, in
 
 def annotate_path(in_path: str, out_path: str) -> None:
     """Annotate a file into another, written whole or not at all (temporary file, then rename), with
-    the permissions a newly created file gets (0666 less the umask); `-` is standard output, and an
-    output that is not a regular file (/dev/null, a pipe) is written directly, never replaced."""
+    the permissions a newly created file gets (0666 less the umask); `-` is standard input / output, and
+    an output that is not a regular file (/dev/null, a pipe) is written directly, never replaced.
+    An input that cannot be read or an output that cannot be written is a UsageError; the pass's own
+    refusal of the text is a PrevirtError naming file:line."""
+    text, name = _read_source(in_path)
+    result = annotate_text(text, name)
     try:
-        with open(in_path, encoding="utf-8", errors="surrogateescape", newline="") as f:
-            text = f.read()
+        _write_result(result, out_path)
     except OSError as e:
-        raise PrevirtError(f"cannot read {in_path}: {e.strerror}") from e
-    result = annotate_text(text, in_path)
+        raise UsageError(f"cannot write: {e.strerror}", where=out_path) from None
+
+
+def _read_source(in_path: str) -> tuple[str, str]:
+    """(text, name for messages) of a file, or of standard input for `-`."""
+    try:
+        if in_path == "-":
+            return sys.stdin.buffer.read().decode("utf-8", "surrogateescape"), "<stdin>"
+        with open(in_path, encoding="utf-8", errors="surrogateescape", newline="") as f:
+            return f.read(), in_path
+    except OSError as e:
+        raise UsageError(f"cannot read: {e.strerror}", where=in_path) from None
+
+
+def _write_result(result: str, out_path: str) -> None:
     if out_path == "-":
         sys.stdout.buffer.write(result.encode("utf-8", "surrogateescape"))
         sys.stdout.flush()
         return
     target = os.path.realpath(out_path)  # through a symbolic link, as a compiler writes
+    if os.path.isdir(target):
+        raise UsageError("cannot write: it is a folder", where=out_path)
     if os.path.exists(target) and not stat.S_ISREG(os.stat(target).st_mode):  # /dev/null, a pipe
         with open(target, "w", encoding="utf-8", errors="surrogateescape", newline="") as f:
             f.write(result)
@@ -176,7 +194,7 @@ def _new_file(folder: str) -> tuple[int, str]:
         except FileExistsError:
             continue
         except OSError as e:
-            raise PrevirtError(f"cannot write into {folder}: {e.strerror}") from e
+            raise UsageError(f"cannot write into this folder: {e.strerror}", where=folder) from None
 
 
 class _Slot:

@@ -4,6 +4,7 @@ ends from outside the guest (SIGINT/SIGTERM, --timeout, serial input that cannot
 from __future__ import annotations
 
 import json
+import os
 import select
 import signal
 import subprocess
@@ -408,3 +409,20 @@ def test_halted_guest_waiting_on_the_receive_interrupt_ends_after_the_default_wa
     s = _stats(stats)
     assert s["end"] == "input-eof" and 10 <= s["simulated_seconds"] < 10.2
     assert s["idle_instructions"] > s["instructions"]    # it waited halted, woken by the 18.2 Hz timer
+
+
+def test_stats_record_the_command_and_machine_with_the_umask_permissions(tmp_path):
+    img = build_asm(tmp_path, '#include "guestkit.h"\n.text\n.globl _start\n_start:\n exit 0\n')
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(bytes(1024))
+    for umask, mode in ((0o022, 0o644), (0o077, 0o600), (0o002, 0o664)):
+        stats = tmp_path / f"s{umask:o}.json"
+        argv = [sys.executable, "-m", "previrt", "run", str(img), "--mem", "32", "--disk", str(disk),
+                "--stats", str(stats)]
+        done = subprocess.run(argv, capture_output=True, timeout=60, preexec_fn=lambda: os.umask(umask))
+        assert done.returncode == exit_status(0), done.stderr
+        assert stats.stat().st_mode & 0o777 == mode
+        s = _stats(stats)
+        assert s["command_line"] == ["previrt", *argv[3:]]
+        assert s["mem_mib"] == 32 and s["disks"] == {"disk": str(disk)}
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []   # no temporary left

@@ -72,10 +72,10 @@ def test_unannotated_cli_and_popf_named_with_function_and_line(unannotated):
     assert status == 1
     lines = out.splitlines()
     cli = [ln for ln in lines if "`cli`" in ln]
-    popf = [ln for ln in lines if "`popfd`" in ln]
+    popf = [ln for ln in lines if "`popfl`" in ln]
     assert len(cli) == 1 and "irq_disable+0x" in cli[0] and "irq.c:8)" in cli[0]
     assert len(popf) == 1 and "irq_restore+0x" in popf[0] and "irq.c:13)" in popf[0]
-    assert any("`out 0x80, al`" in ln and "serial_out+0x" in ln and "irq.c:3)" in ln for ln in lines)
+    assert any("`outb %al, $0x80`" in ln and "serial_out+0x" in ln and "irq.c:3)" in ln for ln in lines)
     assert "audit failed: 3 finding(s)" in lines[-1]
 
 
@@ -145,7 +145,7 @@ def test_wrong_kind(tmp_path):
 
 def test_site_not_starting_with_a_sensitive_instruction(tmp_path):
     msgs = findings(image_of(tmp_path, site("a", "movl %eax, %ebx", KIND["cli"], 6)))
-    assert any("site starts with `mov ebx, eax`, not a sensitive instruction" in m for m in msgs)
+    assert any("site starts with `movl %eax, %ebx`, not a sensitive instruction" in m for m in msgs)
 
 
 def test_unknown_kind(tmp_path):
@@ -162,7 +162,7 @@ def test_padding_that_is_not_a_nop(tmp_path):
     body = "a_s:\tcli\na_i:\tincl %eax\n\t.nops 6\na_e:\n" + "\n".join(
         gas_record("a_s", "a_e", "a_i", KIND["cli"])) + "\n"
     msgs = findings(image_of(tmp_path, body))
-    assert msgs == ["padding of the site at 0x100000 is `inc eax`, not a NOP"]
+    assert msgs == ["padding of the site at 0x100000 is `incl %eax`, not a NOP"]
 
 
 def test_site_split_by_the_sweep(tmp_path):
@@ -172,17 +172,17 @@ def test_site_split_by_the_sweep(tmp_path):
         "_start + 5 - _start + 1", "4").replace("_start + 2 - _start + 1", "1") + "\n"
     status, out, _ = previrt("audit", str(image_of(tmp_path, body, extra)))
     assert status == 1
-    assert "site start 0x100001 falls inside the instruction `mov eax, 0x909090fa` at 0x100000" in out
+    assert "site start 0x100001 falls inside the instruction `movl $0x909090fa, %eax` at 0x100000" in out
 
 
 def test_data_in_text_is_no_false_alarm_when_functions_are_sized(tmp_path):
-    # 0xfa is cli, 0xec `in al, dx`, 0x9d popf: as bytes of a table they are no instructions
+    # 0xfa is cli, 0xec `inb %dx, %al`, 0x9d popf: as bytes of a table they are no instructions
     table = "\t.type table, @object\ntable:\t.byte 0xfa, 0xec, 0x9d, 0xcf\n\t.size table, 4\n"
     assert findings(image_of(tmp_path, "\tnop\n", table)) == []
     # without symbols sizing the code, the whole section is swept and the bytes are taken for code
     bare = asm_image(tmp_path, "\t.text\n\t.globl _start\n_start:\tret\ntable:\t.byte 0xfa, 0xec, 0x9d\n", "bare")
     msgs = findings(bare)
-    assert [m.split("`")[1] for m in msgs] == ["cli", "in al, dx", "popfd"]
+    assert [m.split("`")[1] for m in msgs] == ["cli", "inb %dx, %al", "popfl"]
 
 
 def test_unsized_function_is_swept_up_to_the_next_symbol(tmp_path):

@@ -290,7 +290,7 @@ def test_project_builds_with_plain_gcc_and_audit_finds_every_instruction(builds)
     status, out, _ = previrt("audit", str(builds["plain"] / "build/kernel.elf"))
     assert status == 1
     assert "_start+0x0 (boot.S:13): unannotated sensitive instruction `cli`" in out
-    assert "serial_puts+0x" in out and "(include/io.h:30): unannotated sensitive instruction `popfd`" in out
+    assert "serial_puts+0x" in out and "(include/io.h:30): unannotated sensitive instruction `popfl`" in out
 
 
 def test_project_built_with_previrt_cc_audits_clean(builds):
@@ -348,3 +348,19 @@ def test_annotated_image_runs_on_qemu_like_the_plain_one(builds):
         outputs[name] = proc.stdout
     assert outputs["previrt"] == outputs["plain"]
     assert outputs["plain"].startswith("kernel 3 up, magic 0x2badb002\ncr0 ") and outputs["plain"].endswith("done\n")
+
+
+def test_help_shows_previrt_part_before_the_real_compilers(tmp_path):
+    # a stand-in compiler that prints its own help, so the order is checked without depending on gcc's text
+    fake = tmp_path / "fakecc"
+    fake.write_text("#!/bin/sh\necho \"fakecc help: $*\"\n")
+    fake.chmod(0o755)
+    env = dict(os.environ, PREVIRT_CC=str(fake))
+    out = run([*CC, "--help"], env=env).stdout
+    assert out.startswith("usage: previrt cc ")
+    for name in ("PREVIRT_CC ", "PREVIRT_CC_EXCLUDE", "exit status:", "The real compiler's own help follows."):
+        assert name in out
+    assert out.index("PREVIRT_CC_EXCLUDE") < out.index("fakecc help: --help") and out.endswith("fakecc help: --help\n")
+    short = run([*CC, "-h"], env=env).stdout
+    assert short.startswith("usage: previrt cc ") and "fakecc help" not in short and "PREVIRT_CC_EXCLUDE" in short
+    assert "with `fakecc -S`" in short                   # the real compiler in use is named
