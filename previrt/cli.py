@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="guest workload to run (default: build; see guest_src/README.md)")
     d.add_argument("--n", type=int, default=1, metavar="N", help="workload size (default 1)")
     d.set_defaults(func=_cmd_demo)
+    p.commands = sub.choices  # name -> sub-command parser, for parse_args
     return p
 
 
@@ -142,10 +143,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Nam
 
 
 def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
-    for action in parser._subparsers._group_actions:   # the one add_subparsers() action
-        if command in action.choices:
-            return action.choices[command]
-    return parser
+    return getattr(parser, "commands", {}).get(command, parser)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,6 +172,10 @@ def _drop_stdout() -> None:
     """Point standard output at /dev/null, so that the interpreter's last flush cannot fail once more."""
     import os
 
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file (a test's capture): nothing will flush into the pipe
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, fd)
     os.close(devnull)

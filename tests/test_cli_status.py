@@ -226,3 +226,15 @@ def test_a_closed_output_pipe_ends_quietly(guest, command):
     finally:
         os.close(write_end)
     assert done.returncode == 141 and done.stderr == b""
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads and writes files whatever their mode")
+def test_unreadable_files_are_unusable_input(guest, tmp_path):
+    locked = tmp_path / "locked"
+    locked.write_bytes(bytes(1024))
+    locked.chmod(0)
+    for argv in (("annotate", locked, "-o", tmp_path / "out.s"), ("sites", locked), ("audit", locked),
+                 ("run", locked), ("run", guest, "--disk", locked), ("run", guest, "--serial-in", locked)):
+        status, _, err = cli(*argv)
+        assert status == 2 and str(locked) in err and "Permission denied" in err, argv
+    assert not (tmp_path / "out.s").exists()
