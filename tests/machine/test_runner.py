@@ -9,6 +9,7 @@ import select
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -426,3 +427,43 @@ def test_stats_record_the_command_and_machine_with_the_umask_permissions(tmp_pat
         assert s["command_line"] == ["previrt", *argv[3:]]
         assert s["mem_mib"] == 32 and s["disks"] == {"disk": str(disk)}
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []   # no temporary left
+
+
+def _wait_blocked_reading_stdin(proc: subprocess.Popen) -> None:
+    """Until the process sits in read(0, ...) (Linux: /proc/PID/syscall, x86-64 read is 0); bounded against a hang."""
+    for _ in range(12000):
+        fields = Path(f"/proc/{proc.pid}/syscall").read_text().split()
+        if fields[:2] == ["0", "0x0"]:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"never blocked reading standard input: {fields}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/syscall").exists() or os.uname().machine != "x86_64",
+                    reason="needs Linux /proc/PID/syscall on x86-64")
+def test_a_second_signal_ends_a_run_blocked_on_standard_input(tmp_path):
+    img = _guest(tmp_path, POLL_ECHO.replace("movb $DOT, %al\n    outb %al, %dx\n", ""), "poll")
+    stats = tmp_path / "s.json"
+    read_end, write_end = os.pipe()        # standard input that stays open and never brings a byte
+    argv = [sys.executable, "-m", "previrt", "run", str(img), "--serial-in", "-", "--stats", str(stats)]
+    proc = subprocess.Popen(argv, stdin=read_end, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    os.close(read_end)
+    try:
+        _started(proc, b"ready\n")
+        _wait_blocked_reading_stdin(proc)
+        sent = 0
+        while proc.poll() is None and sent < 100:   # the first one only asks; a later one ends the blocked read
+            proc.send_signal(signal.SIGINT)
+            sent += 1
+            try:
+                proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+        os.close(write_end)
+    assert proc.returncode == 130 and sent >= 2
+    assert err.decode().strip().splitlines()[-1].startswith("previrt: interrupted: status 130, ")
+    assert _stats(stats)["signal"] == "SIGINT"
