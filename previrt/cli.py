@@ -41,6 +41,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def _cmd_hypervisors(args: argparse.Namespace) -> int:
+    from previrt.vmm import registry
+
+    for name in registry.names():
+        hv = registry.load(name)
+        print(f"{name:12} {hv.summary}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from previrt.demo import demo_command
 
@@ -95,8 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a Multiboot image on the simulated PC",
                        epilog="exit status: (v << 1) | 1 when the guest writes v to port 0xF4; 10 halted, 12 triple "
                               "fault, 14 --max-instructions, 16 absent memory, 18 unsupported event, 20 CPU error, "
-                              "22 waiting for serial input at its end, 24 --timeout; 130/143 SIGINT/SIGTERM; 2 "
-                              "unusable input")
+                              "22 waiting for serial input at its end, 24 --timeout, 26 the guest broke a "
+                              "hypervisor's rule; 130/143 SIGINT/SIGTERM; 2 unusable input")
     r.add_argument("image")
     r.add_argument("--target", default="bare", choices=_Targets(), metavar="NAME",
                    help="machine to run on: %(choices)s (default: %(default)s)")
@@ -119,7 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="end the run (status 22) when the guest has waited SECONDS of simulated time for serial input "
                         "after the --serial-in file ended, with no serial or disk activity (default 10; 0: never)")
     r.add_argument("--trace-io", action="store_true", help="list accesses to unclaimed ports")
+    r.add_argument("--virt", choices=("full",), help="on a hypervisor: full = trap-and-emulate plus load-time binary "
+                                                      "rewriting, for any image (a previrt image's sites are ignored)")
+    r.add_argument("--trace-exits", action="store_true", help="on a hypervisor: one line per exit on stderr")
     r.set_defaults(func=_cmd_run)
+
+    hv = sub.add_parser("hypervisors", help="list the registered hypervisors (targets of run --target)")
+    hv.set_defaults(func=_cmd_hypervisors)
 
     d = sub.add_parser("demo", help="build the bundled example and the guest kernel (gcc and previrt cc), "
                                     "audit them, run a workload of both builds on the bare machine")

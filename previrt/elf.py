@@ -316,3 +316,12 @@ def _file_names(prog) -> dict[int, str]:
 
 def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiox" or word[:2].lower() == "el" else "a"
+
+
+def has_sites(path: str) -> bool:
+    """Whether an ELF file has a site-record section (a previrt image); False for anything that is not ELF."""
+    try:
+        with open(path, "rb") as f:
+            return ELFFile(f).get_section_by_name(SECTION) is not None
+    except (OSError, *PARSE_ERRORS):
+        return False

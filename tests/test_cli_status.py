@@ -92,7 +92,8 @@ def test_run_help_lists_the_targets_from_the_runner_and_the_statuses():
     assert f"machine to run on: {', '.join(runner.target_names())} (default: bare)" in flat
     said = {"halted": "halted", "triple-fault": "triple fault", "max-instructions": "--max-instructions",
             "memory-error": "absent memory", "unsupported": "unsupported event", "cpu-error": "CPU error",
-            "input-eof": "waiting for serial input at its end", "timeout": "--timeout"}
+            "input-eof": "waiting for serial input at its end", "timeout": "--timeout",
+            "violation": "the guest broke a hypervisor's rule"}
     assert said.keys() == runner.END_STATUS.keys()
     for reason, code in runner.END_STATUS.items():
         assert f"{code} {said[reason]}" in flat, reason

@@ -24,6 +24,7 @@ from previrt.machine.clock import DEFAULT_HZ, Clock
 from previrt.machine.cpu import (Cpu, InterruptEnableSites, MachineStop, MemoryAccessError, TripleFault,
                                  UnsupportedEvent, segment_descriptor, interrupt_enable_sites)
 from previrt.machine.stats import RunStats, by_vector, check_destination, write_json
+from previrt.sites import SECTION
 
 MAX_SLICE = 1 << 20          # instructions per emu_start when no event is scheduled
 PENDING_POLL = 1000          # first slice length while an interrupt waits for IF=1 (bounds latency after sti);
@@ -40,18 +41,23 @@ END_STATUS = {
     "cpu-error": 20,            # unicorn stopped for a reason of its own
     "input-eof": 22,            # the guest waits for serial input, and the --serial-in file is at its end
     "timeout": 24,              # --timeout seconds of wall-clock time passed
+    "violation": 26,            # the guest broke a hypervisor's rule where the bare PC would not fault
 }
 INTERRUPTED = "interrupted"     # SIGINT or SIGTERM: status 128 + the signal's number (130, 143), as a shell reports
 END_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 DEFAULT_INPUT_WAIT = 10.0       # simulated seconds a guest may wait for serial input after the input's end (--input-wait)
 
-# The machines `previrt run --target` knows (the one list: the CLI's choices and help come from target_names()).
-TARGETS = ("bare",)
+# The machines `previrt run --target` knows (the one list: the CLI's choices and help come from target_names()):
+# the bare PC and every hypervisor registered under the entry-point group previrt.hypervisors.
+BARE = "bare"
+VIRT_MODES = ("full",)          # --virt: how a hypervisor runs the image (the patched mode comes with the patcher)
 
 
 def target_names() -> tuple[str, ...]:
-    return TARGETS
+    from previrt.vmm import registry
+
+    return (BARE, *registry.names())
 
 
 @dataclass
@@ -67,6 +73,8 @@ class RunConfig:
     rtc: str = "fixed"
     trace_io: bool = False
     serial_in: str | None = None      # the --serial-in file, for messages ("-": standard input)
+    virt: str | None = None           # on a hypervisor: "full" (the only mode until images can be patched)
+    trace_exits: bool = False         # one line per hypervisor exit on stderr
     input_wait: float = DEFAULT_INPUT_WAIT   # simulated seconds; 0: never end a run for want of input
     timeout: float | None = None      # wall-clock seconds
 
@@ -156,6 +164,10 @@ class Machine:
 
     def _halted_after_slice(self) -> bool:
         return self.cpu.halted
+
+    def hypervisor_stats(self) -> dict:
+        """What a hypervisor adds to the run's statistics (RunStats fields); the bare PC adds nothing."""
+        return {}
 
     def _interrupt_enable_sites(self) -> InterruptEnableSites:
         """sti/popf/iret in the image's code, so a waiting interrupt is taken right where IF becomes 1; code from
@@ -332,7 +344,8 @@ STOP_REASONS = {TripleFault: "triple-fault", MemoryAccessError: "memory-error", 
 
 
 def stop_reason(err: MachineStop) -> str:
-    return STOP_REASONS.get(type(err), "cpu-error")
+    """The end reason of a machine stop: the table's, or the reason its class names (a hypervisor's own stops)."""
+    return STOP_REASONS.get(type(err)) or getattr(type(err), "reason", "cpu-error")
 
 
 class RunInterrupted(BaseException):
@@ -388,7 +401,8 @@ def collect_stats(machine: Machine, wall: float, command_line: list[str] | None 
         interrupts=by_vector(cpu.interrupts), exceptions=by_vector(cpu.exceptions),
         software_interrupts=by_vector(cpu.software_interrupts), port_io=dict(sorted(board.io_counts.items())),
         unclaimed_ports={f"{port:#06x} {kind}": n for (port, kind), n in sorted(board.unclaimed.items())},
-        wall_seconds=wall, instructions_per_second=machine.executed / wall if wall > 0 else 0.0)
+        wall_seconds=wall, instructions_per_second=machine.executed / wall if wall > 0 else 0.0,
+        **machine.hypervisor_stats())
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -409,10 +423,41 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         args.cmdline.encode()
     except UnicodeEncodeError:
         raise UsageError("--cmdline is not valid UTF-8 text") from None
+    virt = getattr(args, "virt", None)
+    trace_exits = getattr(args, "trace_exits", False)
+    if args.target == BARE and (virt or trace_exits):
+        raise UsageError(f"{'--virt' if virt else '--trace-exits'} needs a hypervisor --target "
+                         f"({', '.join(target_names()[1:]) or 'none registered'}); the bare PC runs the image as it is")
     return RunConfig(image=args.image, target=args.target, mem_bytes=args.mem * memory.MiB, cmdline=args.cmdline,
                      clock_hz=args.clock_hz or DEFAULT_HZ, max_instructions=args.max_instructions,
                      disk=args.disk, disk1=args.disk1, rtc=args.rtc, trace_io=args.trace_io,
-                     serial_in=args.serial_in, input_wait=input_wait, timeout=args.timeout)
+                     serial_in=args.serial_in, input_wait=input_wait, timeout=args.timeout,
+                     virt=virt, trace_exits=trace_exits)
+
+
+def check_mode(config: RunConfig) -> None:
+    """On a hypervisor, an image without site records runs by full virtualization; a previrt image needs the
+    load-time patcher, which this release does not have: it runs only with --virt full (its sites ignored)."""
+    if config.target == BARE or config.virt == "full":
+        return
+    from previrt.elf import has_sites
+
+    if has_sites(config.image):
+        raise UsageError(f"this previrt image has {SECTION} records, and patching them for --target "
+                         f"{config.target} is not available yet: run it by full virtualization with --virt full "
+                         "(the sites are then ignored)", where=config.image)
+    config.virt = "full"
+
+
+def make_machine(config: RunConfig, serial_out: BinaryIO, serial_in: BinaryIO | None) -> Machine:
+    """The bare PC, or the PC under the hypervisor `config.target` names."""
+    if config.target == BARE:
+        return Machine(config, serial_out, serial_in)
+    from previrt.vmm import registry
+    from previrt.vmm.machine import HypervisorMachine
+
+    return HypervisorMachine(config, serial_out, serial_in, hypervisor=registry.load(config.target),
+                             trace_exits=sys.stderr if config.trace_exits else None)
 
 
 def check_image(config: RunConfig) -> None:
@@ -495,9 +540,10 @@ def report(machine: Machine, stats: RunStats, trace_io: bool) -> None:
 def run_command(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     check_inputs(config, args)
+    check_mode(config)
     with ExitStack() as stack:
         serial_out, serial_in = open_serial(stack, args)
-        machine = Machine(config, serial_out, serial_in)
+        machine = make_machine(config, serial_out, serial_in)
         stack.callback(machine.board.close)
         start = time.perf_counter()
         with ending_on_signals(machine):

@@ -39,6 +39,12 @@ class RunStats:
     unclaimed_ports: dict[str, int] = field(default_factory=dict)      # "0x1234 r" -> count
     wall_seconds: float = 0.0
     instructions_per_second: float = 0.0
+    # on a hypervisor (target other than bare)
+    mode: str | None = None                # "full": trap-and-emulate plus load-time binary rewriting
+    exits: dict[str, int] = field(default_factory=dict)                # cause -> count (gp:cli, rewrite:popf, ...)
+    rewritten_sites: dict[str, int] = field(default_factory=dict)      # instructions rewritten at load, by row
+    bounced: dict[str, int] = field(default_factory=dict)              # events delivered into the guest, by vector
+    paging: dict[str, int] = field(default_factory=dict)               # the memory virtualization's own counts
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
@@ -49,8 +55,9 @@ class RunStats:
         return (f"previrt: {self.end}: status {self.exit_status}, {self.instructions} instructions, "
                 f"{self.simulated_seconds:.6f} s simulated, {total(self.interrupts)} interrupts, "
                 f"{total(self.exceptions)} exceptions, {total(self.software_interrupts)} int n, "
-                f"{total(self.port_io) + total(self.unclaimed_ports)} port I/O, {self.wall_seconds:.3f} s wall, "
-                f"{self.instructions_per_second / 1e6:.2f} M instructions/s")
+                f"{total(self.port_io) + total(self.unclaimed_ports)} port I/O, "
+                + (f"{total(self.exits)} exits ({self.target}, {self.mode}), " if self.mode else "")
+                + f"{self.wall_seconds:.3f} s wall, {self.instructions_per_second / 1e6:.2f} M instructions/s")
 
 
 def by_vector(counts) -> dict[str, int]:

@@ -24,6 +24,10 @@ CR0_NW, CR0_CD, CR0_TS = 1 << 29, 1 << 30, 1 << 3
 CR4_PAE = 1 << 5
 CR4_KNOWN = 0x7FF                # VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT
 ZF = 1 << 6
+VIF_VIP = 3 << 19
+# The EFLAGS bits popf and iret load: CF PF AF ZF SF TF IF DF OF, IOPL, NT, AC, ID.
+POPPED = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800 | 0x3000 | 0x4000 | (1 << 18) | (1 << 21)
+LAR_MASK = 0x00F0FF00     # the descriptor's high word without base and limit bits (what the processor returns)
 STACK_BASES = (CX.X86_REG_ESP, CX.X86_REG_EBP, CX.X86_REG_SP, CX.X86_REG_BP)
 
 
@@ -181,14 +185,14 @@ class Emulator:
         return self.vcpu.eflags(self.cpu.reg(X.UC_X86_REG_EFLAGS), self.cpu.cpl)
 
     def flags_after_pop(self, value: int, old: int) -> int:
-        """EFLAGS after popf/iret at the same ring (SDM, POPF): IOPL changes only at CPL 0, IF only at CPL <= IOPL;
-        VM, VIF and VIP never; RF is cleared."""
-        keep = VM | (3 << 19)
+        """EFLAGS after popf/iret without a ring change (SDM, POPF): the flags a program may write (POPPED), IOPL only
+        at CPL 0, IF only at CPL <= IOPL; VM, VIF and VIP keep their values, RF is cleared, reserved bits are fixed."""
+        writable = POPPED
         if self.cpl > 0:
-            keep |= IOPL_MASK
+            writable &= ~IOPL_MASK
         if self.cpl > (old >> 12) & 3:
-            keep |= IF
-        return (value & ~(keep | RF)) | (old & keep) | 2
+            writable &= ~IF
+        return (value & writable) | (old & ~writable & (VM | VIF_VIP | IOPL_MASK | IF)) | 2
 
     def op_pushf(self, insn) -> None:
         size = self.opsize(insn)
@@ -329,12 +333,11 @@ class Emulator:
 
     def op_lldt(self, insn) -> None:
         selector = self.read_op(insn, insn.operands[0], 2)
-        ldtr = self.vcpu.ldtr
         if selector & 0xFFFC == 0:
-            ldtr.selector, ldtr.base, ldtr.limit = selector, 0, 0
+            self.hv.load_ldt(selector, 0, 0)
         else:
             desc = self._system_descriptor(selector, (LDT_TYPE,))
-            ldtr.selector, ldtr.base, ldtr.limit = selector, desc.base, desc.limit
+            self.hv.load_ldt(selector, desc.base, desc.limit)
         self.next(insn)
 
     def op_ltr(self, insn) -> None:
@@ -358,7 +361,7 @@ class Emulator:
     # --- lar, lsl, verr, verw (SDM vol. 2): the guest's descriptors, the guest's CPL --------------------------
     def _visible(self, selector: int, system_types: tuple[int, ...], check) -> Descriptor | None:
         """The descriptor `selector` names if the instruction may look at it (ZF=1), else None (ZF=0)."""
-        if selector & 0xFFFC == 0 or selector & 4 or (selector & 0xFFF8) + 7 > self.hv.shadow.limit:
+        if selector & 0xFFFC == 0 or not self.hv.shadow.table(selector).holds(selector):
             return None
         desc = self.hv.segments.descriptor(selector)
         if not desc.s and desc.type not in system_types:
@@ -377,7 +380,7 @@ class Emulator:
         dst, src = insn.operands
         desc = self._visible(self.read_op(insn, src, 2), (1, 2, 3, 4, 5, 9, 0xB, 0xC), lambda d: True)
         if desc is not None:
-            self.set_reg(dst.reg, desc.hi & (0x00FFFF00 if dst.size == 4 else 0xFF00))
+            self.set_reg(dst.reg, desc.hi & (LAR_MASK if dst.size == 4 else 0xFF00))
         self._set_zf(desc is not None)
         self.next(insn)
 

@@ -18,6 +18,7 @@ from previrt.machine import memory, multiboot
 from previrt.machine.cpu import (BP, DB, TF, CR0_PE, CR0_PG, GP, PF, PF_P, PTE_A, PTE_D, Cpu, Event, GuestFault,
                                  InterruptEnableSites, MachineStop, UnsupportedEvent, vector_name)
 from previrt.machine.runner import Machine, RunConfig, set_multiboot_state
+from previrt.machine.stats import by_vector
 from previrt.vmm.bounce import VirtualDelivery
 from previrt.vmm.emulate import CR0_CD, CR0_NW, CR4_KNOWN, CR4_PAE, Emulator
 from previrt.vmm.registry import Hypervisor
@@ -44,6 +45,7 @@ IO_OPCODES = {0xE4: "in", 0xE5: "in", 0xEC: "in", 0xED: "in", 0xE6: "out", 0xE7:
 class HypervisorViolation(MachineStop):
     """The guest broke a rule of the hypervisor where the bare PC would not have faulted."""
     status = 26
+    reason = "violation"
 
 
 class GuestCpu(Cpu):
@@ -88,8 +90,8 @@ class GuestCpu(Cpu):
         return self.hv.shadow.segment_base(self.reg(seg_reg))
 
     def _touch(self, addr: int, entry: int, write: bool) -> None:
-        """Accessed and dirty bits the walk sets: the processor's own stores, in hypervisor tables too, never a change
-        a validator could refuse."""
+        """Accessed and dirty bits the hypervisor's own walk sets for the guest (delivery, emulation): the processor's
+        stores, never a change a validator could refuse."""
         new = entry | PTE_A | (PTE_D if write else 0)
         if new != entry:
             Cpu.phys_write(self, addr, struct.pack("<I", new))
@@ -212,11 +214,16 @@ class HypervisorMachine(Machine):
         return InterruptEnableSites()
 
     # --- the run loop's view ------------------------------------------------------------------------------
+    def hypervisor_stats(self) -> dict:
+        return {"mode": self.config.virt or "full", "exits": dict(sorted(self.exits.items())),
+                "rewritten_sites": self.rewriter.by_kind, "bounced": by_vector(self.delivery.bounced),
+                "paging": dict(sorted(self.paging.counts.items()))}
+
     def gdt_visible(self, on: bool) -> None:
         """The shadow GDT is mapped only while the CPU may read it: in the guest's ring 3 (user code loads segment
         registers itself; the pages are supervisor-only) and during the hypervisor's own segment loads.  In the
         guest's ring 0 the window shows nothing, as the guest's own tables say."""
-        if self.window.show_gdt(self.shadow.pages if on else 0):
+        if self.window.show_tables(self.shadow.pages if on else (0, 0)):
             self.cpu.set_reg(X.UC_X86_REG_CR3, self.cpu.reg(X.UC_X86_REG_CR3))
 
     def leave(self) -> None:
@@ -369,6 +376,14 @@ class HypervisorMachine(Machine):
     def halt(self) -> None:
         self.vcpu.halted = True
         self.cpu.request_stop()
+
+    def load_ldt(self, selector: int, base: int, limit: int) -> None:
+        """lldt: the guest's LDT (selector 0: none) shadowed like the GDT; the CPU's LDTR names the shadow."""
+        ldtr = self.vcpu.ldtr
+        ldtr.selector, ldtr.base, ldtr.limit = selector, base, limit
+        table = self.shadow.ldt
+        table.load(base, limit if selector & 0xFFFC else -1)
+        self.cpu.set_reg(X.UC_X86_REG_LDTR, (selector, table.linear, max(table.limit, 0), 0x8200 if table.limit >= 0 else 0))
 
     def load_gdt(self, base: int, limit: int) -> None:
         self.vcpu.gdtr.base, self.vcpu.gdtr.limit = base, limit

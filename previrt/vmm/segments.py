@@ -13,7 +13,7 @@ from unicorn import x86_const as X
 
 from previrt.machine.cpu import GP, NP, SS, Descriptor, GuestFault, UnsupportedEvent
 from previrt.vmm.vcpu import REAL_RING, real_selector
-from previrt.vmm.window import GDT_PAGES, PAGE, Window
+from previrt.vmm.window import PAGE, TABLE_PAGES, Window
 
 SEG_REGS = {"es": X.UC_X86_REG_ES, "cs": X.UC_X86_REG_CS, "ss": X.UC_X86_REG_SS, "ds": X.UC_X86_REG_DS,
             "fs": X.UC_X86_REG_FS, "gs": X.UC_X86_REG_GS}
@@ -37,38 +37,42 @@ def valid_shadow(lo: int, hi: int) -> bool:
     return (lo, hi) == (0, 0) or (d.s and d.dpl in (1, 2, 3) and bool(hi & ACCESSED))
 
 
-class ShadowGdt:
-    """The shadow GDT in the window, kept in step with the guest's GDT at lgdt, at every emulated segment load and at
-    every return to ring 3 (`sync`), and a Python copy of it for segment bases."""
+class ShadowTable:
+    """One shadow descriptor table (the GDT or the LDT) in the window, kept in step with the guest's table: rebuilt
+    when the guest loads a new one, refreshed entry by entry at every emulated segment load and compared whole at
+    every return to ring 3 (`sync`); a Python copy of the shadow gives segment bases."""
 
-    def __init__(self, window: Window, read_guest):
+    def __init__(self, window: Window, read_guest, frame: int, linear: int):
         self.window, self.read_guest = window, read_guest      # read_guest(linear, size) -> bytes, may GuestFault
-        self.base, self.limit = 0, 0
-        self.guest_copy = b""                 # the guest GDT bytes the shadow was last built from
+        self.frame, self.linear = frame, linear
+        self.base, self.limit = 0, -1         # limit -1: no table (a null LDTR)
+        self.guest_copy = b""                 # the guest table's bytes the shadow was last built from
         self.entries: list[tuple[int, int]] = []
         self.guest_entries: list[tuple[int, int]] = []      # the guest's own descriptors the shadow was built from
 
     @property
-    def linear(self) -> int:
-        return self.window.gdt_linear
-
-    @property
     def pages(self) -> int:
-        return (len(self.entries) * 8 + PAGE - 1) // PAGE or 1
+        return (len(self.entries) * 8 + PAGE - 1) // PAGE
 
     def load(self, base: int, limit: int) -> None:
-        """lgdt: a new table.  Entries the guest cannot read yet stay null until a load reads them (and faults)."""
-        self.base, self.limit = base, min(limit, GDT_PAGES * PAGE - 1)
+        """A new table (limit -1: none).  Entries the guest cannot read yet stay null until a load reads them."""
+        self.base, self.limit = base, min(limit, TABLE_PAGES * PAGE - 1)
         count = (self.limit + 1) // 8
         self.entries = [(0, 0)] * count
         self.guest_entries = [(0, 0)] * count
         self.guest_copy = b""
-        self.window.write_gdt(0, bytes(count * 8))
+        self.window.uc.mem_write(self.frame, bytes(count * 8))
         self.sync()
+
+    def holds(self, selector: int) -> bool:
+        return (selector & 0xFFF8) + 7 <= self.limit
 
     def sync(self) -> None:
         """Re-read the guest's table and update the shadow entries that changed."""
         size = len(self.entries) * 8
+        if not size or self.window.config.holds_linear(self.base) or \
+                self.window.config.holds_linear(self.base + size - 1):
+            return          # the guest's table in the window: nothing to read (a load from it faults or stops then)
         try:
             data = self.read_guest(self.base, size)
         except GuestFault:
@@ -81,7 +85,7 @@ class ShadowGdt:
         self.guest_copy = data
 
     def refresh(self, selector: int) -> Descriptor:
-        """Read the guest's descriptor for `selector` (a GDT selector within the limit) and update its shadow."""
+        """Read the guest's descriptor for `selector` (within the limit) and update its shadow."""
         lo, hi = struct.unpack("<II", self.read_guest(self.base + (selector & 0xFFF8), 8))
         self._set(selector >> 3, lo, hi)
         return Descriptor(lo, hi)
@@ -93,13 +97,57 @@ class ShadowGdt:
         shadow = compress(lo, hi)
         if self.entries[index] != shadow:
             self.entries[index] = shadow
-            self.window.write_gdt(index * 8, struct.pack("<II", *shadow))
+            self.window.uc.mem_write(self.frame + index * 8, struct.pack("<II", *shadow))
+
+    def base_of(self, index: int) -> int:
+        return Descriptor(*self.entries[index]).base if index < len(self.entries) else 0
+
+
+class ShadowGdt:
+    """The shadow GDT and LDT: the guest's descriptor tables as the CPU really uses them."""
+
+    def __init__(self, window: Window, read_guest):
+        self.gdt = ShadowTable(window, read_guest, window.gdt_frame, window.gdt_linear)
+        self.ldt = ShadowTable(window, read_guest, window.ldt_frame, window.ldt_linear)
+
+    # the GDT's, for lgdt, ltr and the shadow's register
+    @property
+    def base(self) -> int:
+        return self.gdt.base
+
+    @property
+    def limit(self) -> int:
+        return self.gdt.limit
+
+    @property
+    def linear(self) -> int:
+        return self.gdt.linear
+
+    @property
+    def pages(self) -> tuple[int, int]:
+        return self.gdt.pages or 1, self.ldt.pages
+
+    def load(self, base: int, limit: int) -> None:
+        self.gdt.load(base, limit)
+
+    def table(self, selector: int) -> ShadowTable:
+        return self.ldt if selector & 4 else self.gdt
+
+    def refresh(self, selector: int) -> Descriptor:
+        return self.table(selector).refresh(selector)
+
+    def sync(self) -> None:
+        self.gdt.sync()
+        self.ldt.sync()
+
+    def guest_descriptor(self, selector: int) -> Descriptor:
+        table, index = self.table(selector), selector >> 3
+        return Descriptor(*table.guest_entries[index]) if index < len(table.guest_entries) else Descriptor(0, 0)
 
     def segment_base(self, selector: int) -> int:
-        index = selector >> 3
-        if selector & 4 or selector & 0xFFFC == 0 or index >= len(self.entries):
+        if selector & 0xFFFC == 0:
             return 0
-        return Descriptor(*self.entries[index]).base
+        return self.table(selector).base_of(selector >> 3)
 
 
 class SegmentLoader:
@@ -110,12 +158,10 @@ class SegmentLoader:
         self.cpu, self.shadow, self.write_guest = cpu, shadow, write_guest
 
     def descriptor(self, selector: int, error: int | None = None) -> Descriptor:
-        """The guest's descriptor for a non-null selector (#GP(selector) beyond the table); the shadow is refreshed."""
+        """The guest's descriptor for a non-null selector (#GP(selector) beyond its table, or naming the LDT while
+        LDTR is null); the shadow is refreshed."""
         error = selector & 0xFFFC if error is None else error
-        if selector & 4:
-            raise UnsupportedEvent(f"selector {selector:#06x} names an LDT entry: local descriptor tables are not "
-                                   "virtualized by this hypervisor", self.cpu.state_report())
-        if (selector & 0xFFF8) + 7 > self.shadow.limit:
+        if not self.shadow.table(selector).holds(selector):
             raise GuestFault(GP, error)
         return self.shadow.refresh(selector)
 
@@ -123,7 +169,8 @@ class SegmentLoader:
         """The processor sets the accessed bit of a descriptor it loads, in the guest's own table."""
         if not desc.hi & ACCESSED:
             try:
-                self.write_guest(self.shadow.base + (selector & 0xFFF8) + 4, struct.pack("<I", desc.hi | ACCESSED))
+                table = self.shadow.table(selector)
+                self.write_guest(table.base + (selector & 0xFFF8) + 4, struct.pack("<I", desc.hi | ACCESSED))
             except GuestFault:
                 pass
 
@@ -184,10 +231,8 @@ class SegmentLoader:
         (SDM, RET/IRET: DPL < CPL for data and non-conforming code)."""
         for name in ("es", "ds", "fs", "gs"):
             sel = self.cpu.reg(SEG_REGS[name])
-            if sel & 0xFFFC == 0 or sel & 4:
+            if sel & 0xFFFC == 0:
                 continue
-            index = sel >> 3
-            lo, hi = self.shadow.guest_entries[index] if index < len(self.shadow.guest_entries) else (0, 0)
-            d = Descriptor(lo, hi)
+            d = self.shadow.guest_descriptor(sel)
             if not d.s or ((not d.is_code or not d.conforming) and d.dpl < new_cpl):
                 self.cpu.set_reg(SEG_REGS[name], 0)

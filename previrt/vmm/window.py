@@ -15,7 +15,7 @@ from previrt.machine.cpu import PDE_PS, PTE_P, PTE_U, PTE_W
 
 PAGE = 0x1000
 LARGE_PAGE = 0x400000
-GDT_PAGES = 16                      # a GDT holds at most 8192 descriptors: 64 KiB
+TABLE_PAGES = 16                    # a GDT or LDT holds at most 8192 descriptors: 64 KiB
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ class WindowConfig:
 
 class Window:
     """The hypervisor's frames in the unicorn machine.  Frame layout from phys_base: one page table per window slot,
-    the identity page directory, then the shadow GDT (GDT_PAGES frames)."""
+    the identity page directory, the shadow GDT and the shadow LDT (TABLE_PAGES frames each); the window maps the two
+    tables at its start."""
 
     def __init__(self, uc, config: WindowConfig):
         self.uc, self.config = uc, config
@@ -56,14 +57,17 @@ class Window:
         self.pt_frames = [config.phys_base + i * PAGE for i in range(nslots)]
         self.identity_pd = config.phys_base + nslots * PAGE
         self.gdt_frame = self.identity_pd + PAGE
+        self.ldt_frame = self.gdt_frame + TABLE_PAGES * PAGE
         self.gdt_linear = config.base
-        self.first_free = self.gdt_frame + GDT_PAGES * PAGE
+        self.ldt_linear = config.base + TABLE_PAGES * PAGE
+        self.first_free = self.ldt_frame + TABLE_PAGES * PAGE
         if self.first_free > config.phys_base + config.phys_size:
-            raise ValueError("the hypervisor's physical area is too small for its page tables and shadow GDT")
+            raise ValueError("the hypervisor's physical area is too small for its page tables and shadow tables")
         uc.mem_map(config.phys_base, config.phys_size, UC_PROT_ALL)
-        self.gdt_pages = 0              # shadow GDT pages mapped (present) right now
+        self.shown = (0, 0)             # shadow GDT and LDT pages mapped (present) right now
         self._build_identity_pd()
-        uc.mem_protect(self.gdt_frame, GDT_PAGES * PAGE, UC_PROT_READ)    # even a ring-1 store with CR0.WP=0
+        # the shadow tables: read-only even to a ring-1 store with CR0.WP=0
+        uc.mem_protect(self.gdt_frame, 2 * TABLE_PAGES * PAGE, UC_PROT_READ)
 
     def pde(self, slot: int) -> int:
         """The entry every guest page directory holds at window slot `slot`: supervisor, writable at the directory
@@ -79,14 +83,16 @@ class Window:
         value = 0 if frame is None else frame | PTE_P | (PTE_W if writable else 0)
         self.uc.mem_write(entry, struct.pack("<I", value))
 
-    def show_gdt(self, pages: int) -> bool:
-        """Map the first `pages` shadow GDT pages (read-only) and unmap the rest; whether anything changed (then the
-        caller flushes the TLB)."""
-        if pages == self.gdt_pages:
+    def show_tables(self, pages: tuple[int, int]) -> bool:
+        """Map the first pages of the shadow GDT and LDT (read-only) and unmap the rest; whether anything changed
+        (then the caller flushes the TLB)."""
+        if pages == self.shown:
             return False
-        for i in range(max(pages, self.gdt_pages)):
-            self.map(self.gdt_linear + i * PAGE, self.gdt_frame + i * PAGE if i < pages else None)
-        self.gdt_pages = pages
+        for (frame, linear), want, had in zip(((self.gdt_frame, self.gdt_linear), (self.ldt_frame, self.ldt_linear)),
+                                              pages, self.shown):
+            for i in range(max(want, had)):
+                self.map(linear + i * PAGE, frame + i * PAGE if i < want else None)
+        self.shown = pages
         return True
 
     def _build_identity_pd(self) -> None:
@@ -96,6 +102,3 @@ class Window:
         for slot in self.config.slots:
             entries[slot] = self.pde(slot)
         self.uc.mem_write(self.identity_pd, struct.pack("<1024I", *entries))
-
-    def write_gdt(self, offset: int, data: bytes) -> None:
-        self.uc.mem_write(self.gdt_frame + offset, data)
