@@ -1,0 +1,65 @@
+"""Every image that runs on the bare PC runs on `direct` with the same serial output and exit status: the guest
+kernel's eleven workloads (native build by full virtualization, previrt build with --virt full), and the CPU test
+guests of tests/machine/guests/cpu.  The guest instruction counts are equal too: trapped and rewritten
+instructions count once, as on the bare PC, so virtual time — and every timer interrupt — falls on the same
+instruction in both modes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from previrt.guestrun import EXIT_OK, WORKLOADS, GuestBuild, build_guest, run_workload
+from tests.machine.guestkit import build_image, run_image
+
+CPU_GUESTS = Path(__file__).resolve().parents[1] / "machine" / "guests" / "cpu"
+
+
+@pytest.fixture(scope="module")
+def guest(tmp_path_factory) -> GuestBuild:
+    return build_guest(tmp_path_factory.mktemp("guest") / "guest_src")
+
+
+@pytest.mark.parametrize("name", sorted(WORKLOADS))
+def test_workload_native_on_direct_equals_bare(guest, name, tmp_path):
+    n = WORKLOADS[name].test_size
+    bare = run_workload(guest, "native", name, n, tmp_path, expect=EXIT_OK)
+    direct = run_workload(guest, "native", name, n, tmp_path, target="direct", expect=EXIT_OK)
+    assert bare.ok and direct.ok, (bare.describe(), direct.describe())
+    assert direct.output == bare.output
+    assert direct.instructions == bare.instructions
+    stats = direct.stats
+    assert stats["target"] == "direct" and stats["mode"] == "full"
+    assert sum(stats["exits"].values()) > 0 and stats["rewritten_sites"]
+    assert stats["exits"].get("gp:cli", 0) > 0          # the kernel's cli traps and is emulated ...
+    assert any(k.startswith("rewrite:") for k in stats["exits"])   # ... and its rewritten iret/popf trap
+
+
+@pytest.mark.parametrize("name", sorted(WORKLOADS))
+def test_workload_previrt_build_with_virt_full_equals_bare(guest, name, tmp_path):
+    n = WORKLOADS[name].test_size
+    bare = run_workload(guest, "previrt", name, n, tmp_path, expect=EXIT_OK)
+    direct = run_workload(guest, "previrt", name, n, tmp_path, target="direct", options=("--virt", "full"),
+                          expect=EXIT_OK)
+    assert bare.ok and direct.ok, (bare.describe(), direct.describe())
+    assert (direct.output, direct.instructions) == (bare.output, bare.instructions)
+
+
+def test_previrt_build_without_virt_full_is_refused(guest, tmp_path):
+    refused = run_workload(guest, "previrt", "null", 1, tmp_path, target="direct", expect=None)
+    assert refused.status == 2 and "--virt full" in refused.stderr
+
+
+@pytest.fixture(scope="module")
+def cpu_guest(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cpu_guests")
+    return lambda name: build_image(out, [CPU_GUESTS / f"{name}.S"], name=name)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in CPU_GUESTS.glob("*.S")))
+def test_cpu_guest_on_direct_equals_bare(cpu_guest, name):
+    image = cpu_guest(name)
+    bare = run_image(image, "--max-instructions", "5000000")
+    direct = run_image(image, "--max-instructions", "5000000", "--target", "direct")
+    assert (direct.returncode, direct.stdout) == (bare.returncode, bare.stdout), direct.stderr.decode()[-2000:]
