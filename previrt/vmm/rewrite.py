@@ -44,6 +44,21 @@ def load_map(image_path: str) -> list[tuple[int, int, int]]:
                 if h["p_type"] == "PT_LOAD"]
 
 
+def gap_ranges(image, sweep, other_mode) -> list:
+    """The code the audit's sweep leaves out (assembly without symbols sizes or line rows: trap stubs, boot code),
+    swept too: linearly, restarting at every symbol, so a labelled table cuts a mis-decoded run short."""
+    from previrt import audit
+    covered = sorted([(r.start, r.end) for r in sweep] + list(other_mode))
+    starts = sorted(set(image.symbol_starts))
+    ranges = []
+    for sec in image.code:
+        for a, b in audit._without(sec.address, sec.end, audit._merge_overlapping(covered)):
+            cuts = [a] + [x for x in starts if a < x < b] + [b]
+            ranges += [audit.SweepRange(x, y, sec.data[x - sec.address:y - sec.address])
+                       for x, y in zip(cuts, cuts[1:]) if y > x]
+    return ranges
+
+
 class Rewriter:
     """The side table of one image, and the code ranges the scan covered."""
 
@@ -72,7 +87,7 @@ class Rewriter:
         _, other_mode = audit.check_code_ranges(image)
         sweep, _ = audit.sweep_ranges(image, other_mode)
         md = audit.disassembler()
-        for rng in sweep:
+        for rng in sweep + gap_ranges(image, sweep, other_mode):
             start = physical(rng.start)
             if start is None:
                 continue
