@@ -11,7 +11,6 @@ from pathlib import Path
 
 import capstone
 import pytest
-from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
 from previrt import sites
@@ -19,11 +18,11 @@ from previrt.annotate.asm import annotate_path, annotate_text
 from previrt.cli import main as cli_main
 from previrt.errors import PrevirtError
 from previrt.isa import i386
+from tests.toolchain.annotatekit import Image, build, check_sites, disassembler, run
 
 GOLDEN = Path(__file__).parent / "golden"
 PAIRS = ["irq", "hand"]  # golden/<name>.s -> golden/<name>.annotated.s
 REGEN = os.environ.get("PREVIRT_REGEN_GOLDEN") == "1"
-NOP = capstone.x86.X86_INS_NOP
 
 
 def read(path: Path) -> str:
@@ -31,75 +30,9 @@ def read(path: Path) -> str:
         return f.read()
 
 
-def build(asm: str, tmp_path: Path, name: str = "t", debug: bool = False) -> Path:
-    """Assemble with `as --32` and link at 0x100000 (undefined symbols resolve to 0): the ELF image."""
-    src, obj, elf = (tmp_path / f"{name}{ext}" for ext in (".s", ".o", ".elf"))
-    src.write_text(asm)
-    run(["as", "--32", *(["-g"] if debug else []), "-o", str(obj), str(src)])
-    run(["ld", "-m", "elf_i386", "-Ttext=0x100000", "-e", "0x100000", "--unresolved-symbols=ignore-all",
-         "-o", str(elf), str(obj)])
-    return elf
-
-
-def run(cmd: list[str]) -> str:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, f"{' '.join(cmd)}:\n{proc.stderr}"
-    return proc.stdout
-
-
-def _disassembler() -> capstone.Cs:
-    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
-    md.detail = True
-    return md
-
-
-class Image:
-    """A linked image: executable sections, site records and function symbols."""
-
-    def __init__(self, path: Path):
-        with open(path, "rb") as f:
-            elf = ELFFile(f)
-            self.code = [(s["sh_addr"], s.data()) for s in elf.iter_sections()
-                         if s["sh_flags"] & SH_FLAGS.SHF_EXECINSTR and s["sh_type"] == "SHT_PROGBITS"]
-            sec = elf.get_section_by_name(sites.SECTION)
-            self.sites = sites.decode_section(sec.data(), sec["sh_addr"]) if sec else []
-            symtab = elf.get_section_by_name(".symtab")
-            self.functions = sorted((s["st_value"], s["st_size"], s.name) for s in symtab.iter_symbols()
-                                    if s["st_info"]["type"] == "STT_FUNC" and s["st_size"])
-
-    def bytes_at(self, address: int, size: int) -> bytes:
-        for base, data in self.code:
-            if base <= address and address + size <= base + len(data):
-                return data[address - base:address - base + size]
-        raise AssertionError(f"{address:#x}+{size} is not inside an executable section")
-
-
-def check_sites(image: Image, site_sizes: dict[int, int] | None = None) -> None:
-    """Each site: a recorded-kind instruction of insn_len bytes, then NOPs only, exactly `size` in all."""
-    md = _disassembler()
-    for site in image.sites:
-        code = image.bytes_at(site.address, site.size)
-        insns = list(md.disasm(code, site.address))
-        assert sum(i.size for i in insns) == site.size, f"site {site}: does not decode to its end"
-        first = insns[0]
-        row = i386.classify_capstone(first)
-        assert row is not None and row.kind == site.kind, f"{first.mnemonic} {first.op_str} at {site}"
-        assert first.size == site.insn_len
-        pad = insns[1:]
-        if pad and pad[0].bytes[0] == 0xEB:  # a padding longer than one NOP: short jmp to the site end
-            assert site.size - site.insn_len > 11 and pad[0].size == 2, f"site {site}: needless jmp"
-            assert pad[0].operands[0].imm == site.address + site.size, f"site {site}: jmp misses the end"
-            pad = pad[1:]
-        else:
-            assert len(pad) <= 1, f"site {site}: padding runs {len(pad)} NOPs, not one"
-        assert all(i.id == NOP for i in pad), f"site {site}: padding {[i.mnemonic for i in insns[1:]]}"
-        if not site.flags & sites.FLAG_HAND:
-            assert site.size == (site_sizes or {}).get(site.kind, i386.row(site.kind).site_size)
-
-
 def sensitive_in_functions(image: Image) -> list[tuple[int, str]]:
     """(address, row name) of every sensitive instruction in the image's functions, by a linear sweep."""
-    md, found = _disassembler(), []
+    md, found = disassembler(), []
     for start, size, name in image.functions:
         code = image.bytes_at(start, size)
         insns = list(md.disasm(code, start))
@@ -315,7 +248,7 @@ def test_numeric_labels_around_sites_still_resolve(tmp_path):
     text = "1:\tcli\n\tjmp 1b\n\tjmp 2f\n\tsti\n2:\tpushf\n\tjmp 1b\n"
     image = Image(build(annotate_text(text), tmp_path))
     check_sites(image)
-    md = _disassembler()
+    md = disassembler()
     (base, code), = image.code
     jumps = [i for i in md.disasm(code, base) if i.mnemonic == "jmp"]
     cli, pushf = (s.address for s in sorted(image.sites, key=lambda s: s.address) if s.kind in (1, 24))

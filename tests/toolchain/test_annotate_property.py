@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from previrt.annotate.asm import annotate_text
 from previrt.isa import i386
-from tests.toolchain.test_annotate import Image, build, check_sites
-from tests.toolchain.test_isa import GAS_EXAMPLES, ORDINARY, PREFIXED
+from tests.toolchain.annotatekit import GAS_EXAMPLES, ORDINARY, PREFIXED, Image, build, check_sites
 
 SENSITIVE = [stmt for _, stmt in GAS_EXAMPLES] + [stmt for stmt, _ in PREFIXED]
 
