@@ -1,4 +1,5 @@
-"""Test helper that builds tiny Multiboot guests from `.S`/`.c` sources and runs them under `previrt run`.
+"""Test helper that builds tiny Multiboot guests from `.S`/`.c` sources and runs them under `previrt run` and on
+QEMU (its clock counting guest instructions).
 
 Owns the guest build flags, the default linker script (load at 1 MiB), the Multiboot v1 header and the guest-side include file."""
 
@@ -8,6 +9,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from previrt.guestrun import QEMU_ICOUNT, qemu_argv
 
 CC = os.environ.get("PREVIRT_GUEST_CC", "gcc")
 LD = os.environ.get("PREVIRT_GUEST_LD", "ld")
@@ -210,6 +213,21 @@ def run_image(path: Path, *extra_args: str, timeout: float = 60, input: bytes | 
     """Run `python -m previrt run IMAGE extra_args...`; stdout/stderr captured as bytes."""
     argv = [sys.executable, "-m", "previrt", "run", str(path), *extra_args]
     return subprocess.run(argv, capture_output=True, timeout=timeout, input=input)
+
+
+# A bound for one QEMU boot of a test guest (they need well under a second): only a guest that never ends, a
+# failure whatever the bound, reaches it.
+QEMU_TIMEOUT = 60
+
+
+def run_on_qemu(image: Path, cmdline: str = "", disk: Path | None = None, serial_in: bytes = b"",
+                timeout: float = QEMU_TIMEOUT) -> tuple[bytes, int]:
+    """Boot `image` with QEMU's Multiboot loader on the PC previrt models (previrt.guestrun's command line) with
+    QEMU's clock counting guest instructions (QEMU_ICOUNT), `serial_in` on the UART's receive side (a pipe,
+    never the terminal); returns (serial bytes, process status)."""
+    done = subprocess.run(qemu_argv(image, cmdline, disk, QEMU_ICOUNT), capture_output=True, input=serial_in,
+                          timeout=timeout)
+    return done.stdout, done.returncode
 
 
 def exit_status(code: int) -> int:

@@ -9,10 +9,8 @@ import pytest
 
 from previrt.guestrun import RunResult, run_image, vector_counts
 from tests.machine import guestkit
-# GOLDEN, MAX_INSTRUCTIONS and SUCCESS are imported from here by test_qemu_diff until it imports them from
-# tests.machine.acceptance itself.
-from tests.machine.acceptance import (ACCEPTANCE_DIR, DISK_LBA, GOLDEN, MAX_INSTRUCTIONS, SOURCES,  # noqa: F401
-                                      SUCCESS, build_acceptance, expected_sector, make_acceptance_disk)
+from tests.machine.acceptance import (ACCEPTANCE_DIR, DISK_LBA, GOLDEN, SOURCES, SUCCESS, build_acceptance,
+                                      expected_sector, make_acceptance_disk)
 
 
 @pytest.fixture(scope="module")

@@ -1,96 +1,18 @@
 """Per-behaviour guest programs (tests/machine/guests/devices: PC devices, exit port, CPU delivery) under
-`previrt run`: serial output, exit status and stats; owns the table of guests, their build, the test disk."""
+`previrt run`: serial output, exit status and stats (the table of guests, their build and the test disk are in
+deviceguests)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from previrt.guestrun import RunResult, run_image, vector_counts
 from tests.machine import guestkit
-
-DEVICES_DIR = Path(__file__).parent / "guests" / "devices"
-DISK_SECTORS = 128
-DISK_LABEL = b"PREVIRT-DISK"
-RUN_TIMEOUT = 60
-MAX_INSTRUCTIONS = "20000000"       # a bound far above any guest here (they need < 100 000)
-
-
-@dataclass(frozen=True)
-class GuestRun:
-    """One run of a device guest: its source, exit value, command line, disk, and bytes for the UART to receive."""
-    name: str
-    source: str
-    exit_value: int
-    cmdline: str = ""
-    disk: bool = False
-    serial_in: bytes = b""
-
-    @property
-    def golden(self) -> Path:
-        return DEVICES_DIR / f"{self.name}.expected"
-
-
-GUEST_RUNS = (
-    GuestRun("uart_hello", "uart_hello.S", 0x00),
-    GuestRun("uart_irq", "uart_irq.S", 0x00),
-    GuestRun("uart_rx", "uart_rx.S", 0x00, serial_in=b"hello, uart\nnot read"),
-    GuestRun("uart_loopback", "uart_loopback.S", 0x00),
-    GuestRun("pit_ticks", "pit_ticks.S", 0x00),
-    GuestRun("pit_mode0", "pit_mode0.S", 0x00),
-    GuestRun("pit_channel2", "pit_channel2.S", 0x00),
-    GuestRun("pic_cascade", "pic_cascade.S", 0x00),
-    # Both requests must be taken inside `sti; nop; nop; cli`: the second right after the first handler's
-    # iret, which (unlike sti) has no interrupt shadow (SDM vol. 3, 6.8.1; STI in vol. 2).
-    GuestRun("pic_priority", "pic_priority.S", 0x00),
-    GuestRun("ata_rw", "ata_rw.S", 0x00, disk=True),
-    GuestRun("ata_multiple", "ata_multiple.S", 0x00, disk=True),
-    GuestRun("ata_absent_slave", "ata_absent.S", 0x00, disk=True),
-    GuestRun("ata_absent_none", "ata_absent.S", 0x00),
-    GuestRun("cmos", "cmos.S", 0x00),
-    GuestRun("cmos_set", "cmos_set.S", 0x00),
-    GuestRun("cmos_irq", "cmos_irq.S", 0x00),     # 4 s of RTC time, nearly all of it waiting in hlt
-    GuestRun("io_permission", "io_permission.S", 0x00),
-    GuestRun("cpu_exceptions", "cpu_exceptions.S", 0x00),
-    GuestRun("cpu_ring3", "cpu_ring3.S", 0x00),
-    GuestRun("exit_00", "exit_status.S", 0x00, cmdline="exit=00"),
-    GuestRun("exit_01", "exit_status.S", 0x01, cmdline="exit=01"),
-    GuestRun("exit_42", "exit_status.S", 0x42, cmdline="exit=42"),
-)
-
-# QEMU's isa-debug-exit contract, spelled out: a guest write of v ends the process with (v << 1) | 1.
-EXIT_PROCESS_STATUS = {0x00: 1, 0x01: 3, 0x42: 0x85}
-
-
-def build_device_guest(build_dir: Path, source: str) -> Path:
-    """Assemble and link one device guest (guestkit adds the Multiboot header)."""
-    return guestkit.build_image(build_dir, [DEVICES_DIR / source], name=Path(source).stem)
-
-
-def disk_pattern(k: int) -> int:
-    """Byte k of the sectors ata_rw.S writes at LBA 1 (its fill_pattern, restated)."""
-    return ((k * 13 + 0x5A) & 0xFF) ^ (k >> 9)
-
-
-def make_disk(path: Path) -> Path:
-    """A 64 KiB raw disk: a label in sector 0, a byte ramp elsewhere."""
-    data = bytearray((i * 31) & 0xFF for i in range(DISK_SECTORS * 512))
-    data[:len(DISK_LABEL)] = DISK_LABEL
-    path.write_bytes(bytes(data))
-    return path
-
-
-def previrt_args(run: GuestRun, disk: Path | None, *extra: str, serial_in: Path | None = None) -> list[str]:
-    args = ["--max-instructions", MAX_INSTRUCTIONS, *extra]
-    if serial_in is not None:
-        args += ["--serial-in", str(serial_in)]
-    if run.cmdline:
-        args += ["--cmdline", run.cmdline]
-    if disk is not None:
-        args += ["--disk", str(disk)]
-    return args
+from tests.machine.deviceguests import (DISK_SECTORS, EXIT_PROCESS_STATUS, GUEST_RUNS, MAX_INSTRUCTIONS, RUN_TIMEOUT,
+                                        GuestRun, build_device_guest, disk_pattern, make_disk, run_on_previrt)
 
 
 @pytest.fixture(scope="module")
@@ -98,20 +20,6 @@ def images(tmp_path_factory) -> dict[str, Path]:
     """Every device guest built once per module, keyed by source name."""
     build_dir = tmp_path_factory.mktemp("device-guests")
     return {src: build_device_guest(build_dir, src) for src in sorted({r.source for r in GUEST_RUNS})}
-
-
-def serial_input_file(run: GuestRun, directory: Path) -> Path | None:
-    if not run.serial_in:
-        return None
-    path = directory / f"{run.name}.serial-in"
-    path.write_bytes(run.serial_in)
-    return path
-
-
-def run_on_previrt(run: GuestRun, image: Path, tmp_path: Path, *extra: str):
-    disk = make_disk(tmp_path / f"{run.name}.img") if run.disk else None
-    args = previrt_args(run, disk, *extra, serial_in=serial_input_file(run, tmp_path))
-    return guestkit.run_image(image, *args, timeout=RUN_TIMEOUT), disk
 
 
 def test_exit_status_contract():
@@ -155,25 +63,23 @@ EXPECTED_INTERRUPTS = {
 }
 
 
-def by_vector(table: dict) -> dict[int, int]:
-    """A stats table keyed "<vector> <name>" as {vector: count}."""
-    return {int(str(k).split()[0], 0): int(v) for k, v in table.items()}
+def run_with_stats(run: GuestRun, image: Path, work: Path, tag: str) -> RunResult:
+    """One run of a device guest through previrt.guestrun, which reads its statistics."""
+    disk = make_disk(work / f"{tag}.img") if run.disk else None
+    return run_image(image, work, run.cmdline, disk, options=["--max-instructions", MAX_INSTRUCTIONS],
+                     serial_in=run.serial_in or None, expect=EXIT_PROCESS_STATUS[run.exit_value], tag=tag)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_INTERRUPTS))
 def test_interrupt_guests_are_deterministic(name, images, tmp_path):
     """Two runs give the same bytes, the same instruction count and the interrupts the driver expects."""
     run = next(r for r in GUEST_RUNS if r.name == name)
-    outputs, counts = [], []
-    for i in range(2):
-        stats_path = tmp_path / f"{name}-{i}.json"
-        done, _ = run_on_previrt(run, images[run.source], tmp_path, "--stats", str(stats_path))
-        stats = json.loads(stats_path.read_text())
-        outputs.append((done.stdout, done.returncode))
-        counts.append(guest_instructions(stats))
-        assert by_vector(stats["interrupts"]) == EXPECTED_INTERRUPTS[name]
-    assert outputs[0] == outputs[1]
-    assert counts[0] == counts[1] and counts[0] > 0
+    first, second = (run_with_stats(run, images[run.source], tmp_path, f"{name}-{i}") for i in range(2))
+    for done in (first, second):
+        assert done.ok, done.describe()
+        assert vector_counts(done.stats["interrupts"]) == EXPECTED_INTERRUPTS[name]
+    assert (first.output, first.status) == (second.output, second.status)
+    assert first.instructions == second.instructions > 0
 
 
 def test_pit_runs_at_1khz_of_virtual_time(images, tmp_path):
@@ -186,21 +92,12 @@ def test_pit_runs_at_1khz_of_virtual_time(images, tmp_path):
     assert 0.0195 <= seconds <= 0.0215
 
 
-def guest_instructions(stats: dict) -> int:
-    """The guest instruction count of a `--stats` file."""
-    for key in ("guest_instructions", "instructions"):
-        if key in stats:
-            return int(stats[key])
-    raise KeyError(f"no instruction count in stats keys {sorted(stats)}")
-
-
 def test_cmos_fixed_time_is_reproducible(images, tmp_path):
     run = next(r for r in GUEST_RUNS if r.name == "cmos")
     first, _ = run_on_previrt(run, images[run.source], tmp_path)
     second, _ = run_on_previrt(run, images[run.source], tmp_path)
     times = [[ln for ln in d.stdout.decode().splitlines() if ln.startswith("rtc ")] for d in (first, second)]
     assert len(times[0]) == 3 and times[0] == times[1]
-
 
 
 def test_uart_receives_from_stdin_and_ends_when_input_runs_dry(images):

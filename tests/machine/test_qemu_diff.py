@@ -1,54 +1,27 @@
 """Differential test against QEMU: the acceptance image, every device guest and the CPU guests whose output does not
 name loader-specific addresses give the same serial output and exit status on `qemu-system-i386` as on
-`previrt run`. Owns the QEMU command line (QEMU's clock counting guest instructions) and output filter."""
+`previrt run`. QEMU runs with its clock counting guest instructions (guestkit.run_on_qemu); owns the output
+filter."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from previrt.guestrun import QEMU
 from tests.machine import guestkit
-from tests.machine.test_acceptance import (GOLDEN, MAX_INSTRUCTIONS, SUCCESS, build_acceptance,
-                                           make_acceptance_disk)
-from tests.machine.test_device_guests import (EXIT_PROCESS_STATUS, GUEST_RUNS, build_device_guest, make_disk,
-                                              previrt_args, serial_input_file)
+from tests.machine.acceptance import GOLDEN, MAX_INSTRUCTIONS, SUCCESS, build_acceptance, make_acceptance_disk
+from tests.machine.deviceguests import (EXIT_PROCESS_STATUS, GUEST_RUNS, build_device_guest, make_disk,
+                                        previrt_args, serial_input_file)
 
-QEMU = "qemu-system-i386"
-QEMU_TIMEOUT = 30
-# No -nographic: it turns on the firmware's serial console, whose text would precede the guest's.
-# The RTC starts where previrt's fixed RTC does (2000-01-01 00:00:00) and runs on QEMU's virtual clock.
-QEMU_ARGS = ("-m", "64", "-serial", "stdio", "-monitor", "none", "-display", "none", "-no-reboot",
-             "-nic", "none", "-rtc", "base=2000-01-01T00:00:00,clock=vm",
-             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04")
-# QEMU's virtual clock counts guest instructions (2**3 ns each; previrt's default clock gives 10 ns), and with
-# sleep=off it jumps over an idle CPU's wait straight to the next timer: every PIT, RTC and UART timer then fires
-# after the same guest instructions on any host at any load. Only QEMU's host-thread work stays in host time
-# (a disk transfer, an ATA reset, serial input): guests wait for that without a bound in guest instructions.
-ICOUNT = ("-icount", "shift=3,sleep=off")
-# The acceptance kernel gives each disk interrupt 100 timer ticks: with sleep=off those ticks could pass before a
-# loaded host's I/O thread finished the read, so that image waits at host speed (sleep=on): an idle wait lasts
-# as long in host time as in virtual time, 100 ms for a read that takes a few.
-ICOUNT_HOST_PACED_IDLE = ("-icount", "shift=3,sleep=on")
 # Lines that depend on how long QEMU's firmware ran before the guest: its RTC counts from power-on, previrt's from
 # the guest's first instruction.
 TIMING_LINES = {"cmos": ("rtc seconds:",)}
 
 pytestmark = [pytest.mark.qemu,
               pytest.mark.skipif(shutil.which(QEMU) is None, reason=f"needs {QEMU}")]
-
-
-def run_on_qemu(image: Path, cmdline: str = "", disk: Path | None = None, serial_in: bytes = b"",
-                timeout: float = QEMU_TIMEOUT, icount: tuple[str, ...] = ICOUNT) -> tuple[bytes, int]:
-    """Boot `image` with QEMU's Multiboot loader, `serial_in` on the UART's receive side (a pipe, never the
-    terminal); returns (serial bytes, process status)."""
-    argv = [QEMU, "-kernel", str(image), "-append", cmdline, *QEMU_ARGS, *icount]
-    if disk is not None:
-        argv += ["-drive", f"file={disk},format=raw,if=ide,index=0"]
-    done = subprocess.run(argv, capture_output=True, input=serial_in, timeout=timeout)
-    return done.stdout, done.returncode
 
 
 def comparable(name: str, serial: bytes) -> str:
@@ -71,7 +44,7 @@ def test_device_guest_same_on_qemu_and_previrt(run, images, tmp_path):
     image = images[run.source]
     q_disk = make_disk(tmp_path / "qemu.img") if run.disk else None
     p_disk = make_disk(tmp_path / "previrt.img") if run.disk else None
-    q_out, q_status = run_on_qemu(image, run.cmdline, q_disk, run.serial_in)
+    q_out, q_status = guestkit.run_on_qemu(image, run.cmdline, q_disk, run.serial_in)
     p_args = previrt_args(run, p_disk, serial_in=serial_input_file(run, tmp_path))
     p = guestkit.run_image(image, *p_args, timeout=60)
     assert comparable(run.name, q_out) == comparable(run.name, run.golden.read_bytes())
@@ -85,7 +58,7 @@ def test_device_guest_same_on_qemu_and_previrt(run, images, tmp_path):
 def test_acceptance_same_on_qemu_and_previrt(images, tmp_path):
     q_disk = make_acceptance_disk(tmp_path / "qemu.img")
     p_disk = make_acceptance_disk(tmp_path / "previrt.img")
-    q_out, q_status = run_on_qemu(images["acceptance"], disk=q_disk, icount=ICOUNT_HOST_PACED_IDLE)
+    q_out, q_status = guestkit.run_on_qemu(images["acceptance"], disk=q_disk)
     p = guestkit.run_image(images["acceptance"], "--disk", str(p_disk), "--max-instructions", MAX_INSTRUCTIONS,
                            timeout=120)
     assert q_out.decode() == GOLDEN.read_text()
@@ -104,7 +77,7 @@ CPU_GUESTS = ("exc_noswitch", "exc_ring3", "int_gates", "page_fault", "gp_storm"
 @pytest.mark.parametrize("name", CPU_GUESTS)
 def test_cpu_guest_same_on_qemu_and_previrt(name, tmp_path):
     image = guestkit.build_image(tmp_path, [Path(__file__).parent / "guests" / "cpu" / f"{name}.S"], name=name)
-    q_out, q_status = run_on_qemu(image)
+    q_out, q_status = guestkit.run_on_qemu(image)
     p = guestkit.run_image(image, "--max-instructions", "50000000", timeout=60)
     assert q_status == guestkit.exit_status(0) and q_out
     assert p.stdout == q_out, p.stderr.decode()[-2000:]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from previrt.guestrun import QEMU
 from tests.machine import guestkit
 from tests.machine.devices.conftest import Guest, make_board
-from tests.machine.test_qemu_diff import QEMU, run_on_qemu
 
 PROBE = Path(__file__).parent / "reset_probe.c"
 
@@ -31,7 +31,7 @@ def parse(serial: str) -> list[tuple[str, int, int]]:
 
 def test_fresh_board_reads_like_qemu_after_firmware(tmp_path):
     image = guestkit.build_image(tmp_path, [PROBE], name="reset_probe", crt0=True)
-    serial, status = run_on_qemu(image)
+    serial, status = guestkit.run_on_qemu(image)
     reference = parse(serial.decode())
     assert status == guestkit.exit_status(0) and len(reference) == 19 + 13, serial
     g = Guest(make_board())

@@ -9,9 +9,10 @@ import shutil
 
 import pytest
 
+from previrt.guestrun import QEMU
 from tests.machine.devices import portscript
 from tests.machine.devices.conftest import Guest, make_board
-from tests.machine.test_qemu_diff import QEMU, run_on_qemu
+from tests.machine.guestkit import run_on_qemu
 
 pytestmark = [pytest.mark.qemu, pytest.mark.skipif(shutil.which(QEMU) is None, reason=f"needs {QEMU}")]
 

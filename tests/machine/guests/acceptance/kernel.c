@@ -172,29 +172,25 @@ static void wait_for(volatile u32 *counter, u32 target)
 
 /* ---- ATA -------------------------------------------------------------------------------------- */
 
-/* Poll until BSY=0; a drive that stays busy (an empty channel reads 0xFF) fails the run. */
+/* The disk waits have no bound of their own: how many instructions or timer ticks a transfer takes depends on
+   the machine (QEMU's disk work runs at host speed), so any bound here could fail a good run on a loaded host.
+   A drive that never answers (an empty channel reads 0xFF, always BSY) keeps the guest waiting until the run's
+   own bound ends it: --max-instructions on previrt, the test's timeout on QEMU. */
+
+/* Poll until BSY=0. */
 static u8 ata_wait_not_busy(void)
 {
-    for (u32 polls = 0; polls < 5000000; polls++) {   /* QEMU may be slow to clear BSY under load */
-        u8 st = inb(ATA_STATUS);
-        if (!(st & ST_BSY))
-            return st;
-    }
-    check(0, "disk: BSY cleared");
-    finish();
+    u8 st;
+    while ((st = inb(ATA_STATUS)) & ST_BSY)
+        ;
+    return st;
 }
 
-/* Sleep until IRQ 14 number `n` arrived; 100 timer ticks without it fail the run. */
+/* Sleep until IRQ 14 number `n` arrived (the timer wakes the hlt too). */
 static void ata_wait_irq(u32 n)
 {
-    u32 deadline = ticks + 100;
-    while (irq14 < n) {
-        if (ticks >= deadline) {
-            check(0, "disk: IRQ 14 arrived");
-            finish();
-        }
+    while (irq14 < n)
         __asm__ volatile("sti; hlt; cli" ::: "memory");
-    }
 }
 
 static void ata_command(u8 cmd, u32 lba, u8 count)
