@@ -81,7 +81,8 @@ def check_installed(hv: HypervisorMachine) -> None:
             assert not (pte & PTE_P and cfg.holds_frame(pte & FRAME))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data(), pse=st.booleans())
 def test_random_tables_are_validated_or_refused(image, data, pse):
     hv = machine(image)

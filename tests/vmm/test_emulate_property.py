@@ -40,7 +40,8 @@ def image(tmp_path_factory):
     return build_asm(tmp_path_factory.mktemp("emulate"), HALT, name="halt")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(prefix=st.sampled_from([b"", b"\x66", b"\xf3", b"\x26", b"\x65"]), opcode=st.sampled_from(OPCODES),
        tail=st.binary(min_size=8, max_size=8), regs=st.lists(st.integers(0, 0xFFFFFFFF), min_size=8, max_size=8),
        memory=st.binary(min_size=64, max_size=64), near=st.booleans())

@@ -48,7 +48,8 @@ def image(tmp_path_factory):
     return build_asm(tmp_path_factory.mktemp("segments"), HALT, name="halt")
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(table=st.lists(descriptors, min_size=1, max_size=8), selector=st.integers(0, 0xFFFF),
        name=st.sampled_from(["ds", "es", "fs", "gs", "ss"]), cpl=st.sampled_from([0, 3]))
 def test_random_segment_loads(image, table, selector, name, cpl):
