@@ -1,6 +1,6 @@
 """Every image that runs on the bare PC runs on `direct` with the same serial output and exit status: the guest
-kernel's eleven workloads (native build by full virtualization, previrt build with --virt full), and the CPU test
-guests of tests/machine/guests/cpu.  The guest instruction counts are equal too: trapped and rewritten
+kernel's eleven workloads (native build by full virtualization, previrt build with --virt full), the CPU test
+guests of tests/machine/guests/cpu and the device guests of tests/machine/guests/devices (the same disk too).  The guest instruction counts are equal too: trapped and rewritten
 instructions count once, as on the bare PC, so virtual time — and every timer interrupt — falls on the same
 instruction in both modes."""
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from previrt.guestrun import EXIT_OK, WORKLOADS, GuestBuild, build_guest, run_workload
+from tests.machine import deviceguests
 from tests.machine.guestkit import build_image, run_image
 
 CPU_GUESTS = Path(__file__).resolve().parents[1] / "machine" / "guests" / "cpu"
@@ -63,3 +64,27 @@ def test_cpu_guest_on_direct_equals_bare(cpu_guest, name):
     bare = run_image(image, "--max-instructions", "5000000")
     direct = run_image(image, "--max-instructions", "5000000", "--target", "direct")
     assert (direct.returncode, direct.stdout) == (bare.returncode, bare.stdout), direct.stderr.decode()[-2000:]
+
+
+@pytest.fixture(scope="module")
+def device_guest(tmp_path_factory):
+    out = tmp_path_factory.mktemp("device_guests")
+    built: dict[str, Path] = {}
+
+    def get(source: str) -> Path:
+        if source not in built:
+            built[source] = deviceguests.build_device_guest(out, source)
+        return built[source]
+    return get
+
+
+@pytest.mark.parametrize("run", deviceguests.GUEST_RUNS, ids=lambda r: r.name)
+def test_device_guest_on_direct_equals_bare(device_guest, run, tmp_path):
+    image = device_guest(run.source)
+    for target in ("bare", "direct"):
+        (tmp_path / target).mkdir()
+    bare, bare_disk = deviceguests.run_on_previrt(run, image, tmp_path / "bare")
+    direct, direct_disk = deviceguests.run_on_previrt(run, image, tmp_path / "direct", "--target", "direct")
+    assert (direct.returncode, direct.stdout) == (bare.returncode, bare.stdout), direct.stderr.decode()[-2000:]
+    if run.disk:
+        assert direct_disk.read_bytes() == bare_disk.read_bytes()
