@@ -35,6 +35,12 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return audit_command(args.image, sys.stdout, verbose=args.verbose)
 
 
+def _cmd_patch(args: argparse.Namespace) -> int:
+    from previrt.patch import patch_command
+
+    return patch_command(args.image, args.target, args.output, args.dump, sys.stdout)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from previrt.machine.runner import run_command
 
@@ -100,6 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("image")
     au.add_argument("-v", "--verbose", action="store_true", help="also print a summary of what was checked")
     au.set_defaults(func=_cmd_audit)
+
+    pa = sub.add_parser("patch", help="patch the sites of a previrt image for a hypervisor (its templates)",
+                        epilog="exit status: 0 written; 1 a site refused (its bytes are not the recorded instruction, "
+                               "a replacement longer than its site, a template that does not render, assemble or "
+                               "link), nothing written; 2 unusable input (image, target, output)")
+    pa.add_argument("image")
+    pa.add_argument("--target", required=True, metavar="NAME", help="a registered hypervisor (previrt hypervisors)")
+    pa.add_argument("-o", "--output", required=True, metavar="OUT", help="the patched image to write")
+    pa.add_argument("--dump", action="store_true", help="print each site: address, kind, function and line, "
+                                                         "original, replacement and final bytes")
+    pa.set_defaults(func=_cmd_patch)
 
     r = sub.add_parser("run", help="run a Multiboot image on the simulated PC",
                        epilog="exit status: (v << 1) | 1 when the guest writes v to port 0xF4; 10 halted, 12 triple "
