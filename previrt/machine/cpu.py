@@ -8,19 +8,23 @@ Owns the start-up probe of unicorn's internals, the hooks (faults, port I/O, bad
 #   QEMU computed: env->error_code, read from the saved context at an offset found by the start-up probe.  So a
 #   segment load gives #GP/#NP/#SS/#TS(selector) from QEMU's own descriptor checks, and a #PF gets its P/W/U bits
 #   from QEMU's page walk (CR2 is set by unicorn too).  `int n` / int3 / into are told apart from faults by
-#   env->exception_is_int (same probe); a fault during their delivery points EIP back at the instruction.
+#   env->exception_is_int (same probe); a fault during their delivery points EIP back at the instruction, whose
+#   length is read at CS's loaded base (env->segs[].base, probed), never through a descriptor table.
 #   Faults found while delivering (IDT limit, gate type/DPL/present, handler CS, TSS ss0:esp0, stack pushes,
 #   page faults on IDT/GDT/TSS/stack) get their error codes here, per SDM 6.13 (EXT, IDT, TI bits).
-# * #UD arrives through UC_HOOK_INSN_INVALID, not UC_HOOK_INTR.
+# * #UD arrives through UC_HOOK_INSN_INVALID, not UC_HOOK_INTR.  rdpmc's #UD is turned into #GP(0) (`_on_invalid`).
 # * Consecutive faults (unicorn issue #1883): after each fault QEMU's env->old_exception (probed offset) is set
 #   back to -1 in one reused context (context_update, write, context_restore).
 # * Privilege change: unicorn refuses to load an inner-ring SS while CPL is outer, so the CPL bits of env->hflags
 #   (probed) are set first in the same way; SS, ESP, CS, EFLAGS, EIP are then written as registers.
-# * With port-I/O hooks installed unicorn skips the I/O permission check: `io_allowed` does it (IOPL, TSS bitmap).
+# * With port-I/O hooks installed unicorn skips the I/O permission check: `io_allowed` does it (IOPL, TSS bitmap),
+#   and a refused instruction is undone before #GP(0) is delivered (`_io_fault`): registers from the hook, and for
+#   an ins, whose zero store comes before the hook, the bytes kept by a code hook at each ins of the image.
 # * Exact instruction counts inside a slice come from the engine's own counter (uc->emu_counter, probed), and a
 #   slice is stopped from a hook by lowering the engine's budget (uc->emu_count) rather than by emu_stop().
 # * Not modelled: the interrupt shadow after sti / mov ss (external interrupts are taken at slice boundaries),
-#   RF in the EFLAGS image pushed for faults, task gates, 16-bit gates and virtual-8086 mode (reported clearly).
+#   RF in the EFLAGS image pushed for faults, task gates, 16-bit gates and virtual-8086 mode (reported clearly);
+#   a refused ins outside the image's code (copied or generated at run time) leaves a zero element at ES:EDI.
 
 from __future__ import annotations
 
@@ -59,6 +63,12 @@ CR0_PE, CR0_WP, CR0_PG = 1, 1 << 16, 1 << 31
 CR4_PSE = 1 << 4
 PTE_P, PTE_W, PTE_U, PTE_A, PTE_D, PDE_PS = 1, 2, 4, 0x20, 0x40, 0x80
 
+# Instruction encoding: the longest instruction, legacy prefixes other than LOCK (F0), the one-byte software
+# interrupts (int3, into) and their vectors.
+MAX_INSN_LEN = 15
+_PREFIXES_BUT_LOCK = frozenset({0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF2, 0xF3})
+_ONE_BYTE_INT = {0xCC: BP, 0xCE: OF}
+
 # System-descriptor types (S=0) for IDT gates.
 GATE_TASK, GATE_INT16, GATE_TRAP16, GATE_INT32, GATE_TRAP32 = 0x5, 0x6, 0x7, 0xE, 0xF
 GATE_NAMES = {GATE_TASK: "task gate", GATE_INT16: "16-bit interrupt gate", GATE_TRAP16: "16-bit trap gate",
@@ -90,22 +100,31 @@ _uc_reg_write = uclib.uc_reg_write
 
 @dataclass
 class InterruptEnableSites:
-    """Where an instruction may set EFLAGS.IF, found in the image's code (see `interrupt_enable_sites`)."""
+    """Where an instruction may set EFLAGS.IF, found in the image's code (see `interrupt_enable_sites`); and, from the
+    same sweep, where a string input instruction is (`Cpu._on_string_input`)."""
     after: dict[int, int] = field(default_factory=dict)   # address after sti / popf -> instructions still to run
     irets: set[int] = field(default_factory=set)           # address of each iret
+    string_inputs: dict[int, tuple[int, int]] = field(default_factory=dict)   # address of each ins ->
+                                                          # (element size, mask of its address-size EDI/DI)
 
     def update(self, other: "InterruptEnableSites") -> None:
         self.after.update(other.after)
         self.irets |= other.irets
+        self.string_inputs.update(other.string_inputs)
+
+
+_ADDRESS_SIZE = 0x67
 
 
 def interrupt_enable_sites(code: bytes, address: int) -> InterruptEnableSites:
     """sti, popf and iret in a block of code (capstone, linear sweep).  After sti one more instruction runs before a
     waiting interrupt is taken (its shadow), after popf none; the engine ends its translation block after both, so
-    the address after them starts a block.  iret's successor is not known statically: its own address is kept."""
+    the address after them starts a block.  iret's successor is not known statically: its own address is kept.
+    insb/insw/insd are kept with their element size and whether they address ES:DI (0x67 prefix) or ES:EDI."""
     import capstone
     from capstone import x86_const as CX
     shadow = {CX.X86_INS_STI: 1, CX.X86_INS_POPF: 0, CX.X86_INS_POPFD: 0}
+    string_in = {CX.X86_INS_INSB: 1, CX.X86_INS_INSW: 2, CX.X86_INS_INSD: 4}
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
     md.skipdata = True
     sites = InterruptEnableSites()
@@ -114,6 +133,10 @@ def interrupt_enable_sites(code: bytes, address: int) -> InterruptEnableSites:
             sites.after[insn.address + insn.size] = shadow[insn.id]
         elif insn.id in (CX.X86_INS_IRET, CX.X86_INS_IRETD):
             sites.irets.add(insn.address)
+        elif insn.id in string_in:
+            prefixes = insn.bytes[:-1]              # ins is one opcode byte after its prefixes
+            sites.string_inputs[insn.address] = (string_in[insn.id],
+                                                 0xFFFF if _ADDRESS_SIZE in prefixes else 0xFFFFFFFF)
     return sites
 
 
@@ -173,6 +196,8 @@ class UnicornLayout:
     hflags: int              # env->hflags: bits 0-1 are the CPL
     emu_counter: int         # uc->emu_counter: instructions begun in this emu_start
     emu_count: int           # uc->emu_count: the budget; the engine stops cleanly before instruction budget+1
+    segment_bases: tuple[tuple[int, int], ...]   # (unicorn segment register, env->segs[...].base): the base
+                                                 # loaded with the selector (the hidden part of the register)
 
 
 def segment_descriptor(base: int, limit: int, access: int, flags: int = 0xC) -> bytes:
@@ -285,10 +310,38 @@ def _probe_counter() -> tuple[int, int]:
     return find("the instruction counter", (501, 401, 301)), find("the instruction budget", (1000, 1000, 300))
 
 
+_SEGMENT_REGS = (X.UC_X86_REG_ES, X.UC_X86_REG_CS, X.UC_X86_REG_SS, X.UC_X86_REG_DS, X.UC_X86_REG_FS,
+                 X.UC_X86_REG_GS)
+
+
+def _probe_segment_bases() -> tuple[tuple[int, int], ...]:
+    """Offsets of the segment bases in the saved context: load each segment register from a descriptor with its own
+    base, twice with different bases, and find the 64-bit words that followed."""
+    def context_with(bases: list[int]) -> bytes:
+        uc = _probe_cpu()
+        gdt = _PROBE_GDT + b"".join(segment_descriptor(base, 0xFFFFF, 0x9B if reg == X.UC_X86_REG_CS else 0x93)
+                                    for reg, base in zip(_SEGMENT_REGS, bases))
+        uc.mem_write(0x800, gdt)
+        uc.reg_write(X.UC_X86_REG_GDTR, (0, 0x800, len(gdt) - 1, 0))
+        for i, reg in enumerate(_SEGMENT_REGS):
+            uc.reg_write(reg, len(_PROBE_GDT) + 8 * i)
+        return _context_bytes(uc, uc.context_save())
+    runs = []
+    for first in (0x11, 0x31):
+        bases = [(first + i) << 20 for i in range(len(_SEGMENT_REGS))]
+        runs.append((bases, context_with(bases)))
+    size = min(len(ctx) for _, ctx in runs)
+    return tuple((reg, _unique(f"the base of segment register {i}",
+                               [off for off in range(0, size - 7, 4)
+                                if all(struct.unpack_from("<Q", ctx, off)[0] == bases[i] for bases, ctx in runs)]))
+                 for i, reg in enumerate(_SEGMENT_REGS))
+
+
 @functools.lru_cache(maxsize=None)
 def probe_unicorn() -> UnicornLayout:
     error_code, is_int, old_exception = _probe_fields()
-    return UnicornLayout(error_code, is_int, old_exception, _probe_hflags(), *_probe_counter())
+    return UnicornLayout(error_code, is_int, old_exception, _probe_hflags(), *_probe_counter(),
+                         _probe_segment_bases())
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -426,7 +479,14 @@ class Cpu:
         self._error: BaseException | None = None
         self.halted = False
         self.last_ran = 0
-        self._io_fault_state: tuple[int, int] | None = None
+        self._io_fault_state: tuple[int, int] | None = None     # (eip, eax) of a refused in/out, to deliver #GP at
+        self._io_fault_undo: tuple[int, int, int, tuple[int, bytes] | None] | None = None   # its ecx, esi, edi and
+                                                                  # (linear, bytes) at ES:EDI before an ins stored
+        self._segment_base_at = {reg: self._ctx_addr + off for reg, off in self.layout.segment_bases}
+        self._string_inputs: dict[int, tuple[int, int]] = {}
+        self._string_input_hooks: dict[int, int] = {}     # site -> its code hook
+        self._kernel_string_inputs: set[int] = set()      # sites seen at CPL 0 in this slice: hooks to drop
+        self._string_input: tuple[int, int, int, bytes] | None = None   # (eip, edi, linear, bytes) before an ins
         self._add_hooks()
 
     # --- hooks -------------------------------------------------------------------------------------------
@@ -459,16 +519,22 @@ class Cpu:
         self.delivery.deliver(event)
 
     def int_insn_len(self, vector: int) -> int:
-        """Length of the software-interrupt instruction that ends at EIP: `int imm8` (CD ib), or int3 (CC) /
-        into (CE) / int1 (F1), found by reading the bytes before EIP."""
+        """Length of the software-interrupt instruction that ends at EIP, from its last byte: `int imm8` (CD ib) ends
+        with the vector, int3 (CC) and into (CE) are one byte (int1, F1, is #UD in the engine).  The byte is read at
+        CS's loaded base (the hidden part of CS), as the processor fetched it, not through CS's descriptor: a GDT or
+        LDT that is unmapped, or was changed since CS was loaded, does not matter.  Never raises: if even that byte
+        cannot be read, or is neither, the usual encoding of the vector is taken (int3 for 3, into for 4, `int imm8`
+        otherwise; `int $3` and `int $4` are the rarer spellings)."""
         eip = self.reg(X.UC_X86_REG_EIP)
-        before = self.read_linear((self.segment_base(X.UC_X86_REG_CS) + eip - 2) & 0xFFFFFFFF, 2)
-        if before == bytes((0xCD, vector)):
-            return 2
-        if before[1] in (0xCC, 0xCE, 0xF1):
+        try:
+            last = self.read_linear((self.loaded_segment_base(X.UC_X86_REG_CS) + eip - 1) & 0xFFFFFFFF, 1)[0]
+        except (GuestFault, MachineStop):
+            last = None
+        if _ONE_BYTE_INT.get(last) == vector:
             return 1
-        raise UnsupportedEvent(f"software interrupt {vector:#x} at eip {eip:#x}: no int instruction before it",
-                               self.state_report())
+        if last == vector:
+            return 2
+        return 1 if vector in (BP, OF) else 2
 
     def segment_base(self, seg_reg: int) -> int:
         """Base of the segment now in `seg_reg`, read from its descriptor (0 for a null selector)."""
@@ -478,10 +544,42 @@ class Cpu:
         table = self.reg(X.UC_X86_REG_LDTR if sel & ERR_TI else X.UC_X86_REG_GDTR)
         return Descriptor(*struct.unpack("<II", self.read_linear(table[1] + (sel & 0xFFF8), 8))).base
 
+    def loaded_segment_base(self, seg_reg: int) -> int:
+        """The base the CPU uses for `seg_reg` (ES, CS, SS, DS, FS, GS): the hidden part of the segment register,
+        loaded with the selector.  No descriptor table is read (unlike `segment_base`), so this never faults."""
+        self.uc.context_update(self._ctx)
+        return ctypes.c_uint64.from_address(self._segment_base_at[seg_reg]).value & 0xFFFFFFFF
+
     def _on_invalid(self) -> bool:
+        """#UD from the engine — except for rdpmc (0F 33), which is #GP(0) here, whatever the CPL and CR4.PCE.
+
+        The SDM: rdpmc at CPL > 0 with CR4.PCE clear is #GP(0); otherwise it reads the counter ECX names, and a
+        value naming no counter is #GP(0).  This CPU models no performance-monitoring counters, so every rdpmc
+        (without a LOCK prefix, which is #UD) is #GP(0).  The engine (QEMU 5's helper_rdpmc, whose privilege test
+        is inverted) raises #GP(0) only at CPL > 0 with PCE set, and #UD in every other case; QEMU 7.2 raises
+        #GP(0) at CPL > 0 with PCE clear and #UD otherwise (it does not implement the counters).  So at CPL > 0
+        with PCE clear the SDM, QEMU 7.2 and this model agree; at CPL 0, or with PCE set, QEMU 7.2 says #UD where
+        this model says #GP(0), as the SDM does for a processor without counters (and as the hypervisors' emulation
+        of rdpmc does)."""
+        if self._rdpmc_at_eip():
+            self.exceptions[GP] += 1
+            self.delivery.deliver(Event(GP, 0))
+            return True
         self.exceptions[UD] += 1
         self.delivery.deliver(Event(UD))
         return True
+
+    def _rdpmc_at_eip(self) -> bool:
+        """Whether the instruction at CS:EIP is rdpmc (0F 33 after legacy prefixes other than LOCK)."""
+        linear = self.loaded_segment_base(X.UC_X86_REG_CS) + self.reg(X.UC_X86_REG_EIP)
+        try:
+            for i in range(MAX_INSN_LEN - 1):
+                byte = self.read_linear((linear + i) & 0xFFFFFFFF, 1)[0]
+                if byte not in _PREFIXES_BUT_LOCK:
+                    return byte == 0x0F and self.read_linear((linear + i + 1) & 0xFFFFFFFF, 1)[0] == 0x33
+        except (GuestFault, MachineStop):
+            pass
+        return False
 
     def _on_in(self, port: int, size: int) -> int:
         if not self.io_allowed(port, size):
@@ -497,8 +595,8 @@ class Cpu:
     def io_allowed(self, port: int, size: int) -> bool:
         """The protected-mode I/O permission check (SDM vol. 1, 19.5), which unicorn skips when port-I/O hooks are
         installed: CPL <= IOPL, or every bit for port..port+size-1 clear in the TSS I/O permission bitmap."""
-        eflags = self.reg(X.UC_X86_REG_EFLAGS)
-        if self.cpl <= (eflags >> 12) & 3 and not eflags & VM:
+        cpl, iopl = self.io_privilege()
+        if cpl <= iopl:
             return True
         _, base, limit, _ = self.reg(X.UC_X86_REG_TR)
         if limit < 103:
@@ -509,11 +607,30 @@ class Cpu:
         bits = struct.unpack("<H", self.read_linear(base + offset, 2))[0]
         return not bits & (((1 << size) - 1) << (port & 7))
 
+    def io_privilege(self) -> tuple[int, int]:
+        """(CPL, IOPL) as the I/O permission check sees them; IOPL -1 in virtual-8086 mode, where the bitmap decides
+        whatever the IOPL."""
+        eflags = self.reg(X.UC_X86_REG_EFLAGS)
+        return self.cpl, -1 if eflags & VM else (eflags >> 12) & 3
+
     def _io_fault(self) -> int:
         """An in/out the check refused: the port is not touched; the slice stops after the instruction and `run()`
-        puts EIP and EAX back and delivers #GP(0) at it (a fault raised from inside the I/O hook itself would
-        not stop the instruction)."""
-        self._io_fault_state = (self.reg(X.UC_X86_REG_EIP), self.reg(X.UC_X86_REG_EAX))
+        puts the registers and memory back and delivers #GP(0) at it (a fault raised from inside the I/O hook itself
+        would not stop the instruction).
+
+        The hook runs inside the instruction (or inside one iteration of a rep string instruction): EDI, ESI and
+        ECX still hold their values from before it, and EIP points at it; what follows the hook (EAX or ES:EDI
+        written, EDI/ESI advanced, ECX decremented) is undone in `_deliver_io_fault`.  A refused string
+        instruction is always refused at its first iteration (CPL, IOPL, the bitmap and the port stay the same).
+        One store is done before the hook runs: ins writes a zero at ES:EDI first (QEMU's way of keeping ins
+        restartable after a page fault), so the bytes that were there are those `_on_string_input` kept just
+        before the instruction."""
+        eip = self.reg(X.UC_X86_REG_EIP)
+        ecx, esi, edi = self.reg(X.UC_X86_REG_ECX), self.reg(X.UC_X86_REG_ESI), self.reg(X.UC_X86_REG_EDI)
+        kept = self._string_input
+        store = kept[2:] if kept is not None and kept[:2] == (eip, edi) else None
+        self._io_fault_state = (eip, self.reg(X.UC_X86_REG_EAX))
+        self._io_fault_undo = (ecx, esi, edi, store)
         self.request_stop()
         return 0
 
@@ -522,8 +639,65 @@ class Cpu:
         self._io_fault_state = None
         self.set_reg(X.UC_X86_REG_EIP, eip)
         self.set_reg(X.UC_X86_REG_EAX, eax)
+        if self._io_fault_undo is not None:
+            ecx, esi, edi, store = self._io_fault_undo
+            self._io_fault_undo = None
+            self.set_reg(X.UC_X86_REG_ECX, ecx)
+            self.set_reg(X.UC_X86_REG_ESI, esi)
+            self.set_reg(X.UC_X86_REG_EDI, edi)
+            if store is not None:
+                try:
+                    self.write_linear(*store)
+                except GuestFault:          # the page was written a moment ago; nothing changed it since
+                    pass
         self.exceptions[GP] += 1
         self.delivery.deliver(Event(GP, 0))
+
+    def watch_string_inputs(self, sites: dict[int, tuple[int, int]]) -> None:
+        """Keep ES:EDI before each ins at `sites` (address -> (element size, EDI mask)), so that one the I/O check
+        refuses leaves memory as it was (see `_io_fault`).  A code hook at each site, paid once per iteration of a
+        rep ins; a site that runs at CPL 0 is taken for kernel code, which the check never refuses, and its hook is
+        dropped (a disk driver's rep insw would pay a call per word): the slice ends after that iteration and
+        `run()` removes it.  A refused ins elsewhere (in
+        code copied or generated at run time, or at a site that has run at CPL 0) still leaves a zero element at
+        ES:EDI; its registers are put back all the same."""
+        for h in self._string_input_hooks.values():
+            self.uc.hook_del(h)
+        self._string_inputs = dict(sites)
+        self._kernel_string_inputs = set()
+        on_site = self.guard(self._on_string_input)
+        self._string_input_hooks = {a: self.uc.hook_add(UC_HOOK_CODE, on_site, None, a, a)
+                                    for a in self._string_inputs}
+        for address in self._string_inputs:
+            self.uc.ctl_remove_cache(address, address + 1)
+
+    def _on_string_input(self, address: int, size: int) -> None:
+        """Before an ins at a watched site: where the I/O check can refuse it (CPL > IOPL, `io_privilege`), keep EIP,
+        EDI and the element at ES:EDI it is about to overwrite."""
+        self._string_input = None
+        cpl, iopl = self.io_privilege()
+        if cpl <= iopl:
+            if cpl == 0 and address not in self._kernel_string_inputs:
+                self._kernel_string_inputs.add(address)
+                self.request_stop()         # drop the hook now, not at the end of a long slice
+            return
+        element, mask = self._string_inputs[address]
+        edi = self.reg(X.UC_X86_REG_EDI)
+        linear = (self.loaded_segment_base(X.UC_X86_REG_ES) + (edi & mask)) & 0xFFFFFFFF
+        try:
+            data = self.read_linear(linear, element)
+        except (GuestFault, MachineStop):   # the instruction's own store faults first, before any port access
+            return
+        self._string_input = (self.reg(X.UC_X86_REG_EIP), edi, linear, data)
+
+    def _drop_kernel_string_inputs(self) -> None:
+        """Outside the engine (a hook and the translated code it runs in are not removed from inside)."""
+        for address in self._kernel_string_inputs:
+            h = self._string_input_hooks.pop(address, None)
+            if h is not None:
+                self.uc.hook_del(h)
+                self.uc.ctl_remove_cache(address, address + 1)
+        self._kernel_string_inputs.clear()
 
     def watch_interrupt_enables(self, sites: InterruptEnableSites, pending: Callable[[], bool]) -> None:
         """Take a waiting interrupt where the hardware does once IF becomes 1: after sti's shadow, right after popf
@@ -532,6 +706,7 @@ class Cpu:
         after sti/popf, code hooks at the irets (a code hook is paid on every instruction while armed)."""
         self._pending = pending
         self._if_sites = sites
+        self.watch_string_inputs(sites.string_inputs)
 
     def arm_interrupt_window(self, on: bool) -> None:
         """Add or remove the site hooks; the translated blocks at the sites are dropped so the change takes."""
@@ -613,13 +788,15 @@ class Cpu:
         """Execute at most `count` instructions from the current EIP; return how many ran.  Sets `halted` when the
         slice ended on `hlt`.  An error recorded in a hook is raised here."""
         self._error, self.halted, self.last_ran = None, False, 0
-        self._io_fault_state = None
+        self._io_fault_state = self._io_fault_undo = None
         try:
             self.uc.emu_start(self.reg(X.UC_X86_REG_EIP), NO_UNTIL, count=count)
         except UcError as e:
             if self._error is None:
                 self._error = MachineStop(f"CPU error: {e}", self.state_report())
         ran, budget = self.counter(), self._budget.value
+        if self._kernel_string_inputs:
+            self._drop_kernel_string_inputs()
         if ran > budget:                 # the engine began one more instruction and stopped before it
             self.last_ran = budget
         else:

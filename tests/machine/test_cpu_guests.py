@@ -1,6 +1,6 @@
 """CPU behaviour seen by tiny guests: exception delivery with and without a privilege change, int n gate checks,
-page faults, 1000 consecutive #GP faults from ring 3, triple fault. Verdicts rest on output, exit status and the
-run's counts, never on wall time."""
+page faults, 1000 consecutive #GP faults from ring 3, triple fault, refused (string) port I/O, rdpmc. Verdicts rest
+on output, exit status and the run's counts, never on wall time."""
 
 from __future__ import annotations
 
@@ -197,3 +197,43 @@ def test_tf_and_nt_cleared_for_the_handler_and_single_step_traps(guest):
     assert all(s["fl"] & 0x100 for s in steps[:-1]) and not steps[-1]["fl"] & 0x100
     assert not any(s["hfl"] & 0x100 for s in steps)           # TF clear inside the (trap-gate) handler
     assert lines[-1] == "steps=00000005"
+
+
+def test_refused_string_port_io_changes_nothing(guest, tmp_path):
+    stats = tmp_path / "stats.json"
+    status, out, _ = run(guest("io_string_refused"), stats=stats)
+    assert status == exit_status(0), out
+    line = "{} faults={:08x} err=00000000 eip-resume={:08x} eax=11223344 ecx={:08x} esi=00000000 edi={:08x} buf={}\n"
+    untouched = "cccccccccccccccc"
+    assert out == "".join([
+        line.format("insb-3ff", 0, 0, 0, 1, "cccccc5acccccccc"),       # let through by the bitmap
+        # refused: #GP(0) at the instruction (EIP = resume point - its length), nothing stored, EDI, ESI, ECX and
+        # EAX as they were
+        line.format("insb-21", 1, -1 & 0xFFFFFFFF, 0, 0, untouched),
+        line.format("rep-insw-3ff", 2, -3 & 0xFFFFFFFF, 3, 0, untouched),    # the word's port 0x400 is refused
+        line.format("rep-insl-21", 3, -2 & 0xFFFFFFFF, 2, 0, untouched),
+        line.format("outsb-80", 4, -1 & 0xFFFFFFFF, 0, 0, untouched),
+        line.format("rep-outsb-80", 5, -2 & 0xFFFFFFFF, 4, 0, untouched),
+        line.format("rep-insw-21-es1000", 6, -3 & 0xFFFFFFFF, 2, 0, untouched),     # ES base 0x1000
+        line.format("rep-insb-3ff-es1000", 6, 0, 0, 2, "cccc5a5acccccccc"),
+    ])
+    assert json.loads(stats.read_text())["exceptions"] == {"13 #GP": 6}
+
+
+def test_rdpmc_without_performance_counters_is_gp0(guest):
+    status, out, _ = run(guest("rdpmc"))
+    assert status == exit_status(0), out
+    # CPL 3 with CR4.PCE clear: #GP(0) (SDM, QEMU 7.2); at CPL 0 and with PCE set the SDM reads the counter ECX
+    # names, and this CPU has none: #GP(0) too (QEMU 7.2: #UD); LOCK: #UD.  Each fault at the rdpmc.
+    assert out == ("r0: vec=0000000d err=00000000 eip-site=00000000\n"
+                   "r0-lock: vec=00000006 err=00000000 eip-site=00000000\n"
+                   "r3-pce0: vec=0000000d err=00000000 eip-site=00000000\n"
+                   "r3-pce1: vec=0000000d err=00000000 eip-site=00000000\n")
+
+
+def test_faulting_int_points_at_the_int_through_the_loaded_cs_base(guest):
+    status, out, _ = run(guest("int_cs_base"))
+    assert status == exit_status(0), out
+    # CS's descriptor was given another base after CS was loaded: the faults still point at the int3 / int $0x41
+    assert out == ("int3: err=0000001a eip-site=00000000 cs=0000001b\n"
+                   "int41: err=0000020a eip-site=00000000 cs=0000001b\n")
