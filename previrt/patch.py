@@ -24,7 +24,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import NamedTuple, TextIO
@@ -64,7 +64,7 @@ _LD_SITE = re.compile(r"\(" + re.escape(BATCH_SECTION) + r"(\d+)\+0x[0-9a-fA-F]+
 
 ELF32_HEADER = struct.Struct("<16sHHIIIIIHHHHHH")  # e_ident .. e_shstrndx
 ELF32_SHDR = struct.Struct("<IIIIIIIIII")  # sh_name, sh_type, sh_flags, sh_addr, sh_offset, sh_size, ... sh_entsize
-SHT_PROGBITS, ET_REL, SHN_LORESERVE = 1, 1, 0xFF00
+SHT_PROGBITS, SHN_LORESERVE = 1, 0xFF00
 
 
 class PatchError(PrevirtError):
@@ -103,16 +103,19 @@ class PatchedSite(NamedTuple):
 @dataclass(eq=False)
 class Patch:
     """The patch of one image for one template set: `sites` in address order; `cached` says what came from the cache
-    ("plan": everything, no check, render, as or ld ran; "assembly": the batch; "": as and ld ran, or nothing to
-    assemble). The image (as read, with its functions and DWARF lines) is kept for dumps and messages."""
+    ("plan": everything, no check, render, as or ld ran; "assembly": the batch; "": as and ld ran, or there was
+    nothing to assemble). `image` (functions, DWARF lines: for dumps and messages) is read on first use."""
 
-    image: Image
+    image_path: str
     sites: list[PatchedSite]
     cached: str = ""
+    _image: Image | None = field(default=None, repr=False)
 
     @property
-    def image_path(self) -> str:
-        return self.image.path
+    def image(self) -> Image:
+        if self._image is None:
+            self._image = read_image(self.image_path)
+        return self._image
 
     @cached_property
     def by_kind(self) -> dict[str, int]:
@@ -171,41 +174,78 @@ def plan(image_path: str, templates_dir, sym: dict[str, int] | None, *, cache_di
     """The patch of every site of the linked image at `image_path` from the templates in `templates_dir`, with the
     symbols `sym` (name -> address) defined for them. Nothing is written but the cache (`cache_dir`, default
     default_cache_dir()). Raises UsageError for unusable input, PatchError when a site is refused."""
-    image = _patchable_image(image_path)
+    src = Source(image_path)
     templates = _template_set(templates_dir)
     sym = _checked_symbols(sym)
-    sites = _checked_records(image)
-    originals = [_site_bytes(image, s) for s in sites]
+    sites, originals = _checked_records(src)
     cache = Cache(Path(cache_dir) if cache_dir is not None else default_cache_dir())
-    key = _plan_key(templates, sym, sites, originals)
+    key = _plan_key(src, templates, sym, originals)
     hit = cache.get(key, "plan")
     patched = _decode_plan(hit, sites, originals) if hit is not None else None
     if patched is not None:
-        return Patch(image, patched, cached="plan")
-    insns = _checked_instructions(image, sites, originals)
-    rendered = _render_all(image, templates, sym, sites, insns)
-    assembled, from_cache = _assemble_cached(image, sites, rendered, sym, cache)
-    patched = _patched_sites(image, sites, originals, rendered, assembled)
+        return Patch(image_path, patched, cached="plan")
+    insns = _checked_instructions(src, sites, originals)
+    rendered = _render_all(src, templates, sym, sites, insns)
+    assembled, from_cache = _assemble_cached(src, sites, rendered, sym, cache)
+    patched = _patched_sites(src, sites, originals, rendered, assembled)
     cache.put(key, "plan", _encode_plan(patched))
-    return Patch(image, patched, cached="assembly" if from_cache else "")
+    return Patch(image_path, patched, cached="assembly" if from_cache else "", _image=src.loaded)
 
 
-def _patchable_image(image_path: str) -> Image:
-    image = read_image(image_path)
-    if _elf_type(image_path) == ET_REL:
-        raise UsageError("is a relocatable object; previrt patch patches linked images", where=image_path)
-    done = patched_target(image_path)
-    if done is not None:
-        raise UsageError(f"is already patched for target {done[0]!r} (ABI {done[1]}): patch the unpatched image",
-                         where=image_path)
-    if not image.sites:
-        raise UsageError(f"nothing to patch: no {SECTION} records", where=image_path)
-    return image
+class Source:
+    """The image being patched. Read first, and all a cached plan needs: the header, the site records (and their
+    section's raw bytes, for the cache key), the executable sections; the full Image (functions, DWARF lines, for
+    messages naming a site) on first use of `full`."""
+
+    def __init__(self, path: str):
+        from elftools.elf.constants import SH_FLAGS
+
+        from previrt import elf as elfread
+        from previrt.elf import CodeSection
+        from previrt.sites import decode_section
+
+        self.path, self.loaded = path, None
+        blob = _read_input(path)
+        if blob[:4] != elfread.ELFMAG:
+            raise UsageError("not an ELF file", where=path)
+        try:
+            elf = _elf_file(blob)
+            elfread._check_header(path, elf)
+            if elf["e_type"] == "ET_REL":
+                raise UsageError("is a relocatable object; previrt patch patches linked images", where=path)
+            sections = list(elf.iter_sections())
+            self.code = sorted((CodeSection(s.name, s["sh_addr"], elfread._section_data(s, len(blob)))
+                                for s in sections if s["sh_flags"] & SH_FLAGS.SHF_EXECINSTR
+                                and s["sh_type"] != "SHT_NOBITS"), key=lambda c: c.address)
+            records = next((s for s in sections if s.name == SECTION), None)
+            self.records = b"" if records is None else elfread._section_data(records, len(blob))
+            self.records_address = 0 if records is None else records["sh_addr"]
+            self.sites = decode_section(self.records, self.records_address)
+            target = _target_of(elf)
+            self.light = Image(path, self.sites, self.code, [])
+        except UsageError:
+            raise
+        except elfread.PARSE_ERRORS as e:
+            raise UsageError(f"truncated or malformed ELF file ({type(e).__name__}: {e})", where=path) from None
+        if target is not None:
+            raise UsageError(f"is already patched for target {target[0]!r} (ABI {target[1]}): patch the unpatched "
+                             f"image", where=path)
+        if not self.sites:
+            raise UsageError(f"nothing to patch: no {SECTION} records", where=path)
+
+    @property
+    def full(self) -> Image:
+        if self.loaded is None:
+            self.loaded = read_image(self.path)
+        return self.loaded
 
 
-def _elf_type(path: str) -> int:
-    with open(path, "rb") as f:
-        return struct.unpack_from("<H", f.read(18), 16)[0]
+def _elf_file(blob: bytes):
+    import io
+
+    from elftools.elf.elffile import ELFFile
+
+    return ELFFile(io.BytesIO(blob))
 
 
 def _checked_symbols(sym) -> dict[str, int]:
@@ -227,43 +267,39 @@ def where(image: Image, address: int, kind: str) -> str:
         f": {kind} site"
 
 
-def _checked_records(image: Image) -> list:
-    """The sites in address order, each of a known kind, inside an executable section, not overlapping another."""
-    refusals, prev = [], None
-    sites = sorted(image.sites, key=lambda s: (s.address, s.size))
+def _checked_records(src: Source) -> tuple[list, list[bytes]]:
+    """The sites in address order, each of a known kind and sane lengths, inside an executable section, not
+    overlapping the one before; and the bytes each holds (instruction and padding)."""
+    names, sites = _row_names(), sorted(src.sites)
+    refusals, originals, sec, prev_end = [], [], None, -1
     for site in sites:
-        kind = _kind_name(site.kind)
-        if kind is None:
-            refusals.append(f"{where(image, site.address, f'kind {site.kind}')}: the record's kind is not a row of "
-                            f"previrt/isa/i386.py")
-        elif not 0 < site.insn_len <= site.size:
-            refusals.append(f"{where(image, site.address, kind)}: malformed record: size {site.size}, insn_len "
-                            f"{site.insn_len}")
-        elif image.section_of(site.address, site.end) is None:
-            refusals.append(f"{where(image, site.address, kind)}: [{site.address:#x}, {site.end:#x}) is not inside "
-                            f"an executable section")
-        if prev is not None and site.address < prev.end:
-            refusals.append(f"{where(image, site.address, kind or '?')}: [{site.address:#x}, {site.end:#x}) overlaps "
-                            f"the site [{prev.address:#x}, {prev.end:#x})")
-        prev = site if prev is None or site.end > prev.end else prev
+        start, end = site.address, site.address + site.size
+        if sec is None or not (sec.address <= start and end <= sec.address + len(sec.data)):
+            sec = next((c for c in src.code if c.contains(start, end)), None)
+        if site.kind not in names or not 0 < site.insn_len <= site.size or sec is None or start < prev_end:
+            refusals.append(_record_refusal(src, site, sec, sites))
+        else:
+            originals.append(sec.data[start - sec.address:end - sec.address])
+        prev_end = max(prev_end, end)
     if refusals:
         raise PatchError(refusals)
-    return sites
+    return sites, originals
 
 
-def _kind_name(kind: int) -> str | None:
-    try:
-        return i386.row(kind).name
-    except KeyError:
-        return None
+def _record_refusal(src: Source, site, sec, sites: list) -> str:
+    kind = _row_names().get(site.kind)
+    head = where(src.full, site.address, kind or f"kind {site.kind}")
+    if kind is None:
+        return f"{head}: the record's kind {site.kind} is not a row of previrt/isa/i386.py"
+    if not 0 < site.insn_len <= site.size:
+        return f"{head}: malformed record: size {site.size}, insn_len {site.insn_len}"
+    if sec is None:
+        return f"{head}: [{site.address:#x}, {site.end:#x}) is not inside an executable section"
+    other = next(s for s in sites if s.address <= site.address < s.end and s is not site)
+    return f"{head}: [{site.address:#x}, {site.end:#x}) overlaps the site [{other.address:#x}, {other.end:#x})"
 
 
-def _site_bytes(image: Image, site) -> bytes:
-    sec = image.section_of(site.address, site.end)
-    return sec.data[site.address - sec.address:site.end - sec.address]
-
-
-def _checked_instructions(image: Image, sites: list, originals: list[bytes]) -> list[InsnContext]:
+def _checked_instructions(src: Source, sites: list, originals: list[bytes]) -> list[InsnContext]:
     """Each site holds what the build pass recorded (as `previrt audit` checks it: an instruction of the record's
     kind and length, then padding); returns the decoded instructions."""
     from previrt import audit
@@ -271,9 +307,9 @@ def _checked_instructions(image: Image, sites: list, originals: list[bytes]) -> 
     md, att = audit.disassembler(), _att_disassembler()
     refusals, insns = [], []
     for site, data in zip(sites, originals):
-        findings = audit.check_site(md, image, site)
+        findings = audit.check_site(md, src.light, site)
         if findings:
-            refusals.append(f"{where(image, site.address, i386.row(site.kind).name)}: the bytes are not what the "
+            refusals.append(f"{where(src.full, site.address, i386.row(site.kind).name)}: the bytes are not what the "
                             f"build pass recorded ({findings[0].message}): was the image changed after it was "
                             f"built?")
             continue
@@ -348,7 +384,7 @@ class Rendered(NamedTuple):
     text: str  # GAS text to assemble (REPLACE only)
 
 
-def _render_all(image: Image, templates: TemplateSet, sym: dict[str, int], sites: list,
+def _render_all(src: Source, templates: TemplateSet, sym: dict[str, int], sites: list,
                 insns: list[InsnContext]) -> list[Rendered]:
     env, render_errors = _environment(templates.folder)
     refusals, out = [], []
@@ -362,7 +398,7 @@ def _render_all(image: Image, templates: TemplateSet, sym: dict[str, int], sites
         try:
             out.append(_rendered(name, env.get_template(name).render(site=ctx, insn=insn, sym=sym)))
         except render_errors as e:
-            refusals.append(f"{where(image, site.address, kind)}: template {name} does not render: "
+            refusals.append(f"{where(src.full, site.address, kind)}: template {name} does not render: "
                             f"{type(e).__name__}: {e}")
     if refusals:
         raise PatchError(refusals)
@@ -419,7 +455,7 @@ def batch(sites: list, rendered: list[Rendered], sym: dict[str, int]) -> Batch:
     return Batch("\n".join(lines) + "\n", "\n".join(script) + "\n", firsts, entries)
 
 
-def _assemble_cached(image: Image, sites: list, rendered: list[Rendered], sym: dict[str, int],
+def _assemble_cached(src: Source, sites: list, rendered: list[Rendered], sym: dict[str, int],
                      cache: "Cache") -> tuple[dict, bool]:
     """Site index -> the bytes its template assembled to; and whether they came from the cache."""
     b = batch(sites, rendered, sym)
@@ -429,24 +465,24 @@ def _assemble_cached(image: Image, sites: list, rendered: list[Rendered], sym: d
     data = cache.get(key, "asm")
     sections = _decode_sections(data, len(b.entries)) if data is not None else None
     if sections is None:
-        sections = run_batch(image, b)
+        sections = run_batch(src, b)
         cache.put(key, "asm", _encode_sections(sections))
         return {i: sections[j] for j, (i, _, _) in enumerate(b.entries)}, False
     return {i: sections[j] for j, (i, _, _) in enumerate(b.entries)}, True
 
 
-def run_batch(image: Image, b: Batch) -> list[bytes]:
+def run_batch(src: Source, b: Batch) -> list[bytes]:
     """Assemble (`as --32`) and link (`ld -m elf_i386`) the batch; the bytes of each entry's section."""
     with tempfile.TemporaryDirectory(prefix="previrt-patch-") as tmp:
         Path(tmp, "batch.s").write_text(b.source)
         Path(tmp, "batch.ld").write_text(b.script)
         proc = _tool(["as", "--32", "-o", "batch.o", "batch.s"], tmp)
         if proc.returncode:
-            raise PatchError(_assembly_refusals(image, b, proc.stdout + proc.stderr))
+            raise PatchError(_assembly_refusals(src, b, proc.stdout + proc.stderr))
         proc = _tool(["ld", "-m", "elf_i386", "-T", "batch.ld", "-e", "0", "-z", "noexecstack",
                       "--no-check-sections", "-o", "batch.elf", "batch.o"], tmp)
         if proc.returncode:
-            raise PatchError(_link_refusals(image, b, proc.stdout + proc.stderr))
+            raise PatchError(_link_refusals(src, b, proc.stdout + proc.stderr))
         return _read_sections(Path(tmp, "batch.elf"), len(b.entries))
 
 
@@ -457,10 +493,10 @@ def _tool(argv: list[str], cwd: str) -> subprocess.CompletedProcess:
         raise UsageError(f"cannot run `{argv[0]}` (GNU binutils) to assemble the patch: {e.strerror}") from None
 
 
-def _assembly_refusals(image: Image, b: Batch, output: str) -> list[str]:
+def _assembly_refusals(src: Source, b: Batch, output: str) -> list[str]:
     import bisect
 
-    src = b.source.splitlines()
+    text = b.source.splitlines()
     refusals = []
     for m in _GAS_MESSAGE.finditer(output):
         line, level, message = int(m.group(1)), m.group(2), m.group(3)
@@ -468,22 +504,22 @@ def _assembly_refusals(image: Image, b: Batch, output: str) -> list[str]:
         if level != "Error":
             continue
         if j < 0:
-            refusals.append(f"{image.path}: the patch symbols do not assemble: `{src[line - 1].strip()}`: {message}")
+            refusals.append(f"{src.path}: the patch symbols do not assemble: `{text[line - 1].strip()}`: {message}")
             continue
         _, site, r = b.entries[j]
-        refusals.append(f"{where(image, site.address, i386.row(site.kind).name)}: template {r.template} does not "
-                        f"assemble: line {line - b.first_lines[j] + 1} of its output `{src[line - 1].strip()}`: "
+        refusals.append(f"{where(src.full, site.address, i386.row(site.kind).name)}: template {r.template} does not "
+                        f"assemble: line {line - b.first_lines[j] + 1} of its output `{text[line - 1].strip()}`: "
                         f"{message}")
-    return refusals or [f"{image.path}: the patch batch does not assemble: {output.strip()}"]
+    return refusals or [f"{src.path}: the patch batch does not assemble: {output.strip()}"]
 
 
-def _link_refusals(image: Image, b: Batch, output: str) -> list[str]:
+def _link_refusals(src: Source, b: Batch, output: str) -> list[str]:
     refusals = []
     for m in _LD_SITE.finditer(output):
         _, site, r = b.entries[int(m.group(1))]
-        refusals.append(f"{where(image, site.address, i386.row(site.kind).name)}: template {r.template} does not "
+        refusals.append(f"{where(src.full, site.address, i386.row(site.kind).name)}: template {r.template} does not "
                         f"link: {m.group(2).strip()}")
-    return refusals or [f"{image.path}: the patch batch does not link: {output.strip()}"]
+    return refusals or [f"{src.path}: the patch batch does not link: {output.strip()}"]
 
 
 def _read_sections(path: Path, count: int) -> list[bytes]:
@@ -510,7 +546,7 @@ def padding(n: int) -> bytes:
     return head + NOPS[MAX_NOP] * (rest // MAX_NOP) + NOPS[rest % MAX_NOP]
 
 
-def _patched_sites(image: Image, sites: list, originals: list[bytes], rendered: list[Rendered],
+def _patched_sites(src: Source, sites: list, originals: list[bytes], rendered: list[Rendered],
                    assembled: dict[int, bytes]) -> list[PatchedSite]:
     refusals, out = [], []
     for i, (site, original, r) in enumerate(zip(sites, originals, rendered)):
@@ -518,7 +554,7 @@ def _patched_sites(image: Image, sites: list, originals: list[bytes], rendered: 
         replacement = {REPLACE: assembled.get(i, b""), KEEP: original[:site.insn_len], TRAP: INT3,
                        UD2: UD2_BYTES}[r.directive]
         if len(replacement) > site.size:
-            refusals.append(f"{where(image, site.address, kind)}: the replacement from template {r.template} is "
+            refusals.append(f"{where(src.full, site.address, kind)}: the replacement from template {r.template} is "
                             f"{len(replacement)} bytes, the site {site.size} bytes: a site never grows")
             continue
         final = _final(r.directive, original, replacement, site.size)
@@ -624,13 +660,12 @@ def _code_identity() -> bytes:
     return _digest(parts)
 
 
-_SITE_KEY = struct.Struct("<IBBBHH")
-
-
-def _plan_key(templates: TemplateSet, sym: dict[str, int], sites: list, originals: list[bytes]) -> bytes:
-    records = b"".join(_SITE_KEY.pack(s.address, s.kind, s.size, s.insn_len, s.flags, s.aux) for s in sites)
+def _plan_key(src: Source, templates: TemplateSet, sym: dict[str, int], originals: list[bytes]) -> bytes:
+    """Everything a plan depends on: the site records (their section's address and bytes), the bytes of every site,
+    the templates, the symbols, the tools and the code that checks, renders and fills."""
     return _digest([b"plan", _code_identity(), _toolchain_identity(), templates.digest,
-                    repr(sorted(sym.items())).encode(), records, b"".join(originals)])
+                    repr(sorted(sym.items())).encode(), struct.pack("<I", src.records_address), src.records,
+                    b"".join(originals)])
 
 
 _DIRECTIVE_CODES = (REPLACE, KEEP, TRAP, UD2)
@@ -800,22 +835,23 @@ def _write_atomically(path: str, data: bytes, mode: int) -> None:
 
 def patched_target(image_path: str) -> tuple[str, int] | None:
     """(target, ABI version) named by an image's TARGET_SECTION, or None for an image previrt patch did not write."""
-    from elftools.elf.elffile import ELFFile
-
-    from previrt.elf import PARSE_ERRORS
+    from previrt.elf import ELFMAG, PARSE_ERRORS
 
     blob = _read_input(image_path)
+    if blob[:4] != ELFMAG:
+        raise UsageError("not an ELF file", where=image_path)
     try:
-        import io
-
-        sec = ELFFile(io.BytesIO(blob)).get_section_by_name(TARGET_SECTION)
-        if sec is None:
-            return None
-        fields = dict(line.split("=", 1) for line in sec.data().decode("ascii").splitlines())
-        return fields["target"], int(fields["abi"])
+        return _target_of(_elf_file(blob))
     except PARSE_ERRORS as e:
-        raise UsageError(f"unreadable {TARGET_SECTION} section or ELF file ({type(e).__name__}: {e})",
-                         where=image_path) from None
+        raise UsageError(f"truncated or malformed ELF file ({type(e).__name__}: {e})", where=image_path) from None
+
+
+def _target_of(elf) -> tuple[str, int] | None:
+    sec = elf.get_section_by_name(TARGET_SECTION)
+    if sec is None:
+        return None
+    fields = dict(line.split("=", 1) for line in sec.data().decode("ascii").splitlines())
+    return fields["target"], int(fields["abi"])
 
 
 # ---- text output and `previrt patch` ---------------------------------------------------------------------
