@@ -32,7 +32,7 @@ from typing import NamedTuple, TextIO
 from previrt.elf import Image, read_image
 from previrt.errors import PrevirtError, UsageError
 from previrt.isa import i386
-from previrt.sites import SECTION
+from previrt.sites import RANGE_SECTION, SECTION, SiteFormatError, decode_ranges, decode_section
 
 TEMPLATE_SUFFIX = ".s.j2"
 TARGET_SECTION = ".previrt.target"  # names the target a patched image was written for (not loaded)
@@ -194,44 +194,51 @@ def plan(image_path: str, templates_dir, sym: dict[str, int] | None, *, cache_di
 
 class Source:
     """The image being patched. Read first, and all a cached plan needs: the header, the site records (and their
-    section's raw bytes, for the cache key), the executable sections; the full Image (functions, DWARF lines, for
-    messages naming a site) on first use of `full`."""
+    section's address and bytes, for the cache key), the 16/64-bit code ranges, the executable sections; the full
+    Image (functions, DWARF lines, for messages naming a site) on first use of `full`."""
 
     def __init__(self, path: str):
-        from elftools.elf.constants import SH_FLAGS
-
-        from previrt import elf as elfread
-        from previrt.elf import CodeSection
-        from previrt.sites import decode_section
+        from previrt.elf import ELFMAG, PARSE_ERRORS
 
         self.path, self.loaded = path, None
         blob = _read_input(path)
-        if blob[:4] != elfread.ELFMAG:
+        if blob[:4] != ELFMAG:
             raise UsageError("not an ELF file", where=path)
         try:
-            elf = _elf_file(blob)
-            elfread._check_header(path, elf)
-            if elf["e_type"] == "ET_REL":
-                raise UsageError("is a relocatable object; previrt patch patches linked images", where=path)
-            sections = list(elf.iter_sections())
-            self.code = sorted((CodeSection(s.name, s["sh_addr"], elfread._section_data(s, len(blob)))
-                                for s in sections if s["sh_flags"] & SH_FLAGS.SHF_EXECINSTR
-                                and s["sh_type"] != "SHT_NOBITS"), key=lambda c: c.address)
-            records = next((s for s in sections if s.name == SECTION), None)
-            self.records = b"" if records is None else elfread._section_data(records, len(blob))
-            self.records_address = 0 if records is None else records["sh_addr"]
-            self.sites = decode_section(self.records, self.records_address)
-            target = _target_of(elf)
-            self.light = Image(path, self.sites, self.code, [])
+            target = self._read(_elf_file(blob), len(blob))
         except UsageError:
             raise
-        except elfread.PARSE_ERRORS as e:
+        except SiteFormatError as e:
+            raise UsageError(f"corrupt {SECTION} or {RANGE_SECTION} section: {e}", where=path) from None
+        except PARSE_ERRORS as e:
             raise UsageError(f"truncated or malformed ELF file ({type(e).__name__}: {e})", where=path) from None
         if target is not None:
             raise UsageError(f"is already patched for target {target[0]!r} (ABI {target[1]}): patch the unpatched "
                              f"image", where=path)
         if not self.sites:
             raise UsageError(f"nothing to patch: no {SECTION} records", where=path)
+
+    def _read(self, elf, size: int) -> tuple[str, int] | None:
+        from elftools.elf.constants import SH_FLAGS
+
+        from previrt import elf as elfread
+
+        elfread._check_header(self.path, elf)
+        if elf["e_type"] == "ET_REL":
+            raise UsageError("is a relocatable object; previrt patch patches linked images", where=self.path)
+        sections = list(elf.iter_sections())
+        self.code = sorted((elfread.CodeSection(s.name, s["sh_addr"], elfread._section_data(s, size))
+                            for s in sections if s["sh_flags"] & SH_FLAGS.SHF_EXECINSTR
+                            and s["sh_type"] != "SHT_NOBITS"), key=lambda c: c.address)
+        named = {s.name: s for s in reversed(sections)}  # the first of a name, as elf.read_image takes it
+        records, ranges = named.get(SECTION), named.get(RANGE_SECTION)
+        self.records = b"" if records is None else elfread._section_data(records, size)
+        self.records_address = 0 if records is None else records["sh_addr"]
+        self.sites = decode_section(self.records, self.records_address)
+        self.other_mode = sorted((r.start, r.end) for r in ([] if ranges is None else decode_ranges(
+            elfread._section_data(ranges, size), ranges["sh_addr"])) if r.end > r.start)
+        self.light = Image(self.path, self.sites, self.code, [])
+        return _target_of(elf)
 
     @property
     def full(self) -> Image:
@@ -276,7 +283,8 @@ def _checked_records(src: Source) -> tuple[list, list[bytes]]:
         start, end = site.address, site.address + site.size
         if sec is None or not (sec.address <= start and end <= sec.address + len(sec.data)):
             sec = next((c for c in src.code if c.contains(start, end)), None)
-        if site.kind not in names or not 0 < site.insn_len <= site.size or sec is None or start < prev_end:
+        if site.kind not in names or not 0 < site.insn_len <= site.size or sec is None or start < prev_end or \
+                (src.other_mode and _other_mode(src.other_mode, start, end)):
             refusals.append(_record_refusal(src, site, sec, sites))
         else:
             originals.append(sec.data[start - sec.address:end - sec.address])
@@ -295,8 +303,19 @@ def _record_refusal(src: Source, site, sec, sites: list) -> str:
         return f"{head}: malformed record: size {site.size}, insn_len {site.insn_len}"
     if sec is None:
         return f"{head}: [{site.address:#x}, {site.end:#x}) is not inside an executable section"
+    span = _other_mode(src.other_mode, site.address, site.end)
+    if span is not None:
+        return f"{head}: [{site.address:#x}, {site.end:#x}) overlaps the 16/64-bit code [{span[0]:#x}, {span[1]:#x})"
     other = next(s for s in sites if s.address <= site.address < s.end and s is not site)
     return f"{head}: [{site.address:#x}, {site.end:#x}) overlaps the site [{other.address:#x}, {other.end:#x})"
+
+
+def _other_mode(spans: list[tuple[int, int]], start: int, end: int) -> tuple[int, int] | None:
+    """The recorded 16/64-bit code range [start, end) overlaps, if any (a site there is not 32-bit code)."""
+    import bisect
+
+    i = bisect.bisect_left(spans, (end,))
+    return next((sp for sp in reversed(spans[:i]) if sp[1] > start), None)
 
 
 def _checked_instructions(src: Source, sites: list, originals: list[bytes]) -> list[InsnContext]:
@@ -464,11 +483,11 @@ def _assemble_cached(src: Source, sites: list, rendered: list[Rendered], sym: di
     key = _digest([b"assembly", _toolchain_identity(), b.source.encode(), b.script.encode()])
     data = cache.get(key, "asm")
     sections = _decode_sections(data, len(b.entries)) if data is not None else None
-    if sections is None:
+    from_cache = sections is not None
+    if not from_cache:
         sections = run_batch(src, b)
         cache.put(key, "asm", _encode_sections(sections))
-        return {i: sections[j] for j, (i, _, _) in enumerate(b.entries)}, False
-    return {i: sections[j] for j, (i, _, _) in enumerate(b.entries)}, True
+    return {i: sections[j] for j, (i, _, _) in enumerate(b.entries)}, from_cache
 
 
 def run_batch(src: Source, b: Batch) -> list[bytes]:

@@ -369,3 +369,17 @@ def test_write_image_refuses_what_it_cannot_do_and_leaves_nothing(image, patched
         patch.write_image(str(image), patched, str(tmp_path / "out.elf"), "test", 1)
     assert not (tmp_path / "out.elf").exists()
     assert [f.name for f in tmp_path.iterdir() if f.name.startswith(".")] == []
+
+
+def test_a_site_in_16_bit_code_is_refused(tmp_path):
+    """A hand-written record inside a .code16 stretch: 32-bit code must not be patched in."""
+    from previrt.annotate.asm import annotate_text
+    from tests.toolchain.projects import asm_image
+
+    text = ("\t.text\n\t.globl _start\n_start:\n\tcli\n\t.code16\n1:\tcli\n2:\n"
+            '\t.pushsection .previrt.sites,"a"\n\t.balign 4\n\t.long 1b - .\n\t.byte 1, 1, 2b - 1b, 2b - 1b\n'
+            "\t.short 0, 0\n\t.popsection\n\t.code32\n\tret\n")
+    image = asm_image(tmp_path, annotate_text(text, "boot.S"), "boot")
+    with pytest.raises(PatchError) as e:
+        patch.plan(str(image), TEMPLATES, SYM)
+    assert len(e.value.refusals) == 1 and "overlaps the 16/64-bit code" in str(e.value)
