@@ -10,10 +10,16 @@ Each site, before and after (kind cli, site size 8, template `movb $0, shared_vi
     fa                      cli                         c6 05 00 00 02 fc 00    movb $0x0,0xfc020000
     0f 1f 80 00 00 00 00    nopl 0x0(%eax)              90                      nop
 
-A template renders GAS (AT&T) text, or one directive as its first non-blank line: `# previrt: keep` (the site stays
-as it is) or `# previrt: trap` (its first byte becomes int3; the hypervisor emulates the original at the trap). A kind
-without a template becomes ud2 plus NOPs and is listed in Patch.unhandled. A replacement never grows its site; the
-rest of the site is padding as the asm pass lays it out (one NOP, or a short jmp over NOPs past MAX_NOP bytes)."""
+Templates: `<row name>.s.j2` (a row of previrt.isa.i386: cli.s.j2, mov_to_cr.s.j2), rendered with StrictUndefined,
+a filter `hex`, and
+    site   address, end, size, kind (row name), insn_len, aux            (SiteContext)
+    insn   mnemonic, op_str (capstone's own, Intel: "popfd"), ops (AT&T operands in source order, as GAS writes
+           them: `mov %eax,%cr3` -> ["%eax", "%cr3"]), att (the AT&T text), bytes        (InsnContext)
+    sym    name -> address, from the hypervisor; each is also `.set` for the assembler (`call wedge_sti` works)
+The rendered text is GAS (AT&T) for i386, or one directive as its first non-blank line: `# previrt: keep` (the site
+stays as it is) or `# previrt: trap` (its first byte becomes int3; Patch.traps holds the original for emulation at
+the trap). A kind without a template becomes ud2 plus NOPs and is listed in Patch.unhandled. A replacement never
+grows its site; the rest of the site is padding as the asm pass lays it out (one NOP, or a short jmp over NOPs)."""
 
 from __future__ import annotations
 
@@ -256,6 +262,10 @@ def _elf_file(blob: bytes):
 
 
 def _checked_symbols(sym) -> dict[str, int]:
+    from collections.abc import Mapping
+
+    if sym is not None and not isinstance(sym, Mapping):
+        raise UsageError(f"patch symbols must be a mapping of name to address, not {type(sym).__name__}")
     sym = dict(sym or {})
     for name, value in sym.items():
         if not isinstance(name, str) or not _SYMBOL_NAME.match(name):
@@ -268,8 +278,12 @@ def _checked_symbols(sym) -> dict[str, int]:
 # ---- checks ----------------------------------------------------------------------------------------
 
 def where(image: Image, address: int, kind: str) -> str:
-    """`IMAGE: 0x00101234 kmain+0x12 (kernel.c:42): cli site` — how every message names a site."""
-    line = image.source_line(address)
+    """`IMAGE: 0x00101234 kmain+0x12 (kernel.c:42): cli site` — how every message names a site (the line only where
+    the image has readable DWARF line info)."""
+    try:
+        line = image.source_line(address)
+    except PrevirtError:
+        line = None
     return f"{image.path}: {address:#010x} {image.describe(address)}" + (f" ({line})" if line else "") + \
         f": {kind} site"
 

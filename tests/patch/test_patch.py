@@ -250,7 +250,7 @@ def test_unusable_template_sets_and_symbols(image, tmp_path):
     folder = template_set(tmp_path / "t", mov_to_cr3="\tnop\n")
     with pytest.raises(UsageError, match="names no row"):
         patch.plan(str(image), folder, SYM)
-    for sym in ({"1bad": 1}, {"a b": 1}, {"x": -1}, {"x": 1 << 32}, {"x": "0x10"}, {"x": True}):
+    for sym in ({"1bad": 1}, {"a b": 1}, {"x": -1}, {"x": 1 << 32}, {"x": "0x10"}, {"x": True}, [("x", 1)]):
         with pytest.raises(UsageError, match="patch symbol"):
             patch.plan(str(image), TEMPLATES, sym)
 
