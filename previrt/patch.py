@@ -769,12 +769,22 @@ def write_image(image_path: str, patch: Patch, out_path: str, target: str, abi_v
             raise PatchError([f"{where(patch.image, site.address, site.kind)}: the image's bytes differ from the "
                               f"ones the patch was planned on (the image changed since)"])
         out[off:off + site.size] = site.final
-    tail, shoff, shnum = _target_section(image_path, blob, f"target={target}\nabi={abi_version}\n".encode())
+    tail, shoff, shnum = _target_section(image_path, blob, target_note(patch, target, abi_version))
     header = list(ELF32_HEADER.unpack_from(blob))
     header[6], header[12] = shoff, shnum  # e_shoff, e_shnum
     out[:ELF32_HEADER.size] = ELF32_HEADER.pack(*header)
     out += tail
     _write_atomically(out_path, bytes(out), _mode(image_path))
+
+
+def target_note(patch: Patch, target: str, abi_version: int) -> bytes:
+    """TARGET_SECTION's content: the target and ABI version, then what a loader of the patched file needs and can
+    no longer read from it: each site patched to int3 with its original instruction (the hypervisor emulates it),
+    each site patched to ud2 (reported when reached)."""
+    lines = [f"target={target}", f"abi={abi_version}"]
+    lines += [f"trap={address:x}:{kind}:{data.hex()}" for address, (data, kind) in sorted(patch.traps.items())]
+    lines += [f"unhandled={address:x}:{kind}" for address, kind in sorted(patch.unhandled.items())]
+    return ("\n".join(lines) + "\n").encode()
 
 
 def _check_target_name(target: str, abi_version: int) -> None:
@@ -880,11 +890,43 @@ def patched_target(image_path: str) -> tuple[str, int] | None:
 
 
 def _target_of(elf) -> tuple[str, int] | None:
+    note = _note_of(elf)
+    return None if note is None else (note.target, note.abi)
+
+
+class PatchedNote(NamedTuple):
+    """What TARGET_SECTION records (see `target_note`)."""
+    target: str
+    abi: int
+    traps: dict[int, tuple[bytes, str]]
+    unhandled: dict[int, str]
+
+
+def _note_of(elf) -> PatchedNote | None:
     sec = elf.get_section_by_name(TARGET_SECTION)
     if sec is None:
         return None
-    fields = dict(line.split("=", 1) for line in sec.data().decode("ascii").splitlines())
-    return fields["target"], int(fields["abi"])
+    fields: dict[str, list[str]] = {}
+    for line in sec.data().decode("ascii").splitlines():
+        key, _, value = line.partition("=")
+        fields.setdefault(key, []).append(value)
+    traps = {int(a, 16): (bytes.fromhex(data), kind)
+             for a, kind, data in (v.split(":") for v in fields.get("trap", []))}
+    unhandled = {int(a, 16): kind for a, kind in (v.split(":") for v in fields.get("unhandled", []))}
+    return PatchedNote(fields["target"][0], int(fields["abi"][0]), traps, unhandled)
+
+
+def patched_note(image_path: str) -> PatchedNote | None:
+    """The whole TARGET_SECTION record of a patched image, or None for an image previrt patch did not write."""
+    from previrt.elf import ELFMAG, PARSE_ERRORS
+
+    blob = _read_input(image_path)
+    if blob[:4] != ELFMAG:
+        raise UsageError("not an ELF file", where=image_path)
+    try:
+        return _note_of(_elf_file(blob))
+    except (*PARSE_ERRORS, ValueError) as e:
+        raise UsageError(f"malformed {TARGET_SECTION} ({type(e).__name__}: {e})", where=image_path) from None
 
 
 # ---- text output and `previrt patch` ---------------------------------------------------------------------

@@ -17,11 +17,30 @@ def _memory(hv):
     return DirectPaging(hv)
 
 
+def _paravirt(hv):
+    from hypervisors.direct.abi import DirectParavirt
+
+    return DirectParavirt(hv)
+
+
+def _symbols():
+    from hypervisors.direct.abi import symbols
+
+    return symbols(WINDOW)
+
+
+WINDOW = WindowConfig(base=0xFC000000, size=0x01000000, phys_base=0xFC000000, phys_size=0x00100000)
+
+
 HYPERVISOR = Hypervisor(
     name="direct",
     summary="direct paging (validated guest page tables, write-protected underneath); full virtualization by "
             "trap-and-emulate and load-time binary rewriting",
     memory=_memory,
     abi=Path(__file__).with_name("ABI.md"),
-    window=WindowConfig(base=0xFC000000, size=0x01000000, phys_base=0xFC000000, phys_size=0x00100000),
+    window=WINDOW,
+    abi_version=1,                    # hypervisors/direct/abi.py: ABI_VERSION
+    templates=Path(__file__).with_name("templates"),
+    symbols=_symbols,
+    paravirt=_paravirt,
 )

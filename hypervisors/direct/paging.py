@@ -155,12 +155,12 @@ class DirectPaging:
     def _protect(self, frame: int) -> None:
         if frame not in self.protected:
             self.protected.add(frame)
-            self.cpu.uc.mem_protect(frame, PAGE, UC_PROT_READ | UC_PROT_EXEC)
+            self.cpu.protect(frame, PAGE, UC_PROT_READ | UC_PROT_EXEC)
 
     def _unprotect_if_free(self, frame: int) -> None:
         if frame in self.protected and frame not in self.pds and frame not in self.pt_users:
             self.protected.discard(frame)
-            self.cpu.uc.mem_protect(frame, PAGE, UC_PROT_ALL)
+            self.cpu.protect(frame, PAGE, UC_PROT_ALL)
 
     # --- stores to typed frames --------------------------------------------------------------------------------
     def store(self, phys: int, data: bytes) -> None:

@@ -763,6 +763,17 @@ class Cpu:
             self.uc.context_restore(self._ctx)
         return error_code, is_int
 
+    def protect(self, address: int, size: int, perms: int) -> None:
+        """uc.mem_protect, then old_exception back to -1: unicorn's region split leaves it set (checked on 2.1.4: a
+        protect after a #PF leaves 14, the next one 8), and the guest's next fault would become #DF or a silent
+        shutdown."""
+        self.uc.mem_protect(address, size, perms)
+        self.uc.context_update(self._ctx)
+        old = ctypes.c_int32.from_address(self._ctx_addr + self.layout.old_exception)
+        if old.value != -1:
+            old.value = -1
+            self.uc.context_restore(self._ctx)
+
     def set_cpl(self, cpl: int) -> None:
         """Force CPL (hflags bits 0-1) so that the segment loads that follow pass unicorn's privilege checks."""
         self.uc.context_update(self._ctx)

@@ -51,7 +51,6 @@ DEFAULT_INPUT_WAIT = 10.0       # simulated seconds a guest may wait for serial 
 # The machines `previrt run --target` knows (the one list: the CLI's choices and help come from target_names()):
 # the bare PC and every hypervisor registered under the entry-point group previrt.hypervisors.
 BARE = "bare"
-VIRT_MODES = ("full",)          # --virt: how a hypervisor runs the image (the patched mode comes with the patcher)
 
 
 def target_names() -> tuple[str, ...]:
@@ -73,8 +72,9 @@ class RunConfig:
     rtc: str = "fixed"
     trace_io: bool = False
     serial_in: str | None = None      # the --serial-in file, for messages ("-": standard input)
-    virt: str | None = None           # on a hypervisor: "full" (the only mode until images can be patched)
+    virt: str | None = None           # on a hypervisor: "full" or "previrt" (the image's sites patched at load)
     trace_exits: bool = False         # one line per hypervisor exit on stderr
+    patched: object = None            # an image previrt patch wrote: its record (previrt.patch.PatchedNote)
     input_wait: float = DEFAULT_INPUT_WAIT   # simulated seconds; 0: never end a run for want of input
     timeout: float | None = None      # wall-clock seconds
 
@@ -436,17 +436,45 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def check_mode(config: RunConfig) -> None:
-    """On a hypervisor, an image without site records runs by full virtualization; a previrt image needs the
-    load-time patcher, which this release does not have: it runs only with --virt full (its sites ignored)."""
+    """On a hypervisor: an image without site records runs by full virtualization; a previrt image is patched at load
+    for the hypervisor (mode "previrt") unless --virt full asks for full virtualization (its sites then ignored)."""
+    from previrt.patch import patched_note
+
+    note = patched_note(config.image) if config.image and os.path.isfile(config.image) else None
+    if note is not None:
+        check_patched(config, note)
+        return
     if config.target == BARE or config.virt == "full":
         return
     from previrt.elf import has_sites
+    from previrt.vmm import registry
 
-    if has_sites(config.image):
-        raise UsageError(f"this previrt image has {SECTION} records, and patching them for --target "
-                         f"{config.target} is not available yet: run it by full virtualization with --virt full "
-                         "(the sites are then ignored)", where=config.image)
-    config.virt = "full"
+    if not has_sites(config.image):
+        config.virt = "full"
+        return
+    if registry.load(config.target).paravirt is None:
+        raise UsageError(f"this previrt image has {SECTION} records, and {config.target} runs images by full "
+                         "virtualization only: add --virt full (the sites are then ignored)", where=config.image)
+    config.virt = "previrt"
+
+
+def check_patched(config: RunConfig, note) -> None:
+    """An image `previrt patch` wrote runs only on the hypervisor and ABI it was patched for, patched."""
+    where = config.image
+    if config.target != note.target:
+        raise UsageError(f"this image is patched for {note.target} (ABI {note.abi}) and runs only there: "
+                         f"use --target {note.target}, or run the unpatched image on {config.target}", where=where)
+    from previrt.vmm import registry
+
+    abi = registry.load(config.target).abi_version
+    if note.abi != abi:
+        raise UsageError(f"this image is patched for {note.target} ABI {note.abi}; {note.target} here speaks ABI "
+                         f"{abi}: patch the unpatched image again", where=where)
+    if config.virt == "full":
+        raise UsageError("a patched image cannot run by full virtualization: run the unpatched image with --virt "
+                         "full", where=where)
+    config.virt = "previrt"
+    config.patched = note
 
 
 def make_machine(config: RunConfig, serial_out: BinaryIO, serial_in: BinaryIO | None) -> Machine:

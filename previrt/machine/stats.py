@@ -45,6 +45,10 @@ class RunStats:
     rewritten_sites: dict[str, int] = field(default_factory=dict)      # instructions rewritten at load, by row
     bounced: dict[str, int] = field(default_factory=dict)              # events delivered into the guest, by vector
     paging: dict[str, int] = field(default_factory=dict)               # the memory virtualization's own counts
+    # mode "previrt": the image's sites patched at load
+    patched_sites: dict[str, int] = field(default_factory=dict)        # sites patched, by kind
+    hypercalls: dict[str, int] = field(default_factory=dict)           # by name
+    wedge_instructions: int = 0            # guest instructions executed in the hypervisor's wedge (in-place VMM)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"

@@ -15,7 +15,7 @@ from unicorn import UcError
 from unicorn import x86_const as X
 
 from previrt.isa import i386
-from previrt.machine.cpu import CR0_PE, CR0_PG, GP, IF, NT, PF, RF, TF, UD, VM, Descriptor, GuestFault, UnsupportedEvent
+from previrt.machine.cpu import CR0_PE, GP, IF, NT, RF, UD, VM, Descriptor, GuestFault, UnsupportedEvent
 from previrt.vmm.segments import BUSY_TSS, LDT_TYPE, SEG_REGS, TSS_AVAILABLE
 from previrt.vmm.vcpu import IOPL_MASK, real_selector
 

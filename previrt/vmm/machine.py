@@ -6,17 +6,19 @@ machine's run loop, the exit accounting, and the checks that keep the guest out 
 
 from __future__ import annotations
 
+import bisect
 import struct
 import sys
 from collections import Counter
 
-from unicorn import UC_PROT_ALL
+from unicorn import UC_HOOK_BLOCK
 from unicorn import x86_const as X
 
+from previrt.elf import read_image
 from previrt.isa import i386
 from previrt.machine import memory, multiboot
-from previrt.machine.cpu import (BP, DB, TF, CR0_PE, CR0_PG, GP, PF, PF_P, PTE_A, PTE_D, Cpu, Event, GuestFault,
-                                 InterruptEnableSites, MachineStop, UnsupportedEvent, vector_name)
+from previrt.machine.cpu import (BP, DB, TF, UD, CR0_PE, CR0_PG, GP, PF, PF_P, PTE_A, PTE_D, Cpu, Event, GuestFault,
+                                 InterruptEnableSites, MachineStop, interrupt_enable_sites, UnsupportedEvent, vector_name)
 from previrt.machine.runner import Machine, RunConfig, set_multiboot_state
 from previrt.machine.stats import by_vector
 from previrt.vmm.bounce import VirtualDelivery
@@ -105,9 +107,13 @@ class GuestCpu(Cpu):
             return
         super().phys_write(addr, data)
 
+    def io_privilege(self) -> tuple[int, int]:
+        """The guest's (CPL, IOPL): the virtual ones."""
+        return (self.hv.vcpu.virtual_ring(self.cpl),
+                (self.hv.vcpu.eflags(self.reg(X.UC_X86_REG_EFLAGS), self.cpl) >> 12) & 3)
+
     def io_allowed(self, port: int, size: int) -> bool:
-        cpl = self.hv.vcpu.virtual_ring(self.cpl)
-        iopl = (self.hv.vcpu.eflags(self.reg(X.UC_X86_REG_EFLAGS), self.cpl) >> 12) & 3
+        cpl, iopl = self.io_privilege()
         if cpl < 3:
             self.hv.io_exit()
         if iopl >= cpl:
@@ -159,6 +165,11 @@ class HypervisorMachine(Machine):
     def __init__(self, config: RunConfig, serial_out, serial_in=None, *, hypervisor: Hypervisor,
                  trace_exits=None):
         self.hypervisor = hypervisor
+        self.mode = config.virt or "full"            # "full", or "previrt": the image's sites patched at load
+        self.paravirt = None
+        self.unhandled: dict[int, str] = {}
+        self.patched_sites: dict[str, int] = {}
+        self.wedge_instructions = 0
         self.exits: Counter[str] = Counter()
         self.trace_exits = trace_exits            # a text stream, or None
         self.vcpu = VirtualCpu()
@@ -187,10 +198,50 @@ class HypervisorMachine(Machine):
         multiboot.write_plan(plan, cpu.uc.mem_write)
         for addr, data in multiboot.build_info(regions, self.config.cmdline).items():
             cpu.uc.mem_write(addr, data)
-        self.rewriter.scan(self.config.image)
-        self.rewriter.apply(cpu.uc.mem_write)
+        if self.mode == "previrt":
+            self._patch()
+        else:
+            self.rewriter.scan(self.config.image)
+            self.rewriter.apply(cpu.uc.mem_write)
         set_multiboot_state(cpu, plan.entry)
         self._deprivilege()
+
+    def _patch(self) -> None:
+        """Previrt mode: the hypervisor's shared page and wedge go into the window, and every recorded site of the
+        image is patched in guest memory for this hypervisor (its templates); the sites patched to int3 are emulated
+        at the trap like rewritten instructions."""
+        from previrt import patch
+        from previrt.vmm.rewrite import Original, load_map
+        self.paravirt = self.hypervisor.paravirt(self)
+        self.paravirt.install()
+        segments = load_map(self.config.image)
+
+        def physical(vaddr: int) -> int:
+            return next(vaddr - v + p for v, p, size in segments if v <= vaddr < v + size)
+        if self.config.patched is not None:          # previrt patch wrote the image: its bytes are patched
+            traps, unhandled = self.config.patched.traps, self.config.patched.unhandled
+            self.patched_sites = dict(Counter(i386.row(s.kind).name for s in read_image(self.config.image).sites))
+        else:
+            plan = patch.plan(self.config.image, self.hypervisor.templates, self.paravirt.symbols())
+            for address, data in plan.writes.items():
+                self.cpu.uc.mem_write(physical(address), data)
+            traps, unhandled, self.patched_sites = plan.traps, plan.unhandled, dict(plan.by_kind)
+        for address, (data, kind) in traps.items():
+            self.rewriter.originals[physical(address)] = Original(physical(address), data, kind)
+        self.unhandled = {physical(a): kind for a, kind in unhandled.items()}
+        start, end = self.paravirt.wedge_range()
+        self._count_wedge(start, end)
+
+    def _count_wedge(self, start: int, end: int) -> None:
+        """Guest instructions executed in the wedge, counted per translated block (instruction boundaries from
+        capstone over the wedge's bytes)."""
+        data = self.paravirt.wedge.data
+        boundaries = sorted(i.address for i in self.emulator.md.disasm(data, start))
+
+        def on_block(address: int, size: int) -> None:
+            lo = bisect.bisect_left(boundaries, address)
+            self.wedge_instructions += bisect.bisect_left(boundaries, address + size, lo) - lo
+        self.cpu.uc.hook_add(UC_HOOK_BLOCK, self.cpu.guard(on_block), None, start, end - 1)
 
     def _deprivilege(self) -> None:
         """From the Multiboot hand-over state (ring 0, flat boot GDT, paging off) to the same state as the guest
@@ -209,20 +260,32 @@ class HypervisorMachine(Machine):
         self.leave()
 
     def _interrupt_enable_sites(self) -> InterruptEnableSites:
-        """Every instruction that can set the guest kernel's IF traps to the hypervisor, which stops the slice
-        itself where an interrupt must be taken (`interrupts_enabled_point`): no site hooks."""
-        return InterruptEnableSites()
+        """Every instruction that can set the guest kernel's IF traps to the hypervisor (or, patched, calls it when an
+        interrupt waits), which stops the slice itself where an interrupt must be taken: no site hooks for IF.  The
+        image's string input instructions are kept, so a refused one is undone as on the bare PC."""
+        sites = InterruptEnableSites()
+        for address, code in multiboot.executable_code(self.config.image):
+            sites.string_inputs.update(interrupt_enable_sites(code, address).string_inputs)
+        return sites
 
     # --- the run loop's view ------------------------------------------------------------------------------
     def hypervisor_stats(self) -> dict:
-        return {"mode": self.config.virt or "full", "exits": dict(sorted(self.exits.items())),
-                "rewritten_sites": self.rewriter.by_kind, "bounced": by_vector(self.delivery.bounced),
-                "paging": dict(sorted(self.paging.counts.items()))}
+        stats = {"mode": self.mode, "exits": dict(sorted(self.exits.items())),
+                 "rewritten_sites": self.rewriter.by_kind if self.mode == "full" else {},
+                 "bounced": by_vector(self.delivery.bounced), "paging": dict(sorted(self.paging.counts.items()))}
+        if self.mode == "previrt":
+            stats.update(patched_sites=dict(sorted(self.patched_sites.items())),
+                         hypercalls=dict(sorted(self.paravirt.hypercalls.items())),
+                         wedge_instructions=self.wedge_instructions)
+        return stats
 
     def gdt_visible(self, on: bool) -> None:
         """The shadow GDT is mapped only while the CPU may read it: in the guest's ring 3 (user code loads segment
         registers itself; the pages are supervisor-only) and during the hypervisor's own segment loads.  In the
-        guest's ring 0 the window shows nothing, as the guest's own tables say."""
+        guest's ring 0 the window shows nothing, as the guest's own tables say — in full virtualization; a patched
+        guest knows the window (its wedge returns to ring 3 with a native iret) and sees the tables always."""
+        if self.mode == "previrt":
+            on = True
         if self.window.show_tables(self.shadow.pages if on else (0, 0)):
             self.cpu.set_reg(X.UC_X86_REG_CR3, self.cpu.reg(X.UC_X86_REG_CR3))
 
@@ -234,6 +297,11 @@ class HypervisorMachine(Machine):
     def guest_interrupts_enabled(self) -> bool:
         cpu = self.cpu
         return self.vcpu.interrupts_enabled(cpu.reg(X.UC_X86_REG_EFLAGS), cpu.cpl)
+
+    def _slice(self, budget: int) -> bool:
+        if self.mode == "previrt":
+            self.paravirt.before_slice(self.board.intr())
+        return super()._slice(budget)
 
     def _halted_after_slice(self) -> bool:
         halted, self.vcpu.halted = self.vcpu.halted, False
@@ -258,6 +326,10 @@ class HypervisorMachine(Machine):
         cpu = self.cpu
         cpl = cpu.cpl
         eip = cpu.reg(X.UC_X86_REG_EIP)
+        if event.software and self.mode == "previrt" and event.vector == self.paravirt.vector and cpl == 1:
+            return self.paravirt.hypercall()
+        if not event.software and event.vector == UD and cpl != 3:
+            self._check_unhandled(eip)
         if event.software and event.vector == BP:
             phys = self._code_address((eip - 1) & 0xFFFFFFFF, cpl == 3)
             original = self.rewriter.at(phys) if phys is not None else None
@@ -287,6 +359,13 @@ class HypervisorMachine(Machine):
         self.exit(cause, f"bounce {event.text()}")
         self.delivery.deliver(event)
 
+    def _check_unhandled(self, eip: int) -> None:
+        phys = self._code_address(eip, False)
+        kind = self.unhandled.get(phys) if phys is not None else None
+        if kind is not None:
+            raise UnsupportedEvent(f"the guest reached a `{kind}` site at eip {eip:#010x} that the patch for "
+                                   f"{self.hypervisor.name} does not handle (patched to ud2)", self.cpu.state_report())
+
     def _code_address(self, eip: int, user: bool) -> int | None:
         """The physical address of the guest's code at CS:EIP (None if it is not mapped)."""
         linear = (self.shadow.segment_base(self.cpu.reg(X.UC_X86_REG_CS)) + eip) & 0xFFFFFFFF
@@ -301,7 +380,7 @@ class HypervisorMachine(Machine):
         self.cpu.set_reg(X.UC_X86_REG_EIP, eip)
         insn = self.emulator.decode(original.data, eip)
         self.exit(f"rewrite:{original.kind}", f"{insn.mnemonic} {insn.op_str}")
-        self._run_emulation(insn, original.kind, cpl)
+        self.run_emulation(insn, original.kind, cpl)
 
     def _trap(self, eip: int) -> bool:
         """A #GP in the guest's rings 0-2: emulate it if it is a sensitive instruction the guest's ring may execute,
@@ -314,10 +393,10 @@ class HypervisorMachine(Machine):
         if ring > 0 and (name in PRIVILEGED or (name in ("cli", "sti") and ring > self.vcpu.iopl)):
             return False
         self.exit(f"gp:{name}", f"{insn.mnemonic} {insn.op_str}")
-        self._run_emulation(insn, name, ring)
+        self.run_emulation(insn, name, ring)
         return True
 
-    def _run_emulation(self, insn, name: str, cpl: int = 0) -> None:
+    def run_emulation(self, insn, name: str, cpl: int = 0) -> None:
         single_step = self.cpu.reg(X.UC_X86_REG_EFLAGS) & TF
         try:
             self.emulator.emulate(insn, name, cpl)

@@ -25,6 +25,11 @@ class Hypervisor:
     memory: object                    # callable(hv) -> the memory-virtualization object
     abi: Path | None = None
     window: WindowConfig = field(default_factory=WindowConfig)
+    abi_version: int = 0              # of the para-virtual ABI a patched image is written for
+    templates: Path | None = None     # the patcher's templates, one per site kind (previrt mode)
+    symbols: object = None            # callable() -> {name: address} the templates may name
+    paravirt: object = None           # callable(hv) -> the patched-guest side (shared page, wedge, hypercalls), or
+                                      # None: the hypervisor runs images by full virtualization only
 
 
 @functools.lru_cache(maxsize=None)

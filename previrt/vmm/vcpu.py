@@ -38,21 +38,52 @@ class VirtualCpu:
     """What the guest kernel reads and writes through privileged instructions.  In the guest's ring 3 the real EFLAGS
     carry IF and IOPL themselves (user code is never rewritten, so they must be the true ones there); in its rings
     0-2 the real IF is 1 and the real IOPL 0 (so cli/sti/in/out trap) and these fields hold the guest's values."""
-    cr0: int = 0x11                  # PE | ET, as the Multiboot hand-over leaves it
-    cr2: int = 0
-    cr3: int = 0
-    cr4: int = 0
+    _cr: list[int] = field(default_factory=lambda: [0x11, 0, 0, 0, 0])   # CR0 (PE | ET, as the Multiboot
+                                                                          # hand-over leaves it) .. CR4
     dr: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0, 0, 0xFFFF0FF0, 0x400])
     gdtr: TableRegister = field(default_factory=TableRegister)
     idtr: TableRegister = field(default_factory=lambda: TableRegister(0, 0x3FF))
     ldtr: TableRegister = field(default_factory=lambda: TableRegister(0, 0))
     tr: TableRegister = field(default_factory=lambda: TableRegister(0, 0))
-    interrupt_flag: bool = False
-    iopl: int = 0
+    _if: bool = False
+    _iopl: int = 0
     msrs: dict[int, int] = field(default_factory=dict)
     halted: bool = False             # set by an emulated hlt, taken by the run loop
-
     middle_ring: int = 1             # the guest's ring (1 or 2) while the real CPL is 2
+    shared: object = None            # a patched guest's shared page: IF and IOPL live there, CRs are mirrored
+
+    # IF and IOPL: the hypervisor's own fields, or the shared page a patched guest changes without exits
+    @property
+    def interrupt_flag(self) -> bool:
+        return self.shared.interrupt_flag if self.shared is not None else self._if
+
+    @interrupt_flag.setter
+    def interrupt_flag(self, on: bool) -> None:
+        if self.shared is not None:
+            self.shared.interrupt_flag = bool(on)
+        else:
+            self._if = bool(on)
+
+    @property
+    def iopl(self) -> int:
+        return self.shared.iopl if self.shared is not None else self._iopl
+
+    @iopl.setter
+    def iopl(self, value: int) -> None:
+        if self.shared is not None:
+            self.shared.iopl = value
+        else:
+            self._iopl = value
+
+    def _set_cr(self, n: int, value: int) -> None:
+        self._cr[n] = value
+        if self.shared is not None:
+            self.shared.control_register(n, value)
+
+    cr0 = property(lambda self: self._cr[0], lambda self, v: self._set_cr(0, v))
+    cr2 = property(lambda self: self._cr[2], lambda self, v: self._set_cr(2, v))
+    cr3 = property(lambda self: self._cr[3], lambda self, v: self._set_cr(3, v))
+    cr4 = property(lambda self: self._cr[4], lambda self, v: self._set_cr(4, v))
 
     def virtual_ring(self, real_cpl: int) -> int:
         """The ring the guest believes it runs in."""

@@ -69,6 +69,14 @@ class Window:
         # the shadow tables: read-only even to a ring-1 store with CR0.WP=0
         uc.mem_protect(self.gdt_frame, 2 * TABLE_PAGES * PAGE, UC_PROT_READ)
 
+    def alloc(self, pages: int) -> int:
+        """Hypervisor frames for a hypervisor's own use (its shared page, its wedge): the first of `pages`."""
+        frame = self.first_free
+        if frame + pages * PAGE > self.config.phys_base + self.config.phys_size:
+            raise ValueError(f"the hypervisor's physical area has no room for {pages} more pages")
+        self.first_free += pages * PAGE
+        return frame
+
     def pde(self, slot: int) -> int:
         """The entry every guest page directory holds at window slot `slot`: supervisor, writable at the directory
         level (each page's own entry decides), present."""

@@ -350,9 +350,12 @@ def test_write_image_names_the_target(image, patched, tmp_path):
     with open(out, "rb") as f:
         elf = ELFFile(f)
         sec = elf.get_section_by_name(".previrt.target")
-        assert sec["sh_type"] == "SHT_PROGBITS" and sec["sh_flags"] == 0 and sec.data() == b"target=test\nabi=3\n"
+        assert sec["sh_type"] == "SHT_PROGBITS" and sec["sh_flags"] == 0
+        assert sec.data() == patch.target_note(patched, "test", 3) and sec.data().startswith(b"target=test\nabi=3\n")
         assert not any(seg.section_in_segment(sec) for seg in elf.iter_segments())
     assert read_image(str(out)).sites == read_image(str(image)).sites
+    note = patch.patched_note(str(out))
+    assert (note.traps, note.unhandled) == (patched.traps, patched.unhandled)
     with pytest.raises(UsageError, match="already patched for target 'test' \\(ABI 3\\)"):
         patch.plan(str(out), TEMPLATES, SYM)
 

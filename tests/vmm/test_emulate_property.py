@@ -59,7 +59,7 @@ def test_random_sensitive_instructions(image, prefix, opcode, tail, regs, memory
     name = hv.emulator.row(insn) if insn is not None else None
     try:
         if name in TRAPPING:
-            hv._run_emulation(insn, name, 0)
+            hv.run_emulation(insn, name, 0)
         else:
             assert not hv._trap(CODE)
     except MachineStop:

@@ -10,7 +10,6 @@ import struct
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from unicorn import x86_const as X
 
 from previrt.machine.cpu import Descriptor, GuestFault, UnsupportedEvent
 from previrt.machine.runner import RunConfig

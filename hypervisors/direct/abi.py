@@ -1,0 +1,167 @@
+"""The para-virtual ABI of `direct`, host side: the window layout (shared page, wedge), the shared page's fields, the
+hypercall mechanism and table, and the wedge's build — what a patched guest (previrt mode) runs against.
+
+The numbers here are the one source: the wedge is built with them as -D definitions, the templates get them as
+symbols, ABI.md describes them."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from unicorn import x86_const as X
+
+from previrt.vmm import wedge as wedge_build
+from previrt.vmm.window import PAGE, WindowConfig
+
+ABI_VERSION = 1
+HYPERCALL_VECTOR = 0x82                 # int $0x82 from the guest's ring 0; eax = number; result in eax
+SHARED_OFFSET = 0x20000                 # the shared page, from the window's base (after the shadow GDT and LDT)
+WEDGE_OFFSET = 0x30000                  # the wedge's code and data
+WEDGE_LIMIT = 0x10000
+
+# The shared page: what the guest and the wedge read and write without an exit.
+SHARED_FIELDS = {               # name: (offset, size)
+    "vif": (0x00, 1),           # the guest's EFLAGS.IF (1: interrupts enabled)
+    "pending": (0x01, 1),       # 1: an interrupt waits for the guest to enable interrupts
+    "iopl": (0x02, 1),          # the guest's EFLAGS.IOPL
+    "cr0": (0x04, 4),           # mirrors of the virtual control registers (the hypervisor writes them)
+    "cr2": (0x08, 4),
+    "cr3": (0x0C, 4),
+    "cr4": (0x10, 4),
+    "scratch": (0x14, 4),       # the wedge's
+}
+
+EPILOGUE = {"sti": 4, "popf": 3, "iret": 2}    # instructions the wedge runs after its hypercall (sti: + shadow)
+
+
+@dataclass(frozen=True)
+class Hypercall:
+    number: int
+    name: str
+    args: tuple[str, ...]       # in ebx, ecx, edx, esi, edi
+    cost: str                   # what the hypervisor does (the cost model charges by name)
+
+
+HYPERCALLS = {h.number: h for h in (
+    Hypercall(0, "irq_enable_sti", (), "deliver the waiting interrupt after sti's shadow"),
+    Hypercall(1, "irq_enable_popf", (), "deliver the waiting interrupt after popf"),
+    Hypercall(2, "irq_enable_iret", (), "deliver the waiting interrupt after iret"),
+    Hypercall(3, "iret", (), "emulate an iret the wedge does not take (to ring 1/2, IF=0 or IOPL>0 for ring 3, "
+                             "NT, VM)"),
+)}
+HC = {h.name: h.number for h in HYPERCALLS.values()}
+EINVAL = -22
+
+
+def shared_address(window: WindowConfig, field: str) -> int:
+    return window.base + SHARED_OFFSET + SHARED_FIELDS[field][0]
+
+
+def wedge_defines(window: WindowConfig) -> dict[str, int]:
+    defines = {f"SHARED_{name.upper()}": shared_address(window, name) for name in SHARED_FIELDS}
+    defines.update({f"HC_{name.upper()}": number for name, number in HC.items()})
+    defines["HYPERCALL_VECTOR"] = HYPERCALL_VECTOR
+    return defines
+
+
+def build_wedge(window: WindowConfig) -> wedge_build.Wedge:
+    sources = sorted((Path(__file__).parent / "wedge").glob("*.S")) + sorted(
+        (Path(__file__).parent / "wedge").glob("*.c"))
+    return wedge_build.build(sources, window.base + WEDGE_OFFSET, wedge_defines(window), WEDGE_LIMIT)
+
+
+def symbols(window: WindowConfig) -> dict[str, int]:
+    """What the templates may name: the wedge's entry points and the shared page's fields."""
+    sym = {name: address for name, address in build_wedge(window).symbols.items() if name.startswith("wedge_")}
+    sym.update({f"shared_{name}": shared_address(window, name) for name in SHARED_FIELDS})
+    return sym
+
+
+class SharedPage:
+    """The shared page of one machine, read and written in its frame."""
+
+    def __init__(self, uc, frame: int):
+        self.uc, self.frame = uc, frame
+
+    def _get(self, name: str) -> int:
+        offset, size = SHARED_FIELDS[name]
+        return int.from_bytes(self.uc.mem_read(self.frame + offset, size), "little")
+
+    def _put(self, name: str, value: int) -> None:
+        offset, size = SHARED_FIELDS[name]
+        self.uc.mem_write(self.frame + offset, (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
+
+    interrupt_flag = property(lambda self: bool(self._get("vif") & 1), lambda self, v: self._put("vif", int(v)))
+    iopl = property(lambda self: self._get("iopl") & 3, lambda self, v: self._put("iopl", v & 3))
+    pending = property(lambda self: bool(self._get("pending") & 1), lambda self, v: self._put("pending", int(v)))
+
+    def control_register(self, n: int, value: int) -> None:
+        if n in (0, 2, 3, 4):
+            self._put(f"cr{n}", value)
+
+
+class DirectParavirt:
+    """The para-virtual side of one `direct` machine running a patched image."""
+
+    vector = HYPERCALL_VECTOR
+
+    def __init__(self, hv):
+        self.hv = hv
+        self.wedge = build_wedge(hv.window.config)
+        self.hypercalls: dict[str, int] = {}
+
+    def install(self) -> None:
+        """Map the shared page (supervisor, writable) and the wedge (supervisor, read-only) into the window, and
+        move the virtual IF and IOPL into the shared page."""
+        w, vcpu = self.hv.window, self.hv.vcpu
+        shared = w.alloc(1)
+        w.map(w.config.base + SHARED_OFFSET, shared, writable=True)
+        pages = (len(self.wedge.data) + PAGE - 1) // PAGE
+        code = w.alloc(pages)
+        w.uc.mem_write(code, self.wedge.data)
+        for i in range(pages):
+            w.map(self.wedge.base + i * PAGE, code + i * PAGE)
+        page = SharedPage(w.uc, shared)
+        interrupt_flag, iopl = vcpu.interrupt_flag, vcpu.iopl
+        vcpu.shared = page
+        vcpu.interrupt_flag, vcpu.iopl = interrupt_flag, iopl
+        for n in (0, 2, 3, 4):
+            page.control_register(n, getattr(vcpu, f"cr{n}"))
+        self.page = page
+
+    def symbols(self) -> dict[str, int]:
+        return symbols(self.hv.window.config)
+
+    def wedge_range(self) -> tuple[int, int]:
+        return self.wedge.base, self.wedge.base + len(self.wedge.data)
+
+    def before_slice(self, interrupt_waiting: bool) -> None:
+        """The pending bit the wedge reads: an interrupt waits while the guest has interrupts disabled."""
+        self.page.pending = interrupt_waiting and not self.page.interrupt_flag
+
+    def hypercall(self) -> None:
+        """int $0x82 from the guest's ring 0: eax names the call; an unknown number returns EINVAL in eax."""
+        hv, cpu = self.hv, self.hv.cpu
+        number = cpu.reg(X.UC_X86_REG_EAX)
+        call = HYPERCALLS.get(number)
+        name = call.name if call else "invalid"
+        self.hypercalls[name] = self.hypercalls.get(name, 0) + 1
+        hv.exit(f"hypercall:{name}", f"eax={number:#x}")
+        if call is None:
+            cpu.set_reg(X.UC_X86_REG_EAX, EINVAL & 0xFFFFFFFF)
+        elif name == "iret":
+            self._iret()
+        else:
+            hv.interrupts_enabled_point(EPILOGUE[name.rsplit("_", 1)[1]])
+
+    def _iret(self) -> None:
+        """The wedge's slow path: the guest's eax is on top of its stack, the iret frame under it."""
+        hv, cpu = self.hv, self.hv.cpu
+        esp = cpu.reg(X.UC_X86_REG_ESP)
+        eax, = struct.unpack("<I", hv.read_guest(esp, 4))
+        cpu.set_reg(X.UC_X86_REG_EAX, eax)
+        cpu.set_reg(X.UC_X86_REG_ESP, (esp + 4) & 0xFFFFFFFF)
+        insn = hv.emulator.decode(b"\xcf", cpu.reg(X.UC_X86_REG_EIP))
+        hv.run_emulation(insn, "iret", 0)

@@ -1,0 +1,119 @@
+/* The in-place VMM of `direct`: code the patched guest kernel calls in its own ring (real ring 1), mapped in the
+ * hypervisor's window of every address space.  It keeps the guest's interrupt flag and IOPL in the shared page
+ * (cli is a store there, patched inline) and calls the hypervisor (int $HYPERCALL_VECTOR) only when an interrupt
+ * waits at the moment the guest enables interrupts.  The addresses and numbers come from the host model
+ * (hypervisors/direct/abi.py) as -D definitions: SHARED_VIF, SHARED_IOPL, SHARED_PENDING, SHARED_SCRATCH, HC_*.
+ *
+ * Every entry preserves every register and the arithmetic flags, as the instruction it stands for does.  The
+ * instruction counts after each hypercall are part of the ABI (abi.py: EPILOGUE): the hypervisor lets exactly those
+ * instructions, and for sti the one after it, run before it delivers the waiting interrupt. */
+
+    .text
+
+/* sti: `call wedge_sti` (the site) */
+    .globl wedge_sti
+wedge_sti:
+    pushfl
+    movb $1, SHARED_VIF
+    testb $1, SHARED_PENDING
+    jnz 1f
+    popfl
+    ret
+1:  pushl %eax
+    movl $HC_IRQ_ENABLE_STI, %eax
+    int $HYPERCALL_VECTOR           /* then: popl, popfl, ret and the instruction after the site */
+    popl %eax
+    popfl
+    ret
+
+/* pushf: `call wedge_pushf`.  The return address's slot becomes the flags image: [ret] -> [eflags]. */
+    .globl wedge_pushf
+wedge_pushf:
+    pushl (%esp)                    /* [ret][ret] */
+    pushfl                          /* [real][ret][ret] */
+    pushl %eax
+    pushl %ecx                      /* [ecx][eax][real][ret][ret] */
+    movl 8(%esp), %eax
+    andl $~0x13200, %eax            /* IF, IOPL and RF come from the virtual CPU (RF is 0 in a pushed image) */
+    movzbl SHARED_VIF, %ecx
+    shll $9, %ecx
+    orl %ecx, %eax
+    movzbl SHARED_IOPL, %ecx
+    shll $12, %ecx
+    orl %ecx, %eax
+    movl %eax, 16(%esp)             /* [ecx][eax][real][ret][eflags] */
+    popl %ecx
+    popl %eax
+    popfl
+    ret
+
+/* popf: `call wedge_popf`.  [ret][new] -> the flags loaded, the virtual IF and IOPL taken, [new] consumed. */
+    .globl wedge_popf
+wedge_popf:
+    pushl %eax                      /* [eax][ret][new] */
+    movl 8(%esp), %eax
+    btl $9, %eax
+    setc SHARED_VIF
+    shrl $12, %eax
+    andl $3, %eax
+    movb %al, SHARED_IOPL
+    movl 4(%esp), %eax
+    xchgl %eax, 8(%esp)
+    movl %eax, 4(%esp)              /* [eax][new][ret] */
+    testb $1, SHARED_VIF
+    jz 1f
+    testb $1, SHARED_PENDING
+    jnz 2f
+1:  popl %eax
+    popfl                           /* the arithmetic flags, TF, DF, NT, AC (IF and IOPL are virtual) */
+    ret
+2:  movl $HC_IRQ_ENABLE_POPF, %eax
+    int $HYPERCALL_VECTOR           /* then: popl, popfl, ret */
+    popl %eax
+    popfl
+    ret
+
+/* iret: `jmp wedge_iret`, the guest's frame on the stack: [eip][cs][eflags] ([esp][ss] to an outer ring). */
+    .globl wedge_iret
+wedge_iret:
+    pushl %eax                      /* [eax][eip][cs][eflags]... */
+    movl 12(%esp), %eax
+    testl $0x24000, %eax            /* NT (a task return) or VM: the hypervisor's */
+    jnz 9f
+    testb $3, 8(%esp)
+    jnz 3f
+    /* to the guest's ring 0: run in real ring 1 */
+    btl $9, %eax
+    setc SHARED_VIF
+    shrl $12, %eax
+    andl $3, %eax
+    movb %al, SHARED_IOPL
+    orb $1, 8(%esp)
+    testb $1, SHARED_VIF
+    jz 1f
+    testb $1, SHARED_PENDING
+    jnz 2f
+1:  popl %eax
+    iret
+2:  movl $HC_IRQ_ENABLE_IRET, %eax
+    int $HYPERCALL_VECTOR           /* then: popl, iret */
+    popl %eax
+    iret
+3:  /* to ring 3: natively only with IF set and IOPL 0, which ring 1 cannot change by iret; rings 1 and 2 are the
+       hypervisor's (they run in real ring 2) */
+    andl $0x3200, %eax
+    cmpl $0x200, %eax
+    jne 9f
+    movl 8(%esp), %eax
+    andl $3, %eax
+    cmpl $3, %eax
+    jne 9f
+    movb $1, SHARED_VIF
+    movb $0, SHARED_IOPL
+    testb $1, SHARED_PENDING
+    jnz 2b
+    popl %eax
+    iret
+9:  movl $HC_IRET, %eax             /* the hypervisor emulates the iret (the guest's eax is at [esp]) */
+    int $HYPERCALL_VECTOR
+    ud2                             /* not reached: the hypervisor returned through the guest's frame */
