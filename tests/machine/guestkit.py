@@ -173,14 +173,21 @@ def _run_tool(argv: list[str]) -> None:
         raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
 
 
-def compile_source(src: Path, obj: Path, include_dirs: list[Path], cflags: list[str] = ()) -> Path:
-    _run_tool([CC, *CFLAGS, *cflags, *(f"-I{d}" for d in include_dirs), "-c", str(src), "-o", str(obj)])
+def compile_source(src: Path, obj: Path, include_dirs: list[Path], cflags: list[str] = (),
+                   cc: list[str] | None = None) -> Path:
+    """Compile one source; `cc`: another compiler command (e.g. previrt's driver, `previrt_cc()`)."""
+    _run_tool([*(cc or [CC]), *CFLAGS, *cflags, *(f"-I{d}" for d in include_dirs), "-c", str(src), "-o", str(obj)])
     return obj
+
+
+def previrt_cc() -> list[str]:
+    """previrt's compiler driver through this interpreter: a guest built with it has its sites recorded."""
+    return [sys.executable, "-m", "previrt", "cc"]
 
 
 def build_image(tmp_path: Path, sources: list[Path], name: str = "guest", ldscript: str | None = None,
                 multiboot_header: bool = True, cflags: list[str] = (), crt0: bool = False,
-                header_flags: int = MULTIBOOT_PAGE_ALIGN | MULTIBOOT_MEMORY_INFO) -> Path:
+                header_flags: int = MULTIBOOT_PAGE_ALIGN | MULTIBOOT_MEMORY_INFO, cc: list[str] | None = None) -> Path:
     """Compile `sources` (.S/.c) and link them into `tmp_path/<name>.elf` with the default (or given) linker
     script.  With `multiboot_header`, a Multiboot v1 header object is added; guests then only need `_start`.
     With `crt0`, `_start` is provided too: it sets up a stack and calls `int main(unsigned magic, void *info)`
@@ -194,7 +201,7 @@ def build_image(tmp_path: Path, sources: list[Path], name: str = "guest", ldscri
     if crt0:
         sources.insert(0, write_source(work, "crt0.S", CRT0_S))
     include_dirs = [work, *{s.parent for s in sources}]
-    objs = [compile_source(s, work / f"{i}_{s.stem}.o", include_dirs, list(cflags)) for i, s in enumerate(sources)]
+    objs = [compile_source(s, work / f"{i}_{s.stem}.o", include_dirs, list(cflags), cc) for i, s in enumerate(sources)]
     script = work / "link.ld"
     script.write_text(DEFAULT_LDSCRIPT if ldscript is None else ldscript)
     image = Path(tmp_path) / f"{name}.elf"

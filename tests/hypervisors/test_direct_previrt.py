@@ -1,0 +1,118 @@
+"""`direct` in previrt mode: its templates on every site of the guest kernel (each replacement decodes as intended
+and fits), a waiting interrupt taken exactly where the guest enables interrupts again, and hypercalls from a hostile
+guest (random numbers and registers): never a host exception, never a change to hypervisor memory beyond the
+shared page's pending bit."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import capstone
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from unicorn import x86_const as X
+
+from hypervisors.direct import abi
+from previrt import patch
+from previrt.guestrun import build_guest
+from previrt.machine.cpu import MachineStop
+from previrt.machine.runner import RunConfig, check_mode
+from previrt.vmm import registry
+from previrt.vmm.machine import HypervisorMachine
+from previrt.vmm.window import PAGE
+from tests.machine.guestkit import build_image, previrt_cc, run_image
+
+CPU_GUESTS = Path(__file__).resolve().parents[1] / "machine" / "guests" / "cpu"
+DIRECT = registry.load("direct")
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory) -> Path:
+    return build_guest(tmp_path_factory.mktemp("guest") / "guest_src").image("previrt")
+
+
+def decoded(data: bytes, address: int) -> str:
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
+    insn = next(md.disasm(data, address))
+    return f"{insn.mnemonic} {insn.op_str}".strip()
+
+
+def test_templates_on_every_site_of_the_guest_kernel(kernel):
+    sym = DIRECT.symbols()
+    plan = patch.plan(str(kernel), DIRECT.templates, sym)
+    assert not plan.unhandled
+    wanted = {"cli": f"mov byte ptr [{sym['shared_vif']:#x}], 0", "sti": f"call {sym['wedge_sti']:#x}",
+              "pushf": f"call {sym['wedge_pushf']:#x}", "popf": f"call {sym['wedge_popf']:#x}",
+              "iret": f"jmp {sym['wedge_iret']:#x}"}
+    seen = set()
+    for site in plan.sites:
+        assert len(site.final) == site.size
+        if site.directive == "replace":
+            text = decoded(site.replacement, site.address)
+            if site.kind in wanted:
+                assert text == wanted[site.kind], site
+            else:
+                assert site.kind == "mov_from_cr"
+                cr = re.search(r"cr(\d)", decoded(site.original, site.address)).group(1)
+                assert re.fullmatch(rf"mov \w+, dword ptr \[{sym['shared_cr' + cr]:#x}\]", text), text
+            seen.add(site.kind)
+        elif site.directive == "trap":
+            assert site.final[0] == 0xCC and site.address in plan.traps
+    assert seen == set(wanted) | {"mov_from_cr"}
+
+
+def test_waiting_interrupt_is_taken_where_interrupts_are_enabled_again(tmp_path):
+    """irq_window.S, built with previrt cc: the timer interrupt waiting while IF=0 is taken after sti's shadow
+    instruction (the same return address as on bare) and right after popf (bare returns into the popf site's
+    padding, the patched guest after its call to the wedge: no guest instruction runs in between either way)."""
+    image = build_image(tmp_path, [CPU_GUESTS / "irq_window.S"], name="irq_window", cc=previrt_cc())
+    bare, patched = (run_image(image, *args) for args in ((), ("--target", "direct")))
+    assert bare.returncode == patched.returncode == 1, patched.stderr.decode()
+    ret = {name: dict(re.findall(r"(ret\d)=([0-9a-f]{8})", run.stdout.decode())) for name, run in
+           (("bare", bare), ("patched", patched))}
+    assert ret["patched"]["ret1"] == ret["bare"]["ret1"]
+    popf = next(s for s in patch.plan(str(image), DIRECT.templates, DIRECT.symbols()).sites if s.kind == "popf")
+    assert int(ret["bare"]["ret2"], 16) == popf.address + popf.insn_len
+    assert int(ret["patched"]["ret2"], 16) == popf.address + len(popf.replacement)
+
+
+@pytest.fixture(scope="module")
+def machine_image(tmp_path_factory) -> Path:
+    return build_image(tmp_path_factory.mktemp("hypercalls"), [CPU_GUESTS / "spin.S"], name="spin", cc=previrt_cc())
+
+
+@settings(max_examples=80, deadline=None)
+@given(regs=st.lists(st.integers(0, 0xFFFFFFFF), min_size=6, max_size=6), vif=st.booleans(),
+       small=st.booleans())
+def test_hypercalls_with_random_arguments(machine_image, regs, vif, small):
+    config = RunConfig(image=str(machine_image), target="direct")
+    check_mode(config)
+    hv = HypervisorMachine(config, io.BytesIO(), hypervisor=DIRECT)
+    assert hv.mode == "previrt"
+    cfg = hv.window.config
+    before = bytes(hv.cpu.uc.mem_read(cfg.phys_base, cfg.phys_size))
+    number = regs[0] % 8 if small else regs[0]
+    for reg, value in zip((X.UC_X86_REG_EAX, X.UC_X86_REG_EBX, X.UC_X86_REG_ECX, X.UC_X86_REG_EDX,
+                           X.UC_X86_REG_ESI, X.UC_X86_REG_EDI), [number, *regs[1:]]):
+        hv.cpu.set_reg(reg, value)
+    hv.cpu.set_reg(X.UC_X86_REG_ESP, 0x7000)
+    hv.vcpu.interrupt_flag = vif
+    try:
+        hv.paravirt.hypercall()
+    except MachineStop:
+        pass
+    if number not in abi.HYPERCALLS:
+        assert hv.cpu.reg(X.UC_X86_REG_EAX) == abi.EINVAL & 0xFFFFFFFF
+    after = bytes(hv.cpu.uc.mem_read(cfg.phys_base, cfg.phys_size))
+    shared = hv.paravirt.page.frame - cfg.phys_base
+    identity = hv.window.identity_pd - cfg.phys_base
+    changed = {i for i in range(len(before)) if before[i] != after[i]}
+    window_tables = range(0, len(hv.window.pt_frames) * PAGE)       # the window's page tables: the hypervisor's own
+    for i in changed:
+        if identity <= i < identity + PAGE:       # the walk's accessed/dirty bits in the hypervisor's identity map
+            assert (before[i] ^ after[i]) & ~0x60 == 0 if i % 4 == 0 else False, hex(i)
+        else:
+            assert i in window_tables or shared <= i < shared + PAGE, hex(i)
