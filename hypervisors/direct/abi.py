@@ -12,6 +12,7 @@ from pathlib import Path
 
 from unicorn import x86_const as X
 
+from previrt.machine.cpu import GATE_INT32, GATE_TRAP32, Descriptor, GuestFault, MachineStop
 from previrt.vmm import wedge as wedge_build
 from previrt.vmm.window import PAGE, WindowConfig
 
@@ -140,6 +141,26 @@ class DirectParavirt:
     def before_slice(self, interrupt_waiting: bool) -> None:
         """The pending bit the wedge reads: an interrupt waits while the guest has interrupts disabled."""
         self.page.pending = interrupt_waiting and not self.page.interrupt_flag
+
+    def direct_trap(self, vector: int) -> bool:
+        """Whether `int vector` from ring 3 reaches the guest kernel as a direct trap (Xen's fast system-call trap):
+        its gate in the guest's IDT is a present 32-bit interrupt or trap gate of DPL 3 into a ring-0 code segment.
+        A processor delivers such a gate through the hypervisor's copy of the IDT into ring 1 without entering the
+        hypervisor; here the bare PC's delivery code does it, and it is not counted as an exit."""
+        hv = self.hv
+        idtr = hv.vcpu.idtr
+        if vector * 8 + 7 > idtr.limit:
+            return False
+        try:
+            lo, hi = struct.unpack("<II", hv.read_guest(idtr.base + vector * 8, 8))
+            gate = Descriptor(lo, hi)
+            if gate.s or gate.type not in (GATE_INT32, GATE_TRAP32) or not gate.present or gate.dpl != 3:
+                return False
+            code = hv.shadow.guest_descriptor(gate.gate_selector) if hv.shadow.table(
+                gate.gate_selector).holds(gate.gate_selector) else None
+        except (GuestFault, MachineStop):
+            return False
+        return code is not None and code.is_code and code.present and code.dpl == 0 and not code.conforming
 
     def hypercall(self) -> None:
         """int $0x82 from the guest's ring 0: eax names the call; an unknown number returns EINVAL in eax."""

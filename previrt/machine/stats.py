@@ -49,6 +49,7 @@ class RunStats:
     patched_sites: dict[str, int] = field(default_factory=dict)        # sites patched, by kind
     hypercalls: dict[str, int] = field(default_factory=dict)           # by name
     wedge_instructions: int = 0            # guest instructions executed in the hypervisor's wedge (in-place VMM)
+    direct_traps: dict[str, int] = field(default_factory=dict)         # int n from ring 3 delivered without an exit
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"

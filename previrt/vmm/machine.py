@@ -170,6 +170,7 @@ class HypervisorMachine(Machine):
         self.unhandled: dict[int, str] = {}
         self.patched_sites: dict[str, int] = {}
         self.wedge_instructions = 0
+        self.direct_traps: Counter[int] = Counter()
         self.exits: Counter[str] = Counter()
         self.trace_exits = trace_exits            # a text stream, or None
         self.vcpu = VirtualCpu()
@@ -276,7 +277,7 @@ class HypervisorMachine(Machine):
         if self.mode == "previrt":
             stats.update(patched_sites=dict(sorted(self.patched_sites.items())),
                          hypercalls=dict(sorted(self.paravirt.hypercalls.items())),
-                         wedge_instructions=self.wedge_instructions)
+                         wedge_instructions=self.wedge_instructions, direct_traps=by_vector(self.direct_traps))
         return stats
 
     def gdt_visible(self, on: bool) -> None:
@@ -326,8 +327,12 @@ class HypervisorMachine(Machine):
         cpu = self.cpu
         cpl = cpu.cpl
         eip = cpu.reg(X.UC_X86_REG_EIP)
-        if event.software and self.mode == "previrt" and event.vector == self.paravirt.vector and cpl == 1:
-            return self.paravirt.hypercall()
+        if event.software and self.mode == "previrt":
+            if event.vector == self.paravirt.vector and cpl == 1:
+                return self.paravirt.hypercall()
+            if cpl == 3 and self.paravirt.direct_trap(event.vector):
+                self.direct_traps[event.vector] += 1
+                return self.delivery.deliver(event)
         if not event.software and event.vector == UD and cpl != 3:
             self._check_unhandled(eip)
         if event.software and event.vector == BP:
