@@ -182,6 +182,13 @@ def report(cells: dict, exit_cells: dict, repeat: int) -> tuple[str, bool]:
         "|---|---|---|---|---|---|---|---|---|---|---|",
         *pv_rows,
         "",
+        "Where the 5x target is met and where not yet: a system call costs no exit when patched (a direct trap in, "
+        "the wedge's native iret out), so null is far past it and ctxsw at it (its remaining exits are the CR3 load of "
+        "each address-space switch, which direct paging must validate: one exit, as a hypercall would be). fork and "
+        "pagetouch are bound by page-table stores (`pf:pt-write`, validated one by one) and `invlpg`, disk and console "
+        "by port I/O (`gp:in`/`gp:out`): the wedge does not yet queue page-table updates for one batched hypercall nor "
+        "buffer the PIC's and UART's registers, so those exits are the same as by full virtualization.",
+        "",
         "## The cost of one exit",
         "",
         f"`benchmarks/guests/exits.S`, {EXIT_LOOPS} iterations. The bare machine delivers a #GP through the guest's "
