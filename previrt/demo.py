@@ -1,5 +1,8 @@
 """`previrt demo`: build the bundled example with `previrt cc`, list its sites and audit it; then build the
-guest kernel of guest_src/ natively and with `previrt cc`, and run one workload of it on the bare machine.
+guest kernel of guest_src/ natively and with `previrt cc`, run one workload of both on the bare machine, and run
+the same previrt image on the `direct` hypervisor, by full virtualization and patched at load: one table of
+guest instructions, hypervisor exits, hypercalls and wedge instructions per mode, every output checked against
+the native build's on the bare machine.
 
 Each step is one small function over a work dir; nothing is built in the source tree (guest_src/ is copied).
 Building and running the guest is previrt.guestrun's."""
@@ -11,12 +14,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from previrt.errors import PrevirtError, UsageError
-from previrt.guestrun import (VARIANTS, WORKLOADS, GuestBuild, RunResult, build_guest, guest_source, previrt_cc,
-                              run_workload)
+from previrt.guestrun import (EXIT_OK, VARIANTS, WORKLOADS, GuestBuild, RunResult, build_guest, guest_source,
+                              previrt_cc, run_image, run_workload)
 from previrt.guestrun import workload as known_workload
 
 DEMO_PACKAGE_DIR = "data/demo"
@@ -101,8 +106,132 @@ def side_by_side(runs: list[RunResult], out) -> None:
           "instruction per executed site)", file=out)
 
 
+# ---- the same previrt image on the hypervisor ------------------------------------------------
+
+@dataclass(frozen=True)
+class Mode:
+    """One way of running the guest: a build, a `previrt run --target` and its options; `virt` is the mode the
+    hypervisor's statistics must report (None on the bare machine), `short` the mode's name in a sentence."""
+    label: str
+    variant: str
+    target: str
+    options: tuple[str, ...] = ()
+    virt: str | None = None
+    short: str = ""
+
+    @property
+    def tag(self) -> str:
+        """The name of the run's files (statistics, disk) in the work dir."""
+        return "-".join([self.variant, self.target, *([self.short.split()[0]] if self.short else [])])
+
+
+NATIVE_BARE = Mode("native on bare", "native", "bare")
+MODES = (
+    NATIVE_BARE,
+    Mode("previrt on bare", "previrt", "bare"),
+    Mode("previrt on direct, full virtualization", "previrt", "direct", ("--virt", "full"), "full",
+         "full virtualization"),
+    Mode("previrt on direct, patched", "previrt", "direct", (), "previrt", "patched"),
+)
+HYPERVISOR_MODES = tuple(m for m in MODES if m.virt)
+
+
+def run_mode(guest: GuestBuild, mode: Mode, workload: str, n: int, work: Path, out) -> RunResult:
+    """The workload in one hypervisor mode, on a fresh copy of the disk; its files are `work`/<mode>-<workload>.*"""
+    w, tag = WORKLOADS[workload], f"{mode.tag}-{workload}"
+    return run_image(guest.image(mode.variant), work, w.cmdline(n), guest.fresh_disk(work, tag), mode.target,
+                     mode.options, w.serial_input(n), EXIT_OK, tag, log=out)
+
+
+def total(stats: dict, key: str) -> int:
+    """The sum of a statistics table (cause -> count); 0 when the run has none."""
+    return sum(int(v) for v in (stats.get(key) or {}).values())
+
+
+def first_difference(reference: str, output: str) -> str:
+    """Where `output` first departs from `reference`: 'line N: TEXT'."""
+    ref, got = reference.splitlines(), output.splitlines()
+    for i in range(max(len(ref), len(got))):
+        a, b = (ref[i] if i < len(ref) else None), (got[i] if i < len(got) else None)
+        if a != b:
+            return f"line {i + 1}: " + (repr(b) if b is not None else "(output ends)")
+    return "line endings differ"
+
+
+def mode_problem(mode: Mode, run: RunResult) -> str | None:
+    """Why a run is no result of `mode` (it failed, or the hypervisor ran it in another mode); else None."""
+    if not run.ok:
+        return run.failed
+    if mode.virt and run.stats.get("mode") != mode.virt:
+        return f"the hypervisor ran it in mode {run.stats.get('mode')!r}, not {mode.virt!r}"
+    return None
+
+
+def modes_table(results: dict[Mode, RunResult], out) -> None:
+    """One row per mode: guest instructions, exits, hypercalls, wedge instructions, output against native on
+    bare; then the commonest exit causes of each hypervisor mode."""
+    reference = results[NATIVE_BARE].output
+    width = max(len(m.label) for m in results)
+    columns = ("guest instr.", "exits", "hypercalls", "wedge instr.")
+    print(f"\n  {'mode':<{width}}" + "".join(f"  {c:>12}" for c in columns) + "  output", file=out)
+    for mode, run in results.items():
+        stats = run.stats
+        figures = ["-"] * 4
+        if "instructions" in stats:
+            figures[0] = f"{run.instructions:,}"
+        if stats and mode.virt:
+            figures[1:] = (f"{total(stats, 'exits'):,}", f"{total(stats, 'hypercalls'):,}",
+                           f"{int(stats.get('wedge_instructions', 0)):,}")
+        same = "reference" if mode is NATIVE_BARE else "identical" if run.output == reference else "DIFFERS"
+        print(f"  {mode.label:<{width}}" + "".join(f"  {f:>12}" for f in figures) + f"  {same}", file=out)
+    print("  exits: hypervisor exits, every cause; wedge instr.: guest instructions run in the wedge (counted in "
+          "guest instr.)", file=out)
+    heads = {m: f"top exits, {m.short}:" for m in HYPERVISOR_MODES}
+    for mode, head in heads.items():
+        exits = Counter({k: int(v) for k, v in (results[mode].stats.get("exits") or {}).items()})
+        top = sorted(exits.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        print(f"  {head:<{max(map(len, heads.values()))}} "
+              + (", ".join(f"{cause} {count:,}" for cause, count in top) or "none"), file=out)
+    full, patched = (results[m].stats for m in HYPERVISOR_MODES)
+    if full and patched:
+        f, p = total(full, "exits"), total(patched, "exits")
+        fewer = f"{f / p:.2f}x fewer exits" if p else "no exits"
+        print(f"  patched at load: {total(patched, 'patched_sites'):,} sites; {fewer} than full virtualization "
+              f"({f:,} -> {p:,})", file=out)
+
+
+def hypervisor_demo(guest: GuestBuild, bare: list[RunResult], workload: str, n: int, work: Path, out) -> int:
+    """The previrt image on `direct` in both modes beside the bare runs; 0 when every mode ran as asked and
+    gave native-on-bare's output."""
+    print("\nthe same previrt image on the direct hypervisor, by full virtualization and patched at load:", file=out)
+    results = dict(zip(MODES, bare))
+    for mode in HYPERVISOR_MODES:
+        results[mode] = run_mode(guest, mode, workload, n, work, out)
+    modes_table(results, out)
+    reference, status = results[NATIVE_BARE].output, 0
+    differing = [m for m, run in results.items() if run.output != reference]
+    if differing:
+        print(f"\nserial output DIFFERS from native on bare in: {', '.join(m.label for m in differing)}", file=out)
+        for mode in differing:
+            print(f"  {mode.label}: {first_difference(reference, results[mode].output)}", file=out)
+        status = 1
+    else:
+        print(f"\nserial output identical to native on bare in all {len(results)} modes", file=out)
+    problems = {m: mode_problem(m, results[m]) for m in HYPERVISOR_MODES}
+    if any(problems.values()):
+        print("failed on the hypervisor:", file=out)
+        for mode, problem in problems.items():
+            if problem:
+                print(f"  {mode.label}: {problem}", file=out)
+        status = 1
+    else:
+        print("workload succeeded in both hypervisor modes", file=out)
+    return status
+
+
 def guest_demo(workdir: str, workload: str, n: int, out) -> int:
-    """Build both variants, audit the previrt image, run the workload on both; 0 when all agrees."""
+    """Build both variants, audit the previrt image, run the workload on both on the bare machine and the
+    previrt image on `direct` in both modes; 0 when all agrees."""
     from previrt.audit import audit_command
 
     guest = build_guest(Path(workdir) / "guest_src", log=out)
@@ -120,7 +249,8 @@ def guest_demo(workdir: str, workload: str, n: int, out) -> int:
     for variant, run in zip(VARIANTS, runs):
         if not run.ok:
             print(f"  {variant}: {run.failed}", file=out)
-    return 0 if audit_status == 0 and same and ok else 1
+    hypervisor_status = hypervisor_demo(guest, runs, workload, n, Path(workdir), out)
+    return 0 if audit_status == 0 and same and ok and hypervisor_status == 0 else 1
 
 
 # ---- the whole demo --------------------------------------------------------------------------

@@ -1,17 +1,21 @@
 """previrt demo: the bundled example builds with previrt cc, lists its sites and audits clean; the guest
 kernel builds in both variants, its previrt image audits clean, and a workload gives the same output
-in both on the bare machine, with the instruction counts side by side.
+in both on the bare machine, with the instruction counts side by side; the same previrt image runs on the
+direct hypervisor by full virtualization and patched at load, one table row per mode, every output the same
+as native on bare, fewer exits patched than fully virtualized.
 
 Also checks the bundled Makefile builds with plain gcc, and that the plain image fails the audit."""
 
 from __future__ import annotations
 
+import io
+import json
 import re
 from collections import Counter
 
 from previrt import demo
 from previrt.demo import copy_example
-from previrt.guestrun import PADDING_TARGET, WORKLOADS
+from previrt.guestrun import PADDING_TARGET, WORKLOADS, RunResult
 from tests.toolchain.projects import make, previrt
 
 
@@ -38,6 +42,45 @@ def test_demo_builds_lists_sites_and_audits_clean(tmp_path):
     assert native < pv <= native * PADDING_TARGET
     assert re.search(r"exit status +1 +1\n", out)
     assert "outputs identical; workload succeeded in both builds" in out
+    check_modes_table(out, tmp_path, "build", 1)
+
+
+MODE_LABELS = ["native on bare", "previrt on bare", "previrt on direct, full virtualization",
+               "previrt on direct, patched"]
+ROW = re.compile(r"  (\S.*?) +([\d,]+|-) +([\d,]+|-) +([\d,]+|-) +([\d,]+|-)  (\S+)")
+
+
+def modes_table(out: str) -> dict[str, tuple]:
+    """The demo's table of modes: label -> (guest instructions, exits, hypercalls, wedge instructions, output);
+    a figure shown as `-` is None."""
+    lines = out.split("\n  mode ", 1)[1].splitlines()[1:5]
+    rows = {}
+    for line in lines:
+        label, *figures, same = ROW.fullmatch(line).groups()
+        rows[label] = (*(None if f == "-" else int(f.replace(",", "")) for f in figures), same)
+    return rows
+
+
+def check_modes_table(out: str, workdir, workload: str, n: int) -> None:
+    """Four modes, every output identical to native on bare, exits full > patched > 0 and the patched run
+    spending hypercalls or wedge instructions; each hypervisor run ran the workload asked for, in its mode."""
+    rows = modes_table(out)
+    assert list(rows) == MODE_LABELS
+    assert [r[4] for r in rows.values()] == ["reference", "identical", "identical", "identical"]
+    for label in MODE_LABELS[:2]:
+        assert rows[label][0] > 0 and rows[label][1:4] == (None, None, None)
+    full, patched = rows[MODE_LABELS[2]], rows[MODE_LABELS[3]]
+    assert full[1] > patched[1] > 0
+    assert full[2:4] == (0, 0) and patched[2] + patched[3] > 0
+    assert "serial output identical to native on bare in all 4 modes" in out
+    for mode in ("full virtualization", "patched"):
+        causes = re.search(rf"\n  top exits, {mode}: +(.*)\n", out).group(1).split(", ")
+        assert len(causes) == 3 and all(re.fullmatch(r"[\w:]+ [\d,]+", c) for c in causes)
+    for tag, mode in (("full", "full"), ("patched", "previrt")):
+        stats = json.loads((workdir / f"previrt-direct-{tag}-{workload}.stats.json").read_text())
+        assert stats["mode"] == mode and stats["target"] == "direct"
+        argv = stats["command_line"]
+        assert argv[argv.index("--cmdline") + 1] == WORKLOADS[workload].cmdline(n)
 
 
 def test_demo_reports_a_failing_workload(tmp_path):
@@ -48,6 +91,41 @@ def test_demo_reports_a_failing_workload(tmp_path):
     assert "error: scratch area too small" in out
     assert re.search(r"exit status +3 +3\n", out) and "did not succeed" in out
     assert "  native: exit status 3, expected 1" in out and "  previrt: exit status 3, expected 1" in out
+    rows = modes_table(out)
+    assert list(rows) == MODE_LABELS and {r[4] for r in list(rows.values())[1:]} == {"identical"}
+    assert out.count("--target direct --cmdline 'run=disk n=100000' ") == 2
+    assert "failed on the hypervisor:\n" in out
+    for label in MODE_LABELS[2:]:
+        assert f"  {label}: exit status 3, expected 1" in out
+
+
+def fake_run(output: str, **stats) -> RunResult:
+    return RunResult("previrt", "any", ("previrt",), output, 1, stats={"end": "exit-port", "exit_status": 1,
+                                                                        "instructions": 1000, **stats})
+
+
+def test_demo_fails_naming_a_mode_whose_output_differs(monkeypatch):
+    """Without building: the hypervisor runs are stubbed; a patched run printing something else makes the
+    demo fail (status 1) and name that mode and the first differing line."""
+    good = "previrt guest kernel: run=null n=1\nnull: ok\n"
+    runs = {"full": fake_run(good, mode="full", exits={"gp:cli": 5}),
+            "previrt": fake_run(good.replace("ok", "bad"), mode="previrt", exits={"gp:out": 2}, hypercalls={"x": 1})}
+    monkeypatch.setattr(demo, "run_mode", lambda guest, mode, *rest: runs[mode.virt])
+    out = io.StringIO()
+    assert demo.hypervisor_demo(None, [fake_run(good), fake_run(good)], "null", 1, None, out) == 1
+    text = out.getvalue()
+    assert [r[4] for r in modes_table(text).values()] == ["reference", "identical", "identical", "DIFFERS"]
+    assert "serial output DIFFERS from native on bare in: previrt on direct, patched\n" in text
+    assert "  previrt on direct, patched: line 2: 'null: bad'\n" in text
+
+
+def test_demo_fails_when_the_hypervisor_runs_another_mode(monkeypatch):
+    """A run the hypervisor reports in another mode than asked is no result of that mode: status 1."""
+    good = "previrt guest kernel\n"
+    monkeypatch.setattr(demo, "run_mode", lambda guest, mode, *rest: fake_run(good, mode="full"))
+    out = io.StringIO()
+    assert demo.hypervisor_demo(None, [fake_run(good), fake_run(good)], "null", 1, None, out) == 1
+    assert "  previrt on direct, patched: the hypervisor ran it in mode 'full', not 'previrt'\n" in out.getvalue()
 
 
 def test_demo_refuses_an_unknown_workload_before_building(tmp_path):
