@@ -138,6 +138,13 @@ class Patch:
         return {s.address: (s.original[:s.insn_len], s.kind) for s in self.sites if s.directive == TRAP}
 
     @cached_property
+    def replaced(self) -> dict[int, tuple[bytes, str, int]]:
+        """Link address of each site patched with new code -> (the site's original bytes, row name, length of the
+        original instruction): what a hypervisor puts back when code the template was not written for (ring 3)
+        reaches the site."""
+        return {s.address: (s.original, s.kind, s.insn_len) for s in self.sites if s.directive == REPLACE}
+
+    @cached_property
     def unhandled(self) -> dict[int, str]:
         """Link address of each ud2 -> row name: the kinds the template set has no template for."""
         return {s.address: s.kind for s in self.sites if s.directive == UD2}
@@ -780,10 +787,13 @@ def write_image(image_path: str, patch: Patch, out_path: str, target: str, abi_v
 def target_note(patch: Patch, target: str, abi_version: int) -> bytes:
     """TARGET_SECTION's content: the target and ABI version, then what a loader of the patched file needs and can
     no longer read from it: each site patched to int3 with its original instruction (the hypervisor emulates it),
-    each site patched to ud2 (reported when reached)."""
+    each site patched to ud2 (reported when reached), each site patched with new code with its original bytes and
+    instruction length (put back if ring 3 reaches it)."""
     lines = [f"target={target}", f"abi={abi_version}"]
     lines += [f"trap={address:x}:{kind}:{data.hex()}" for address, (data, kind) in sorted(patch.traps.items())]
     lines += [f"unhandled={address:x}:{kind}" for address, kind in sorted(patch.unhandled.items())]
+    lines += [f"replaced={address:x}:{kind}:{data.hex()}:{insn_len}"
+              for address, (data, kind, insn_len) in sorted(patch.replaced.items())]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -900,6 +910,7 @@ class PatchedNote(NamedTuple):
     abi: int
     traps: dict[int, tuple[bytes, str]]
     unhandled: dict[int, str]
+    replaced: dict[int, tuple[bytes, str, int]]
 
 
 def _note_of(elf) -> PatchedNote | None:
@@ -913,7 +924,9 @@ def _note_of(elf) -> PatchedNote | None:
     traps = {int(a, 16): (bytes.fromhex(data), kind)
              for a, kind, data in (v.split(":") for v in fields.get("trap", []))}
     unhandled = {int(a, 16): kind for a, kind in (v.split(":") for v in fields.get("unhandled", []))}
-    return PatchedNote(fields["target"][0], int(fields["abi"][0]), traps, unhandled)
+    replaced = {int(a, 16): (bytes.fromhex(data), kind, int(insn_len))
+                for a, kind, data, insn_len in (v.split(":") for v in fields.get("replaced", []))}
+    return PatchedNote(fields["target"][0], int(fields["abi"][0]), traps, unhandled, replaced)
 
 
 def patched_note(image_path: str) -> PatchedNote | None:

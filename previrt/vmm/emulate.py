@@ -27,6 +27,7 @@ ZF = 1 << 6
 VIF_VIP = 3 << 19
 # The EFLAGS bits popf and iret load: CF PF AF ZF SF TF IF DF OF, IOPL, NT, AC, ID.
 POPPED = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800 | 0x3000 | 0x4000 | (1 << 18) | (1 << 21)
+PRIVILEGED = frozenset(r.name for r in i386.ROWS if r.category is i386.Category.PRIVILEGED)
 LAR_MASK = 0x00F0FF00     # the descriptor's high word without base and limit bits (what the processor returns)
 STACK_BASES = (CX.X86_REG_ESP, CX.X86_REG_EBP, CX.X86_REG_SP, CX.X86_REG_BP)
 
@@ -81,6 +82,8 @@ class Emulator:
         handler = getattr(self, f"op_{name}", None)
         if handler is None:
             raise GuestFault(UD)
+        if cpl > 0 and name in PRIVILEGED:
+            raise GuestFault(GP, 0)
         self.cpl = cpl
         handler(insn)
 
@@ -168,12 +171,22 @@ class Emulator:
         return 2 if 0x66 in insn.prefix else 4
 
     # --- interrupt flag and halt -----------------------------------------------------------------------------
+    def _set_if(self, on: bool) -> None:
+        """cli/sti: CPL <= IOPL or #GP(0); in ring 3 the real IF is the guest's, elsewhere the virtual one."""
+        flags = self.virtual_eflags()
+        if self.cpl > (flags >> 12) & 3:
+            raise GuestFault(GP, 0)
+        if self.cpu.cpl == 3:
+            self.cpu.set_reg(X.UC_X86_REG_EFLAGS, flags | IF if on else flags & ~IF)
+        else:
+            self.vcpu.interrupt_flag = on
+
     def op_cli(self, insn) -> None:
-        self.vcpu.interrupt_flag = False
+        self._set_if(False)
         self.next(insn)
 
     def op_sti(self, insn) -> None:
-        self.vcpu.interrupt_flag = True
+        self._set_if(True)
         self.next(insn)
         self.hv.interrupts_enabled_point(shadow=1)
 

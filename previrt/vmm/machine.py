@@ -24,7 +24,7 @@ from previrt.machine.stats import by_vector
 from previrt.vmm.bounce import VirtualDelivery
 from previrt.vmm.emulate import CR0_CD, CR0_NW, CR4_KNOWN, CR4_PAE, Emulator
 from previrt.vmm.registry import Hypervisor
-from previrt.vmm.rewrite import REWRITTEN, Rewriter
+from previrt.vmm.rewrite import REWRITTEN, Original, Rewriter
 from previrt.vmm.segments import SegmentLoader, ShadowGdt
 from previrt.vmm.vcpu import VirtualCpu, real_ring, real_selector
 from previrt.vmm.window import Window
@@ -168,6 +168,7 @@ class HypervisorMachine(Machine):
         self.mode = config.virt or "full"            # "full", or "previrt": the image's sites patched at load
         self.paravirt = None
         self.unhandled: dict[int, str] = {}
+        self.replaced: dict[int, tuple] = {}         # physical site address -> (Original, site size)
         self.patched_sites: dict[str, int] = {}
         self.wedge_instructions = 0
         self.direct_traps: Counter[int] = Counter()
@@ -212,7 +213,7 @@ class HypervisorMachine(Machine):
         image is patched in guest memory for this hypervisor (its templates); the sites patched to int3 are emulated
         at the trap like rewritten instructions."""
         from previrt import patch
-        from previrt.vmm.rewrite import Original, load_map
+        from previrt.vmm.rewrite import load_map
         self.paravirt = self.hypervisor.paravirt(self)
         self.paravirt.install()
         segments = load_map(self.config.image)
@@ -220,18 +221,36 @@ class HypervisorMachine(Machine):
         def physical(vaddr: int) -> int:
             return next(vaddr - v + p for v, p, size in segments if v <= vaddr < v + size)
         if self.config.patched is not None:          # previrt patch wrote the image: its bytes are patched
-            traps, unhandled = self.config.patched.traps, self.config.patched.unhandled
+            plan = self.config.patched
             self.patched_sites = dict(Counter(i386.row(s.kind).name for s in read_image(self.config.image).sites))
         else:
             plan = patch.plan(self.config.image, self.hypervisor.templates, self.paravirt.symbols())
             for address, data in plan.writes.items():
                 self.cpu.uc.mem_write(physical(address), data)
-            traps, unhandled, self.patched_sites = plan.traps, plan.unhandled, dict(plan.by_kind)
-        for address, (data, kind) in traps.items():
+            self.patched_sites = dict(plan.by_kind)
+        for address, (data, kind) in plan.traps.items():
             self.rewriter.originals[physical(address)] = Original(physical(address), data, kind)
-        self.unhandled = {physical(a): kind for a, kind in unhandled.items()}
+        self.unhandled = {physical(a): kind for a, kind in plan.unhandled.items()}
+        self.replaced = {physical(a): (data, kind, insn_len) for a, (data, kind, insn_len) in plan.replaced.items()}
+        self._rewrite_unannotated([(physical(s.address), physical(s.address) + s.size)
+                                   for s in read_image(self.config.image).sites])
         start, end = self.paravirt.wedge_range()
         self._count_wedge(start, end)
+
+    def _rewrite_unannotated(self, sites: list[tuple[int, int]]) -> None:
+        """What the build pass did not annotate (code it never saw as instructions: assembler macros, inline blobs)
+        falls back to full virtualization: the sensitive instructions the load-time scan finds outside every site
+        are rewritten to int3 as for an unprepared image."""
+        scan = Rewriter()
+        scan.scan(self.config.image)
+        starts = sorted(sites)
+        for address, original in scan.originals.items():
+            i = bisect.bisect_right(starts, (address, 1 << 33)) - 1
+            if i >= 0 and starts[i][0] <= address < starts[i][1]:
+                continue
+            self.rewriter.originals[address] = original
+            self.cpu.uc.mem_write(address, bytes((0xCC,)))
+        self.rewriter.ranges = scan.ranges
 
     def _count_wedge(self, start: int, end: int) -> None:
         """Guest instructions executed in the wedge, counted per translated block (instruction boundaries from
@@ -327,6 +346,13 @@ class HypervisorMachine(Machine):
         cpu = self.cpu
         cpl = cpu.cpl
         eip = cpu.reg(X.UC_X86_REG_EIP)
+        if event.software and event.vector == BP:
+            phys = self._code_address((eip - 1) & 0xFFFFFFFF, cpl == 3)
+            original = self.rewriter.at(phys) if phys is not None else None
+            if original is not None:
+                return self._emulate_original(original, (eip - 1) & 0xFFFFFFFF, self.vcpu.virtual_ring(cpl))
+        if self.mode == "previrt" and cpl == 3 and not event.software and self._ring3_site(event, eip):
+            return
         if event.software and self.mode == "previrt":
             if event.vector == self.paravirt.vector and cpl == 1:
                 return self.paravirt.hypercall()
@@ -335,11 +361,6 @@ class HypervisorMachine(Machine):
                 return self.delivery.deliver(event)
         if not event.software and event.vector == UD and cpl != 3:
             self._check_unhandled(eip)
-        if event.software and event.vector == BP:
-            phys = self._code_address((eip - 1) & 0xFFFFFFFF, cpl == 3)
-            original = self.rewriter.at(phys) if phys is not None else None
-            if original is not None:
-                return self._emulate_original(original, (eip - 1) & 0xFFFFFFFF, self.vcpu.virtual_ring(cpl))
         if cpl != 3:
             self._check_scanned(self._code_address(eip, False), eip)
             if event.vector == GP and not event.software and self._trap(eip):
@@ -363,6 +384,38 @@ class HypervisorMachine(Machine):
             cause = f"exc:{vector_name(event.vector)}"
         self.exit(cause, f"bounce {event.text()}")
         self.delivery.deliver(event)
+
+    def _ring3_site(self, event: Event, eip: int) -> bool:
+        """Ring-3 code of the image reached a site patched for the kernel's ring: the inline replacement faulted on the
+        window (cli's store, a CR load), or a call into the wedge faulted on fetching it (the return address names
+        the site).  Ring 3 needs no patch (its real flags and selectors are the guest's): the site gets its original
+        bytes back — with int3 first for a kind that would not trap in ring 1, as for an unprepared image — and the
+        instruction runs again from the site's start, so a handler that skips it lands where it would on bare."""
+        if event.vector not in (PF, GP):
+            return False
+        cpu, wedge = self.cpu, self.paravirt.wedge_range()
+        site_eip = eip
+        if wedge[0] <= eip < wedge[1]:
+            try:
+                site_eip = (struct.unpack("<I", self.read_guest(cpu.reg(X.UC_X86_REG_ESP), 4, True))[0] - 5)
+            except GuestFault:
+                return False
+            site_eip &= 0xFFFFFFFF
+        phys = self._code_address(site_eip, True)
+        found = self.replaced.pop(phys, None) if phys is not None else None
+        if found is None:
+            return False
+        data, kind, insn_len = found
+        if site_eip != eip:
+            cpu.set_reg(X.UC_X86_REG_ESP, (cpu.reg(X.UC_X86_REG_ESP) + 4) & 0xFFFFFFFF)
+        if kind in REWRITTEN:
+            self.rewriter.originals[phys] = Original(phys, data[:insn_len], kind)
+            data = b"\xcc" + data[1:]
+        cpu.uc.mem_write(phys, data)
+        cpu.uc.ctl_remove_cache(site_eip, site_eip + len(data))      # the translated code of the old bytes
+        cpu.set_reg(X.UC_X86_REG_EIP, site_eip)
+        self.exit(f"unpatch:{kind}", f"site {site_eip:#010x} reached from ring 3")
+        return True
 
     def _check_unhandled(self, eip: int) -> None:
         phys = self._code_address(eip, False)

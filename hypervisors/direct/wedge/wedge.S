@@ -73,9 +73,11 @@ wedge_popf:
     popfl
     ret
 
-/* iret: `jmp wedge_iret`, the guest's frame on the stack: [eip][cs][eflags] ([esp][ss] to an outer ring). */
+/* iret: `call wedge_iret`, the guest's frame under the return address: [ret][eip][cs][eflags] ([esp][ss] to an
+ * outer ring).  The return address is dropped: it only names the site for the hypervisor when ring 3 reaches it. */
     .globl wedge_iret
 wedge_iret:
+    leal 4(%esp), %esp              /* drop the return address (lea: the flags are the frame's anyway) */
     pushl %eax                      /* [eax][eip][cs][eflags]... */
     movl 12(%esp), %eax
     testl $0x24000, %eax            /* NT (a task return) or VM: the hypervisor's */
