@@ -154,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     hv.set_defaults(func=_cmd_hypervisors)
 
     d = sub.add_parser("demo", help="build the bundled example and the guest kernel (gcc and previrt cc), "
-                                    "audit them, run a workload of both builds on the bare machine")
+                                    "audit them, run a workload of both builds on the bare machine and of the "
+                                    "previrt build on direct (full virtualization and patched)")
     d.add_argument("--workdir", metavar="DIR", help="where to build (default: a temporary folder)")
     d.add_argument("--workload", default="build", metavar="NAME",
                    help="guest workload to run (default: build; see guest_src/README.md)")
