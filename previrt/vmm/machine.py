@@ -22,7 +22,7 @@ from previrt.machine.cpu import (BP, DB, TF, UD, CR0_PE, CR0_PG, GP, PF, PF_P, P
 from previrt.machine.runner import Machine, RunConfig, set_multiboot_state
 from previrt.machine.stats import by_vector
 from previrt.vmm.bounce import VirtualDelivery
-from previrt.vmm.emulate import CR0_CD, CR0_NW, CR4_KNOWN, CR4_PAE, Emulator
+from previrt.vmm.emulate import CR0_CD, CR0_NW, CR4_KNOWN, CR4_PAE, PRIVILEGED, Emulator
 from previrt.vmm.registry import Hypervisor
 from previrt.vmm.rewrite import REWRITTEN, Original, Rewriter
 from previrt.vmm.segments import SegmentLoader, ShadowGdt
@@ -39,7 +39,6 @@ TRAPPING = frozenset({"cli", "sti", "hlt", "lgdt", "lidt", "lldt", "ltr", "lmsw"
                       "rdpmc"}) | REWRITTEN
 SEGMENT_REGISTERS = frozenset({X.UC_X86_REG_CS, X.UC_X86_REG_SS, X.UC_X86_REG_DS, X.UC_X86_REG_ES,
                                X.UC_X86_REG_FS, X.UC_X86_REG_GS})
-PRIVILEGED = frozenset(r.name for r in i386.ROWS if r.category is i386.Category.PRIVILEGED)
 STRING_IO = {0x6C: "ins", 0x6D: "ins", 0x6E: "outs", 0x6F: "outs"}
 IO_OPCODES = {0xE4: "in", 0xE5: "in", 0xEC: "in", 0xED: "in", 0xE6: "out", 0xE7: "out", 0xEE: "out", 0xEF: "out"}
 
