@@ -405,8 +405,15 @@ def format_finding(image: Image, finding: Finding) -> str:
 
 
 def audit_command(image_path: str, out: TextIO, verbose: bool = False) -> int:
-    """`previrt audit IMAGE`: findings one a line; 0 clean, 1 findings (unusable input raises UsageError)."""
+    """`previrt audit IMAGE`: findings one a line; 0 clean, 1 findings (unusable input raises UsageError).  An image
+    `previrt patch` wrote is refused: its sites hold a hypervisor's code now, not the instructions the build recorded."""
     image = read_image(image_path)
+    from previrt.errors import UsageError
+    from previrt.patch import patched_target
+    patched = patched_target(image_path)
+    if patched is not None:
+        raise UsageError(f"this image is patched for {patched[0]} (ABI {patched[1]}): its sites no longer hold the "
+                         "recorded instructions; audit the image it was patched from", where=image_path)
     result = audit(image)
     for f in result.findings:
         print(format_finding(image, f), file=out)

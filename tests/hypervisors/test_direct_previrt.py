@@ -6,6 +6,8 @@ shared page's pending bit."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import re
 from pathlib import Path
 
@@ -146,3 +148,21 @@ def test_guest_built_with_previrt_cc_patched_on_direct_equals_bare(source, tmp_p
     bare = run_image(image, "--max-instructions", "20000000")
     patched = run_image(image, "--max-instructions", "20000000", "--target", "direct")
     assert (patched.returncode, patched.stdout) == (bare.returncode, bare.stdout), patched.stderr.decode()[-1500:]
+
+
+def test_patched_file_runs_only_on_its_target_and_is_not_audited(kernel, tmp_path):
+    out = tmp_path / "kernel.direct"
+    done = subprocess.run([sys.executable, "-m", "previrt", "patch", str(kernel), "--target", "direct", "-o", str(out)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "patched for direct (ABI 1)" in done.stdout
+    assert patch.patched_note(str(out)).target == "direct"
+    cmdline = ("--cmdline", "run=null n=5")
+    bare = run_image(out, *cmdline)
+    assert bare.returncode == 2 and b"patched for direct" in bare.stderr
+    full = run_image(out, *cmdline, "--target", "direct", "--virt", "full")
+    assert full.returncode == 2 and b"cannot run by full virtualization" in full.stderr
+    ran = run_image(out, *cmdline, "--target", "direct")
+    assert ran.returncode == 1 and b"null: calls=5" in ran.stdout
+    assert run_image(kernel, *cmdline, "--target", "direct").stdout == ran.stdout
+    audit = subprocess.run([sys.executable, "-m", "previrt", "audit", str(out)], capture_output=True, text=True)
+    assert audit.returncode == 2 and "audit the image it was patched from" in audit.stderr
