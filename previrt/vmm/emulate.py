@@ -114,7 +114,7 @@ class Emulator:
         ea = mem.disp
         if mem.base:
             ea += self.reg(mem.base)
-        if mem.index:
+        if mem.index and mem.index != CX.X86_REG_EIZ:          # %eiz: GAS's spelling of "no index"
             ea += self.reg(mem.index) * mem.scale
         if insn.addr_size == 2:
             ea &= 0xFFFF
