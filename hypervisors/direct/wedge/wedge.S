@@ -79,8 +79,12 @@ wedge_popf:
 wedge_iret:
     leal 4(%esp), %esp              /* drop the return address (lea: the flags are the frame's anyway) */
     pushl %eax                      /* [eax][eip][cs][eflags]... */
+    pushfl
+    popl %eax
+    testl $0x4000, %eax             /* NT now: iret would be a task return, the hypervisor's */
+    jnz 9f
     movl 12(%esp), %eax
-    testl $0x24000, %eax            /* NT (a task return) or VM: the hypervisor's */
+    testl $0x20000, %eax            /* VM in the frame: the hypervisor's */
     jnz 9f
     testb $3, 8(%esp)
     jnz 3f
