@@ -2,7 +2,8 @@
 into every guest address space.
 
 Owns the frame layout (window page tables, the identity page directory used while the guest's paging is off, the
-shadow GDT) and the page-directory entries every validated guest page directory receives for the window."""
+shadow GDT and LDT, then frames a hypervisor allocates for itself) and the page-directory entries every validated
+guest page directory receives for the window."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ class WindowConfig:
     phys_size: int = 0x00100000
 
     def __post_init__(self) -> None:
-        for name in ("base", "size", "phys_base", "phys_size"):
-            if getattr(self, name) % LARGE_PAGE and name in ("base", "size"):
+        for name in ("base", "size"):
+            if getattr(self, name) % LARGE_PAGE:
                 raise ValueError(f"window {name} {getattr(self, name):#x} is not a multiple of 4 MiB")
         if self.base + self.size > 1 << 32 or self.phys_base + self.phys_size > 1 << 32:
             raise ValueError("the hypervisor window must lie below 4 GiB")
