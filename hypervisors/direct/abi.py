@@ -32,7 +32,12 @@ SHARED_FIELDS = {               # name: (offset, size)
     "cr3": (0x0C, 4),
     "cr4": (0x10, 4),
     "scratch": (0x14, 4),       # the wedge's
+    "eoi_exit": (0x18, 1),      # 1: a PIC has an unmasked request, so an EOI may let it through: EOIs go to the port
+    "eoi_master": (0x19, 1),    # non-specific EOIs the wedge deferred, per PIC (the hypervisor applies them
+    "eoi_slave": (0x1A, 1),     # before the PIC is next looked at)
 }
+PIC_COMMAND = {"eoi_master": 0x20, "eoi_slave": 0xA0}
+NONSPECIFIC_EOI = 0x20
 
 EPILOGUE = {"sti": 4, "popf": 3, "iret": 2}    # instructions the wedge runs after its hypercall (sti: + shadow)
 
@@ -135,12 +140,38 @@ class DirectParavirt:
     def symbols(self) -> dict[str, int]:
         return symbols(self.hv.window.config)
 
+    def shows(self, linear: int) -> bool:
+        """The window pages a patched guest uses: its shared page and the wedge."""
+        shared = self.hv.window.config.base + SHARED_OFFSET
+        start, end = self.wedge_range()
+        return shared <= linear < shared + PAGE or start <= linear < end
+
     def wedge_range(self) -> tuple[int, int]:
         return self.wedge.base, self.wedge.base + len(self.wedge.data)
 
     def before_slice(self, interrupt_waiting: bool) -> None:
         """The pending bit the wedge reads: an interrupt waits while the guest has interrupts disabled."""
         self.page.pending = interrupt_waiting and not self.page.interrupt_flag
+        self.watch()
+
+    def settle(self) -> None:
+        """Apply the EOIs the wedge deferred, before anything looks at the PICs (an exit, a port access, a slice
+        boundary): the PICs are then exactly as the guest's EOIs left them."""
+        page, board = self.page, self.hv.board
+        for field, port in PIC_COMMAND.items():
+            count = page._get(field)
+            if count:
+                page._put(field, 0)
+                for _ in range(count):
+                    board.port_write(port, 1, NONSPECIFIC_EOI)
+
+    def watch(self) -> None:
+        """Whether an EOI must reach the PIC now: only if a request waits at an unmasked input (then an EOI may let
+        it through, to be delivered at once); with none, an EOI changes nothing the guest can see until the next
+        exit or slice boundary, where `settle` applies it.  Requests are raised only there, so this stays exact."""
+        pic = self.hv.board.pic
+        waiting = (pic.master.irr & ~pic.master.imr) or (pic.slave.irr & ~pic.slave.imr)
+        self.page._put("eoi_exit", 1 if waiting else 0)
 
     def direct_trap(self, vector: int) -> bool:
         """Whether `int vector` from ring 3 reaches the guest kernel as a direct trap (Xen's fast system-call trap):

@@ -67,7 +67,7 @@ class GuestCpu(Cpu):
         frame = self.guest_tlb.get(key)
         if frame is not None:
             return frame | (linear & 0xFFF)
-        if self.hv.window.config.holds_linear(linear):
+        if self.hv.window.config.holds_linear(linear) and not self.hv.shows_guest(linear):
             if not self.hv.vcpu.cr0 & CR0_PG:
                 raise HypervisorViolation(f"guest access to linear {linear:#010x} with paging off: the hypervisor's "
                                           "window is reserved in every address space", self.state_report())
@@ -298,6 +298,10 @@ class HypervisorMachine(Machine):
                          wedge_instructions=self.wedge_instructions, direct_traps=by_vector(self.direct_traps))
         return stats
 
+    def shows_guest(self, linear: int) -> bool:
+        """Whether the window shows the guest something at `linear`: a patched guest's shared page and wedge."""
+        return self.paravirt is not None and self.paravirt.shows(linear)
+
     def gdt_visible(self, on: bool) -> None:
         """The shadow GDT is mapped only while the CPU may read it: in the guest's ring 3 (user code loads segment
         registers itself; the pages are supervisor-only) and during the hypervisor's own segment loads.  In the
@@ -319,12 +323,30 @@ class HypervisorMachine(Machine):
 
     def _slice(self, budget: int) -> bool:
         if self.mode == "previrt":
+            self.paravirt.settle()
             self.paravirt.before_slice(self.board.intr())
         return super()._slice(budget)
 
     def _halted_after_slice(self) -> bool:
+        if self.mode == "previrt":
+            self.paravirt.settle()
         halted, self.vcpu.halted = self.vcpu.halted, False
         return halted
+
+    def _port_read(self, port: int, size: int) -> int:
+        if self.mode != "previrt":
+            return super()._port_read(port, size)
+        self.paravirt.settle()
+        value = super()._port_read(port, size)
+        self.paravirt.watch()
+        return value
+
+    def _port_write(self, port: int, size: int, value: int) -> None:
+        if self.mode != "previrt":
+            return super()._port_write(port, size, value)
+        self.paravirt.settle()
+        super()._port_write(port, size, value)
+        self.paravirt.watch()
 
     # --- guest memory, the guest's view ------------------------------------------------------------------------
     def read_guest(self, linear: int, size: int, user: bool = False) -> bytes:
@@ -342,6 +364,8 @@ class HypervisorMachine(Machine):
                   file=self.trace_exits)
 
     def on_event(self, event: Event) -> None:
+        if self.mode == "previrt":
+            self.paravirt.settle()
         cpu = self.cpu
         cpl = cpu.cpl
         eip = cpu.reg(X.UC_X86_REG_EIP)

@@ -56,6 +56,9 @@ def test_templates_on_every_site_of_the_guest_kernel(kernel):
             text = decoded(site.replacement, site.address)
             if site.kind in wanted:
                 assert text == wanted[site.kind], site
+            elif site.kind == "out":
+                port = decoded(site.original, site.address).split()[1].rstrip(",")
+                assert port in ("0x20", "0xa0") and text == f"call {sym['wedge_pic_' + ('master' if port == '0x20' else 'slave')]:#x}"
             else:
                 assert site.kind == "mov_from_cr"
                 cr = re.search(r"cr(\d)", decoded(site.original, site.address)).group(1)
@@ -63,7 +66,7 @@ def test_templates_on_every_site_of_the_guest_kernel(kernel):
             seen.add(site.kind)
         elif site.directive == "trap":
             assert site.final[0] == 0xCC and site.address in plan.traps
-    assert seen == set(wanted) | {"mov_from_cr"}
+    assert seen == set(wanted) | {"mov_from_cr", "out"}
 
 
 def test_waiting_interrupt_is_taken_where_interrupts_are_enabled_again(tmp_path):

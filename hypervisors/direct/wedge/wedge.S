@@ -123,3 +123,34 @@ wedge_iret:
 9:  movl $HC_IRET, %eax             /* the hypervisor emulates the iret (the guest's eax is at [esp]) */
     int $HYPERCALL_VECTOR
     ud2                             /* not reached: the hypervisor returned through the guest's frame */
+
+/* outb %al, $0x20 / $0xa0 (a PIC's command port): a non-specific EOI while no request waits at either PIC is counted
+ * in the shared page instead (the hypervisor applies it before the PICs are next looked at); anything else goes to
+ * the port (an exit, as in full virtualization). */
+    .globl wedge_pic_master
+wedge_pic_master:
+    pushfl
+    cmpb $0x20, %al
+    jne 1f
+    testb $1, SHARED_EOI_EXIT
+    jnz 1f
+    incb SHARED_EOI_MASTER
+    popfl
+    ret
+1:  outb %al, $0x20
+    popfl
+    ret
+
+    .globl wedge_pic_slave
+wedge_pic_slave:
+    pushfl
+    cmpb $0x20, %al
+    jne 1f
+    testb $1, SHARED_EOI_EXIT
+    jnz 1f
+    incb SHARED_EOI_SLAVE
+    popfl
+    ret
+1:  outb %al, $0xa0
+    popfl
+    ret
