@@ -186,8 +186,9 @@ def report(cells: dict, exit_cells: dict, repeat: int) -> tuple[str, bool]:
         "the wedge's native iret out), so null is far past it and ctxsw at it (its remaining exits are the CR3 load of "
         "each address-space switch, which direct paging must validate: one exit, as a hypercall would be). fork and "
         "pagetouch are bound by page-table stores (`pf:pt-write`, validated one by one) and `invlpg`, disk and console "
-        "by port I/O (`gp:in`/`gp:out`): the wedge does not yet queue page-table updates for one batched hypercall nor "
-        "buffer the PIC's and UART's registers, so those exits are the same as by full virtualization.",
+        "by device register reads (`gp:in`: UART status and interrupt identification, ATA status) and injected "
+        "interrupts: the PIC's EOI costs no exit when patched, string I/O is one exit per instruction already, but the "
+        "wedge does not yet answer register reads nor queue page-table updates for one batched hypercall.",
         "",
         "## The cost of one exit",
         "",
