@@ -167,7 +167,7 @@ class HypervisorMachine(Machine):
         self.mode = config.virt or "full"            # "full", or "previrt": the image's sites patched at load
         self.paravirt = None
         self.unhandled: dict[int, str] = {}
-        self.replaced: dict[int, tuple] = {}         # physical site address -> (Original, site size)
+        self.replaced: dict[int, tuple] = {}         # physical site -> (original site bytes, kind, insn length)
         self.patched_sites: dict[str, int] = {}
         self.wedge_instructions = 0
         self.direct_traps: Counter[int] = Counter()
