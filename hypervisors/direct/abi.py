@@ -39,21 +39,20 @@ SHARED_FIELDS = {               # name: (offset, size)
 PIC_COMMAND = {"eoi_master": 0x20, "eoi_slave": 0xA0}
 NONSPECIFIC_EOI = 0x20
 
-EPILOGUE = {"sti": 4, "popf": 3, "iret": 2}    # instructions the wedge runs after its hypercall (sti: + shadow)
-
-
 @dataclass(frozen=True)
 class Hypercall:
     number: int
     name: str
     args: tuple[str, ...]       # in ebx, ecx, edx, esi, edi
     cost: str                   # what the hypervisor does (the cost model charges by name)
+    deliver_after: int | None = None    # an irq_enable call: the instructions that still run before the waiting
+                                        # interrupt is delivered (the wedge's epilogue; sti: + its shadow)
 
 
 HYPERCALLS = {h.number: h for h in (
-    Hypercall(0, "irq_enable_sti", (), "deliver the waiting interrupt after sti's shadow"),
-    Hypercall(1, "irq_enable_popf", (), "deliver the waiting interrupt after popf"),
-    Hypercall(2, "irq_enable_iret", (), "deliver the waiting interrupt after iret"),
+    Hypercall(0, "irq_enable_sti", (), "deliver the waiting interrupt after sti's shadow", deliver_after=4),
+    Hypercall(1, "irq_enable_popf", (), "deliver the waiting interrupt after popf", deliver_after=3),
+    Hypercall(2, "irq_enable_iret", (), "deliver the waiting interrupt after iret", deliver_after=2),
     Hypercall(3, "iret", (), "emulate an iret the wedge does not take (to ring 1/2, IF=0 or IOPL>0 for ring 3, "
                              "NT, VM)"),
 )}
@@ -91,21 +90,21 @@ class SharedPage:
     def __init__(self, uc, frame: int):
         self.uc, self.frame = uc, frame
 
-    def _get(self, name: str) -> int:
+    def get(self, name: str) -> int:
         offset, size = SHARED_FIELDS[name]
         return int.from_bytes(self.uc.mem_read(self.frame + offset, size), "little")
 
-    def _put(self, name: str, value: int) -> None:
+    def put(self, name: str, value: int) -> None:
         offset, size = SHARED_FIELDS[name]
         self.uc.mem_write(self.frame + offset, (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
 
-    interrupt_flag = property(lambda self: bool(self._get("vif") & 1), lambda self, v: self._put("vif", int(v)))
-    iopl = property(lambda self: self._get("iopl") & 3, lambda self, v: self._put("iopl", v & 3))
-    pending = property(lambda self: bool(self._get("pending") & 1), lambda self, v: self._put("pending", int(v)))
+    interrupt_flag = property(lambda self: bool(self.get("vif") & 1), lambda self, v: self.put("vif", int(v)))
+    iopl = property(lambda self: self.get("iopl") & 3, lambda self, v: self.put("iopl", v & 3))
+    pending = property(lambda self: bool(self.get("pending") & 1), lambda self, v: self.put("pending", int(v)))
 
     def control_register(self, n: int, value: int) -> None:
         if n in (0, 2, 3, 4):
-            self._put(f"cr{n}", value)
+            self.put(f"cr{n}", value)
 
 
 class DirectParavirt:
@@ -159,9 +158,9 @@ class DirectParavirt:
         boundary): the PICs are then exactly as the guest's EOIs left them."""
         page, board = self.page, self.hv.board
         for field, port in PIC_COMMAND.items():
-            count = page._get(field)
+            count = page.get(field)
             if count:
-                page._put(field, 0)
+                page.put(field, 0)
                 for _ in range(count):
                     board.port_write(port, 1, NONSPECIFIC_EOI)
 
@@ -171,7 +170,7 @@ class DirectParavirt:
         exit or slice boundary, where `settle` applies it.  Requests are raised only there, so this stays exact."""
         pic = self.hv.board.pic
         waiting = (pic.master.irr & ~pic.master.imr) or (pic.slave.irr & ~pic.slave.imr)
-        self.page._put("eoi_exit", 1 if waiting else 0)
+        self.page.put("eoi_exit", 1 if waiting else 0)
 
     def direct_trap(self, vector: int) -> bool:
         """Whether `int vector` from ring 3 reaches the guest kernel as a direct trap (Xen's fast system-call trap):
@@ -203,10 +202,10 @@ class DirectParavirt:
         hv.exit(f"hypercall:{name}", f"eax={number:#x}")
         if call is None:
             cpu.set_reg(X.UC_X86_REG_EAX, EINVAL & 0xFFFFFFFF)
-        elif name == "iret":
-            self._iret()
+        elif call.deliver_after is not None:
+            hv.interrupts_enabled_point(call.deliver_after)
         else:
-            hv.interrupts_enabled_point(EPILOGUE[name.rsplit("_", 1)[1]])
+            self._iret()
 
     def _iret(self) -> None:
         """The wedge's slow path: the guest's eax is on top of its stack, the iret frame under it."""

@@ -161,9 +161,11 @@ class GuestFault(Exception):
 
 
 class MachineStop(PrevirtError):
-    """The guest brought the machine to a stop (triple fault, bad memory access, ...): `status` is the exit status."""
+    """The guest brought the machine to a stop (triple fault, bad memory access, ...): `reason` is the run's end
+    reason, `status` the exit status."""
 
     status = 1
+    reason = "cpu-error"
 
     def __init__(self, message: str, state: str = ""):
         super().__init__(message + (f"\n{state}" if state else ""))
@@ -172,14 +174,17 @@ class MachineStop(PrevirtError):
 
 class TripleFault(MachineStop):
     status = 12
+    reason = "triple-fault"
 
 
 class MemoryAccessError(MachineStop):
     status = 16
+    reason = "memory-error"
 
 
 class UnsupportedEvent(MachineStop):
     status = 18
+    reason = "unsupported"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -536,14 +541,6 @@ class Cpu:
             return 2
         return 1 if vector in (BP, OF) else 2
 
-    def segment_base(self, seg_reg: int) -> int:
-        """Base of the segment now in `seg_reg`, read from its descriptor (0 for a null selector)."""
-        sel = self.reg(seg_reg)
-        if sel & 0xFFFC == 0:
-            return 0
-        table = self.reg(X.UC_X86_REG_LDTR if sel & ERR_TI else X.UC_X86_REG_GDTR)
-        return Descriptor(*struct.unpack("<II", self.read_linear(table[1] + (sel & 0xFFF8), 8))).base
-
     def loaded_segment_base(self, seg_reg: int) -> int:
         """The base the CPU uses for `seg_reg` (ES, CS, SS, DS, FS, GS): the hidden part of the segment register,
         loaded with the selector.  No descriptor table is read (unlike `segment_base`), so this never faults."""
@@ -598,7 +595,7 @@ class Cpu:
         cpl, iopl = self.io_privilege()
         if cpl <= iopl:
             return True
-        _, base, limit, _ = self.reg(X.UC_X86_REG_TR)
+        base, limit = self.io_bitmap_tss()
         if limit < 103:
             return False
         offset = struct.unpack("<H", self.read_linear(base + 102, 2))[0] + port // 8
@@ -606,6 +603,11 @@ class Cpu:
             return False
         bits = struct.unpack("<H", self.read_linear(base + offset, 2))[0]
         return not bits & (((1 << size) - 1) << (port & 7))
+
+    def io_bitmap_tss(self) -> tuple[int, int]:
+        """(base, limit) of the TSS whose I/O permission bitmap the check reads: the task register's."""
+        _, base, limit, _ = self.reg(X.UC_X86_REG_TR)
+        return base, limit
 
     def io_privilege(self) -> tuple[int, int]:
         """(CPL, IOPL) as the I/O permission check sees them; IOPL -1 in virtual-8086 mode, where the bitmap decides
@@ -757,11 +759,15 @@ class Cpu:
         lay = self.layout
         error_code = ctypes.c_int32.from_address(base + lay.error_code).value & 0xFFFFFFFF
         is_int = ctypes.c_int32.from_address(base + lay.exception_is_int).value
-        old = ctypes.c_int32.from_address(base + lay.old_exception)
+        self._reset_old_exception()
+        return error_code, is_int
+
+    def _reset_old_exception(self) -> None:
+        """After a context_update into the reused context: old_exception back to -1, written back if it was not."""
+        old = ctypes.c_int32.from_address(self._ctx_addr + self.layout.old_exception)
         if old.value != -1:
             old.value = -1
             self.uc.context_restore(self._ctx)
-        return error_code, is_int
 
     def protect(self, address: int, size: int, perms: int) -> None:
         """uc.mem_protect, then old_exception back to -1: unicorn's region split leaves it set (checked on 2.1.4: a
@@ -769,10 +775,7 @@ class Cpu:
         shutdown."""
         self.uc.mem_protect(address, size, perms)
         self.uc.context_update(self._ctx)
-        old = ctypes.c_int32.from_address(self._ctx_addr + self.layout.old_exception)
-        if old.value != -1:
-            old.value = -1
-            self.uc.context_restore(self._ctx)
+        self._reset_old_exception()
 
     def set_cpl(self, cpl: int) -> None:
         """Force CPL (hflags bits 0-1) so that the segment loads that follow pass unicorn's privilege checks."""
@@ -933,9 +936,11 @@ class Cpu:
             raise GuestFault(PF, err | PF_P, linear)
 
     def _touch(self, addr: int, entry: int, write: bool) -> None:
+        """The walk's accessed/dirty bits: the processor's own store, past any check a subclass puts on stores the
+        guest makes (a hypervisor's page-table validation cannot refuse a change of these bits)."""
         new = entry | PTE_A | (PTE_D if write else 0)
         if new != entry:
-            self.phys_write(addr, struct.pack("<I", new))
+            Cpu.phys_write(self, addr, struct.pack("<I", new))
 
     def _phys_u32(self, addr: int) -> int:
         try:

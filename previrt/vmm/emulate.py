@@ -15,7 +15,7 @@ from unicorn import UcError
 from unicorn import x86_const as X
 
 from previrt.isa import i386
-from previrt.machine.cpu import CR0_PE, GP, IF, NT, RF, UD, VM, Descriptor, GuestFault, UnsupportedEvent
+from previrt.machine.cpu import CR0_PE, GP, IF, NP, NT, RF, UD, VM, Descriptor, GuestFault, UnsupportedEvent
 from previrt.vmm.segments import BUSY_TSS, LDT_TYPE, SEG_REGS, TSS_AVAILABLE
 from previrt.vmm.vcpu import IOPL_MASK, real_selector
 
@@ -56,7 +56,7 @@ class Emulator:
     # --- decoding ----------------------------------------------------------------------------------------
     def fetch(self, eip: int) -> bytes:
         """Up to 15 instruction bytes at CS:EIP, stopping at the first page the guest cannot read."""
-        linear = (self.hv.shadow.segment_base(self.cpu.reg(X.UC_X86_REG_CS)) + eip) & 0xFFFFFFFF
+        linear = (self.cpu.loaded_segment_base(X.UC_X86_REG_CS) + eip) & 0xFFFFFFFF
         try:
             return self.hv.read_guest(linear, MAX_INSN)
         except GuestFault:
@@ -119,7 +119,7 @@ class Emulator:
         if insn.addr_size == 2:
             ea &= 0xFFFF
         seg = mem.segment or (CX.X86_REG_SS if mem.base in STACK_BASES else CX.X86_REG_DS)
-        return (self.hv.shadow.segment_base(self.reg(seg)) + ea) & 0xFFFFFFFF
+        return (self.cpu.loaded_segment_base(_uc_reg(self.md.reg_name(seg))) + ea) & 0xFFFFFFFF
 
     def read_op(self, insn, op, size: int | None = None) -> int:
         size = size or op.size
@@ -143,8 +143,7 @@ class Emulator:
 
     # --- stack -------------------------------------------------------------------------------------------
     def _stack(self) -> tuple[int, int]:
-        ss = self.cpu.reg(X.UC_X86_REG_SS)
-        return self.hv.shadow.segment_base(ss), self.cpu.reg(X.UC_X86_REG_ESP)
+        return self.cpu.loaded_segment_base(X.UC_X86_REG_SS), self.cpu.reg(X.UC_X86_REG_ESP)
 
     def push(self, values: list[int], size: int = 4) -> None:
         """Push values (first pushed first) in one checked write."""
@@ -341,7 +340,7 @@ class Emulator:
         if desc.s or desc.type not in types:
             raise GuestFault(GP, selector & 0xFFFC)
         if not desc.present:
-            raise GuestFault(11, selector & 0xFFFC)
+            raise GuestFault(NP, selector & 0xFFFC)
         return desc
 
     def op_lldt(self, insn) -> None:

@@ -17,14 +17,14 @@ from unicorn import x86_const as X
 from previrt.elf import read_image
 from previrt.isa import i386
 from previrt.machine import memory, multiboot
-from previrt.machine.cpu import (BP, DB, TF, UD, CR0_PE, CR0_PG, GP, PF, PF_P, PTE_A, PTE_D, Cpu, Event, GuestFault,
+from previrt.machine.cpu import (BP, DB, TF, UD, CR0_PE, CR0_PG, GP, PF, PF_P, Cpu, Event, GuestFault,
                                  InterruptEnableSites, MachineStop, interrupt_enable_sites, UnsupportedEvent, vector_name)
 from previrt.machine.runner import Machine, RunConfig, set_multiboot_state
 from previrt.machine.stats import by_vector
 from previrt.vmm.bounce import VirtualDelivery
 from previrt.vmm.emulate import CR0_CD, CR0_NW, CR4_KNOWN, CR4_PAE, PRIVILEGED, Emulator
 from previrt.vmm.registry import Hypervisor
-from previrt.vmm.rewrite import REWRITTEN, Original, Rewriter
+from previrt.vmm.rewrite import REWRITTEN, LoadMap, Original, Rewriter
 from previrt.vmm.segments import SegmentLoader, ShadowGdt
 from previrt.vmm.vcpu import VirtualCpu, real_ring, real_selector
 from previrt.vmm.window import Window
@@ -34,9 +34,9 @@ GUEST_TLB_SIZE = 4096    # translations the hypervisor remembers for its own acc
 
 # Rows emulated when they raise #GP in ring 1 (privileged and IOPL-sensitive ones, and every rewritten row: an
 # unscanned segment load, iret or lret of the guest kernel can fault on the compressed ring too).
-TRAPPING = frozenset({"cli", "sti", "hlt", "lgdt", "lidt", "lldt", "ltr", "lmsw", "clts", "invd", "wbinvd",
-                      "invlpg", "mov_to_cr", "mov_from_cr", "mov_to_dr", "mov_from_dr", "rdmsr", "wrmsr",
-                      "rdpmc"}) | REWRITTEN
+PORT_IO = frozenset({"in", "out", "ins", "outs"})    # these trap in unicorn's port hooks, not as #GP
+TRAPPING = PRIVILEGED | frozenset(r.name for r in i386.ROWS if r.category is i386.Category.IOPL_SENSITIVE
+                                  and r.name not in PORT_IO) | REWRITTEN
 SEGMENT_REGISTERS = frozenset({X.UC_X86_REG_CS, X.UC_X86_REG_SS, X.UC_X86_REG_DS, X.UC_X86_REG_ES,
                                X.UC_X86_REG_FS, X.UC_X86_REG_GS})
 STRING_IO = {0x6C: "ins", 0x6D: "ins", 0x6E: "outs", 0x6F: "outs"}
@@ -47,6 +47,12 @@ class HypervisorViolation(MachineStop):
     """The guest broke a rule of the hypervisor where the bare PC would not have faulted."""
     status = 26
     reason = "violation"
+
+    @classmethod
+    def window_without_paging(cls, linear: int, state: str) -> "HypervisorViolation":
+        """With the guest's paging off nothing can be mapped at `linear`, and the bare PC would reach memory there."""
+        return cls(f"guest access to linear {linear:#010x} with paging off: the hypervisor's window is reserved in "
+                   "every address space", state)
 
 
 class GuestCpu(Cpu):
@@ -69,8 +75,7 @@ class GuestCpu(Cpu):
             return frame | (linear & 0xFFF)
         if self.hv.window.config.holds_linear(linear) and not self.hv.shows_guest(linear):
             if not self.hv.vcpu.cr0 & CR0_PG:
-                raise HypervisorViolation(f"guest access to linear {linear:#010x} with paging off: the hypervisor's "
-                                          "window is reserved in every address space", self.state_report())
+                raise HypervisorViolation.window_without_paging(linear, self.state_report())
             raise GuestFault(PF, (2 if write else 0) | (4 if user else 0), linear)
         phys = super().translate(linear, write, user)
         if len(self.guest_tlb) >= GUEST_TLB_SIZE:
@@ -87,16 +92,6 @@ class GuestCpu(Cpu):
             self.hv.gdt_visible(True)
         super().set_reg(reg, value)
 
-    def segment_base(self, seg_reg: int) -> int:
-        return self.hv.shadow.segment_base(self.reg(seg_reg))
-
-    def _touch(self, addr: int, entry: int, write: bool) -> None:
-        """Accessed and dirty bits the hypervisor's own walk sets for the guest (delivery, emulation): the processor's
-        stores, never a change a validator could refuse."""
-        new = entry | PTE_A | (PTE_D if write else 0)
-        if new != entry:
-            Cpu.phys_write(self, addr, struct.pack("<I", new))
-
     def phys_write(self, addr: int, data: bytes) -> None:
         if self.hv.window.config.holds_frame(addr, len(data)):
             raise HypervisorViolation(f"guest store to hypervisor memory at physical {addr:#010x}",
@@ -111,23 +106,19 @@ class GuestCpu(Cpu):
         return (self.hv.vcpu.virtual_ring(self.cpl),
                 (self.hv.vcpu.eflags(self.reg(X.UC_X86_REG_EFLAGS), self.cpl) >> 12) & 3)
 
+    def io_bitmap_tss(self) -> tuple[int, int]:
+        """The guest's TSS (its virtual task register), never loaded into the CPU."""
+        return self.hv.vcpu.tr.base, self.hv.vcpu.tr.limit
+
     def io_allowed(self, port: int, size: int) -> bool:
-        cpl, iopl = self.io_privilege()
-        if cpl < 3:
+        """The bare PC's check on the virtual CPL, IOPL and TSS; a port access of the guest's rings 0-2 is the trap
+        of in/out (ring 1, IOPL 0), an exit; a TSS the guest cannot read refuses the access."""
+        if self.io_privilege()[0] < 3:
             self.hv.io_exit()
-        if iopl >= cpl:
-            return True
-        tr = self.hv.vcpu.tr
-        if tr.limit < 103:
-            return False
         try:
-            offset = struct.unpack("<H", self.read_linear(tr.base + 102, 2))[0] + port // 8
-            if offset + 1 > tr.limit:
-                return False
-            bits = struct.unpack("<H", self.read_linear(tr.base + offset, 2))[0]
+            return super().io_allowed(port, size)
         except GuestFault:
             return False
-        return not bits & (((1 << size) - 1) << (port & 7))
 
     def _on_rom_write(self, access: int, address: int, size: int, value: int) -> bool:
         if self.hv.paging.typed(address):
@@ -212,16 +203,13 @@ class HypervisorMachine(Machine):
         image is patched in guest memory for this hypervisor (its templates); the sites patched to int3 are emulated
         at the trap like rewritten instructions."""
         from previrt import patch
-        from previrt.vmm.rewrite import load_map
         self.paravirt = self.hypervisor.paravirt(self)
         self.paravirt.install()
-        segments = load_map(self.config.image)
-
-        def physical(vaddr: int) -> int:
-            return next(vaddr - v + p for v, p, size in segments if v <= vaddr < v + size)
+        physical = LoadMap(self.config.image).physical
+        sites = read_image(self.config.image).sites
         if self.config.patched is not None:          # previrt patch wrote the image: its bytes are patched
             plan = self.config.patched
-            self.patched_sites = dict(Counter(i386.row(s.kind).name for s in read_image(self.config.image).sites))
+            self.patched_sites = dict(Counter(i386.row(s.kind).name for s in sites))
         else:
             plan = patch.plan(self.config.image, self.hypervisor.templates, self.paravirt.symbols())
             for address, data in plan.writes.items():
@@ -231,8 +219,7 @@ class HypervisorMachine(Machine):
             self.rewriter.originals[physical(address)] = Original(physical(address), data, kind)
         self.unhandled = {physical(a): kind for a, kind in plan.unhandled.items()}
         self.replaced = {physical(a): (data, kind, insn_len) for a, (data, kind, insn_len) in plan.replaced.items()}
-        self._rewrite_unannotated([(physical(s.address), physical(s.address) + s.size)
-                                   for s in read_image(self.config.image).sites])
+        self._rewrite_unannotated([(physical(s.address), physical(s.address) + s.size) for s in sites])
         start, end = self.paravirt.wedge_range()
         self._count_wedge(start, end)
 
@@ -391,8 +378,7 @@ class HypervisorMachine(Machine):
         if event.vector == PF and not event.software:
             cr2 = cpu.reg(X.UC_X86_REG_CR2)
             if not self.vcpu.cr0 & CR0_PG:
-                raise HypervisorViolation(f"guest access to linear {cr2:#010x} with paging off: the hypervisor's "
-                                          "window is reserved in every address space", cpu.state_report())
+                raise HypervisorViolation.window_without_paging(cr2, cpu.state_report())
             self.vcpu.cr2 = cr2
             if self.window.config.holds_linear(cr2):     # the guest's view: nothing is there
                 event.error_code &= ~PF_P
@@ -449,7 +435,7 @@ class HypervisorMachine(Machine):
 
     def _code_address(self, eip: int, user: bool) -> int | None:
         """The physical address of the guest's code at CS:EIP (None if it is not mapped)."""
-        linear = (self.shadow.segment_base(self.cpu.reg(X.UC_X86_REG_CS)) + eip) & 0xFFFFFFFF
+        linear = (self.cpu.loaded_segment_base(X.UC_X86_REG_CS) + eip) & 0xFFFFFFFF
         try:
             return self.cpu.translate(linear, False, user)
         except GuestFault:

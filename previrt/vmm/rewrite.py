@@ -36,12 +36,18 @@ class Original:
     kind: str
 
 
-def load_map(image_path: str) -> list[tuple[int, int, int]]:
-    """(p_vaddr, p_paddr, p_memsz) of each PT_LOAD segment: link addresses to the physical addresses loaded."""
-    from elftools.elf.elffile import ELFFile
-    with open(image_path, "rb") as f:
-        return [(h["p_vaddr"], h["p_paddr"], h["p_memsz"]) for h in ELFFile(f).iter_segments()
-                if h["p_type"] == "PT_LOAD"]
+class LoadMap:
+    """Link addresses to the physical addresses the loader wrote them at: (p_vaddr, p_paddr, p_memsz) of each
+    PT_LOAD segment of an ELF image."""
+
+    def __init__(self, image_path: str):
+        from elftools.elf.elffile import ELFFile
+        with open(image_path, "rb") as f:
+            self.segments = [(h["p_vaddr"], h["p_paddr"], h["p_memsz"]) for h in ELFFile(f).iter_segments()
+                             if h["p_type"] == "PT_LOAD"]
+
+    def physical(self, vaddr: int) -> int | None:
+        return next((vaddr - v + p for v, p, size in self.segments if v <= vaddr < v + size), None)
 
 
 def gap_ranges(image, sweep, other_mode) -> list:
@@ -80,10 +86,7 @@ class Rewriter:
             image = elf.read_image(image_path)
         except PrevirtError:
             return
-        segments = load_map(image_path)
-
-        def physical(vaddr: int) -> int | None:
-            return next((vaddr - v + p for v, p, size in segments if v <= vaddr < v + size), None)
+        physical = LoadMap(image_path).physical
         _, other_mode = audit.check_code_ranges(image)
         sweep, _ = audit.sweep_ranges(image, other_mode)
         md = audit.disassembler()

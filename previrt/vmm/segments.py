@@ -40,7 +40,7 @@ def valid_shadow(lo: int, hi: int) -> bool:
 class ShadowTable:
     """One shadow descriptor table (the GDT or the LDT) in the window, kept in step with the guest's table: rebuilt
     when the guest loads a new one, refreshed entry by entry at every emulated segment load and compared whole at
-    every return to ring 3 (`sync`); a Python copy of the shadow gives segment bases."""
+    every return to ring 3 (`sync`)."""
 
     def __init__(self, window: Window, read_guest, frame: int, linear: int):
         self.window, self.read_guest = window, read_guest      # read_guest(linear, size) -> bytes, may GuestFault
@@ -99,9 +99,6 @@ class ShadowTable:
             self.entries[index] = shadow
             self.window.uc.mem_write(self.frame + index * 8, struct.pack("<II", *shadow))
 
-    def base_of(self, index: int) -> int:
-        return Descriptor(*self.entries[index]).base if index < len(self.entries) else 0
-
 
 class ShadowGdt:
     """The shadow GDT and LDT: the guest's descriptor tables as the CPU really uses them."""
@@ -143,11 +140,6 @@ class ShadowGdt:
     def guest_descriptor(self, selector: int) -> Descriptor:
         table, index = self.table(selector), selector >> 3
         return Descriptor(*table.guest_entries[index]) if index < len(table.guest_entries) else Descriptor(0, 0)
-
-    def segment_base(self, selector: int) -> int:
-        if selector & 0xFFFC == 0:
-            return 0
-        return self.table(selector).base_of(selector >> 3)
 
 
 class SegmentLoader:

@@ -5,8 +5,8 @@
  * (hypervisors/direct/abi.py) as -D definitions: SHARED_VIF, SHARED_IOPL, SHARED_PENDING, SHARED_SCRATCH, HC_*.
  *
  * Every entry preserves every register and the arithmetic flags, as the instruction it stands for does.  The
- * instruction counts after each hypercall are part of the ABI (abi.py: EPILOGUE): the hypervisor lets exactly those
- * instructions, and for sti the one after it, run before it delivers the waiting interrupt. */
+ * instruction counts after each hypercall are part of the ABI (abi.py: HYPERCALLS, deliver_after): the hypervisor
+ * lets exactly those instructions, and for sti the one after it, run before it delivers the waiting interrupt. */
 
     .text
 
