@@ -21,9 +21,9 @@ from previrt.errors import UsageError
 from previrt.machine import memory, multiboot
 from previrt.machine.board import Board, BoardConfig, build_board
 from previrt.machine.clock import DEFAULT_HZ, Clock
-from previrt.machine.cpu import (Cpu, InterruptEnableSites, MachineStop, MemoryAccessError, TripleFault,
-                                 UnsupportedEvent, segment_descriptor, interrupt_enable_sites)
+from previrt.machine.cpu import Cpu, InterruptEnableSites, MachineStop, segment_descriptor, interrupt_enable_sites
 from previrt.machine.stats import RunStats, by_vector, check_destination, write_json
+from previrt.elf import ELFMAG
 from previrt.sites import SECTION
 
 MAX_SLICE = 1 << 20          # instructions per emu_start when no event is scheduled
@@ -340,12 +340,9 @@ class Machine:
         return END_STATUS[self.end_reason]
 
 
-STOP_REASONS = {TripleFault: "triple-fault", MemoryAccessError: "memory-error", UnsupportedEvent: "unsupported"}
-
-
 def stop_reason(err: MachineStop) -> str:
-    """The end reason of a machine stop: the table's, or the reason its class names (a hypervisor's own stops)."""
-    return STOP_REASONS.get(type(err)) or getattr(type(err), "reason", "cpu-error")
+    """The end reason of a machine stop: the one its class names."""
+    return err.reason
 
 
 class RunInterrupted(BaseException):
@@ -440,7 +437,7 @@ def check_mode(config: RunConfig) -> None:
     for the hypervisor (mode "previrt") unless --virt full asks for full virtualization (its sites then ignored)."""
     from previrt.patch import patched_note
 
-    note = patched_note(config.image) if config.image and os.path.isfile(config.image) else None
+    note = patched_note(config.image) if has_elf_magic(config.image) else None   # a Multiboot image may be raw
     if note is not None:
         check_patched(config, note)
         return
@@ -456,6 +453,11 @@ def check_mode(config: RunConfig) -> None:
         raise UsageError(f"this previrt image has {SECTION} records, and {config.target} runs images by full "
                          "virtualization only: add --virt full (the sites are then ignored)", where=config.image)
     config.virt = "previrt"
+
+
+def has_elf_magic(path: str) -> bool:
+    with open(path, "rb") as f:
+        return f.read(len(ELFMAG)) == ELFMAG
 
 
 def check_patched(config: RunConfig, note) -> None:

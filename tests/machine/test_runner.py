@@ -7,6 +7,7 @@ import json
 import os
 import select
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -467,3 +468,18 @@ def test_a_second_signal_ends_a_run_blocked_on_standard_input(tmp_path):
     assert proc.returncode == 130 and sent >= 2
     assert err.decode().strip().splitlines()[-1].startswith("previrt: interrupted: status 130, ")
     assert _stats(stats)["signal"] == "SIGINT"
+
+
+def test_raw_image_with_multiboot_address_fields_runs(tmp_path):
+    """A Multiboot image that is no ELF file (flag bit 16: the header's address fields say where it loads) runs on
+    the bare PC: the check for a patched image leaves it alone."""
+    flags = (1 << 16) | 3
+    header = struct.pack("<8I", 0x1BADB002, flags, -(0x1BADB002 + flags) & 0xFFFFFFFF,
+                         0x200040, 0x200000, 0x200080, 0x201000, 0x200060)
+    body = bytearray(0x80)
+    body[0x40:0x40 + len(header)] = header
+    body[0x60:0x62] = b"\xfa\xf4"       # cli; hlt
+    path = tmp_path / "kernel.bin"
+    path.write_bytes(bytes(body))
+    done = run_image(path)
+    assert done.returncode == 10 and b"interrupts disabled" in done.stderr
