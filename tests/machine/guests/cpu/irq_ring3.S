@@ -9,24 +9,7 @@ _start:
     kit_init
     set_gate 0x20, timer_handler, INT_GATE
     set_gate 13, gp_handler, INT_GATE
-    movb $0x11, %al              /* PIC: vectors 0x20/0x28, only IRQ 0 unmasked */
-    outb %al, $0x20
-    outb %al, $0xA0
-    movb $0x20, %al
-    outb %al, $0x21
-    movb $0x28, %al
-    outb %al, $0xA1
-    movb $4, %al
-    outb %al, $0x21
-    movb $2, %al
-    outb %al, $0xA1
-    movb $1, %al
-    outb %al, $0x21
-    outb %al, $0xA1
-    movb $0xFE, %al
-    outb %al, $0x21
-    movb $0xFF, %al
-    outb %al, $0xA1
+    pic_remap 0x20, 0xFE, 0xFF       /* PIC: vectors 0x20/0x28, only IRQ 0 unmasked */
     movb $0x34, %al              /* PIT channel 0, mode 2, ~10 kHz */
     outb %al, $0x43
     movb $119, %al

@@ -78,6 +78,29 @@ ustack_top:
     lidt idtr
 .endm
 
+/* pic_remap base, master_mask, slave_mask: initialize the 8259A pair (ICW1-4: edge, cascade on IR2, 8086 mode) with
+   vectors base..base+15, then set the masks.  Clobbers %al. */
+.macro pic_remap base, master_mask, slave_mask
+    movb $0x11, %al
+    outb %al, $0x20
+    outb %al, $0xA0
+    movb $\base, %al
+    outb %al, $0x21
+    movb $\base + 8, %al
+    outb %al, $0xA1
+    movb $4, %al
+    outb %al, $0x21
+    movb $2, %al
+    outb %al, $0xA1
+    movb $1, %al
+    outb %al, $0x21
+    outb %al, $0xA1
+    movb $\master_mask, %al
+    outb %al, $0x21
+    movb $\slave_mask, %al
+    outb %al, $0xA1
+.endm
+
 /* set_gate vec, handler, attr: IDT entry `vec` → KCODE:handler. */
 .macro set_gate vec, handler, attr
     movl $\handler, %eax

@@ -8,24 +8,7 @@ _start:
     kit_init
     set_gate 0x20, timer_handler, INT_GATE
     /* PIC: ICW1..ICW4, master vectors 0x20, slave 0x28, mask all but IRQ 0 */
-    movb $0x11, %al
-    outb %al, $0x20
-    outb %al, $0xA0
-    movb $0x20, %al
-    outb %al, $0x21
-    movb $0x28, %al
-    outb %al, $0xA1
-    movb $4, %al
-    outb %al, $0x21
-    movb $2, %al
-    outb %al, $0xA1
-    movb $1, %al
-    outb %al, $0x21
-    outb %al, $0xA1
-    movb $0xFE, %al
-    outb %al, $0x21
-    movb $0xFF, %al
-    outb %al, $0xA1
+    pic_remap 0x20, 0xFE, 0xFF       /* PIC: vectors 0x20/0x28, only IRQ 0 unmasked */
     /* PIT channel 0, lobyte/hibyte, mode 2, divisor 1193 (~1 kHz) */
     movb $0x34, %al
     outb %al, $0x43
