@@ -5,33 +5,19 @@ unusable input (a clear message naming the file or option, no traceback, nothing
 from __future__ import annotations
 
 import importlib.metadata
-import io
 import os
 import subprocess
 import sys
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
-from previrt.cli import main
+from tests.clikit import cli
 from tests.machine.guestkit import build_asm, exit_status
 
 GUEST_OK = '#include "guestkit.h"\n.text\n.globl _start\n_start:\n puts "ran"\n exit 0\n'
 ANNOTATABLE = "\t.text\n\t.globl f\nf:\tcli\n\tret\n"
 REFUSED = '# 3 "kern.c"\n\t.ascii "oops, cli\n'   # an unterminated string: the asm pass refuses it at kern.c:3
-
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    """`previrt ARGV` in this process: (status, stdout, stderr); argparse's exits included."""
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            status = main([str(a) for a in argv])
-        except SystemExit as e:
-            status = e.code
-    assert "Traceback" not in err.getvalue()
-    return status, out.getvalue(), err.getvalue()
 
 
 def previrt_process(*argv: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:

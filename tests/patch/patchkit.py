@@ -66,23 +66,6 @@ def poke(image: Path, address: int, data: bytes) -> None:
     image.write_bytes(bytes(blob))
 
 
-def cli(*argv) -> tuple[int, str, str]:
-    """`previrt ARGV` in this process: (status, stdout, stderr); argparse's exits included."""
-    import io
-    from contextlib import redirect_stderr, redirect_stdout
-
-    from previrt.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            status = main([str(a) for a in argv])
-        except SystemExit as e:
-            status = e.code
-    assert "Traceback" not in err.getvalue()
-    return status, out.getvalue(), err.getvalue()
-
-
 def template_set(folder: Path, **templates: str) -> Path:
     """A copy of the test templates with some replaced (name without suffix -> text; None removes it)."""
     shutil.copytree(TEMPLATES, folder)

@@ -11,7 +11,8 @@ import pytest
 from previrt import patch
 from previrt.elf import read_image
 from previrt.vmm import registry
-from tests.patch.patchkit import SYM, TEMPLATES, build_image, cli, copy_image, poke, template_set
+from tests.clikit import cli
+from tests.patch.patchkit import SYM, TEMPLATES, build_image, copy_image, poke, template_set
 from tests.toolchain.projects import asm_image
 
 
