@@ -4,7 +4,6 @@ never changed by the guest."""
 
 from __future__ import annotations
 
-import io
 import struct
 
 import pytest
@@ -13,31 +12,19 @@ from hypothesis import strategies as st
 
 from hypervisors.direct.paging import FRAME
 from previrt.machine.cpu import CR0_PG, CR4_PSE, PDE_PS, PTE_P
-from previrt.machine.runner import RunConfig
-from previrt.vmm import registry
 from previrt.vmm.machine import HypervisorMachine, HypervisorViolation
-from tests.machine.guestkit import build_asm
+from tests.vmm.vmmkit import MEM, direct_machine, halt_image
 
-HALT = """\
-#include "guestkit.h"
-    .text
-    .globl _start
-_start:
-    cli
-    hlt
-"""
-MEM = 8 << 20
 PD, PT_BASE = 0x200000, 0x300000          # where the tests put their tables (guest RAM)
 
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory):
-    return build_asm(tmp_path_factory.mktemp("paging"), HALT, name="halt")
+    return halt_image(tmp_path_factory.mktemp("paging"))
 
 
 def machine(image) -> HypervisorMachine:
-    return HypervisorMachine(RunConfig(image=str(image), mem_bytes=MEM), io.BytesIO(),
-                             hypervisor=registry.load("direct"))
+    return direct_machine(image)
 
 
 def hypervisor_bytes(hv: HypervisorMachine) -> bytes:

@@ -4,7 +4,6 @@ stop — no other exception ever reaches the host."""
 
 from __future__ import annotations
 
-import io
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,19 +11,9 @@ from hypothesis import strategies as st
 from unicorn import x86_const as X
 
 from previrt.machine.cpu import MachineStop
-from previrt.machine.runner import RunConfig
-from previrt.vmm import registry
-from previrt.vmm.machine import TRAPPING, HypervisorMachine
-from tests.machine.guestkit import build_asm
+from previrt.vmm.machine import TRAPPING
+from tests.vmm.vmmkit import direct_machine, halt_image
 
-HALT = """\
-#include "guestkit.h"
-    .text
-    .globl _start
-_start:
-    cli
-    hlt
-"""
 CODE = 0x180000
 OPCODES = [b"\x0f\x01", b"\x0f\x00", b"\x8e", b"\x8c", b"\x9c", b"\x9d", b"\xcf", b"\xcb", b"\xca", b"\x1e", b"\x1f",
            b"\x06", b"\x07", b"\x16", b"\x17", b"\x0f\xa0", b"\x0f\xa1", b"\x0f\xa8", b"\x0f\xa9", b"\xc4", b"\xc5",
@@ -37,7 +26,7 @@ REGS = (X.UC_X86_REG_EAX, X.UC_X86_REG_EBX, X.UC_X86_REG_ECX, X.UC_X86_REG_EDX, 
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory):
-    return build_asm(tmp_path_factory.mktemp("emulate"), HALT, name="halt")
+    return halt_image(tmp_path_factory.mktemp("emulate"))
 
 
 @settings(max_examples=150, deadline=None,
@@ -46,8 +35,7 @@ def image(tmp_path_factory):
        tail=st.binary(min_size=8, max_size=8), regs=st.lists(st.integers(0, 0xFFFFFFFF), min_size=8, max_size=8),
        memory=st.binary(min_size=64, max_size=64), near=st.booleans())
 def test_random_sensitive_instructions(image, prefix, opcode, tail, regs, memory, near):
-    hv = HypervisorMachine(RunConfig(image=str(image), mem_bytes=8 << 20), io.BytesIO(),
-                           hypervisor=registry.load("direct"))
+    hv = direct_machine(image)
     hv.cpu.uc.mem_write(CODE, prefix + opcode + tail)
     for i, (reg, value) in enumerate(zip(REGS, regs)):
         if near:        # pointers into RAM, so memory operands often resolve

@@ -4,7 +4,6 @@ descriptor with a DPL the guest's kernel ring cannot use as ring 0; a segment lo
 
 from __future__ import annotations
 
-import io
 import struct
 
 import pytest
@@ -12,21 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from previrt.machine.cpu import Descriptor, GuestFault, UnsupportedEvent
-from previrt.machine.runner import RunConfig
-from previrt.vmm import registry
-from previrt.vmm.machine import HypervisorMachine
 from previrt.vmm.segments import SEG_REGS, compress, valid_shadow
 from previrt.vmm.vcpu import REAL_RING, real_selector
-from tests.machine.guestkit import build_asm
+from tests.vmm.vmmkit import direct_machine, halt_image
 
-HALT = """\
-#include "guestkit.h"
-    .text
-    .globl _start
-_start:
-    cli
-    hlt
-"""
 GDT = 0x200000
 descriptors = st.tuples(st.integers(0, 0xFFFFFFFF), st.integers(0, 0xFFFFFFFF))
 
@@ -44,7 +32,7 @@ def test_shadow_descriptor_never_has_dpl_0(d):
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory):
-    return build_asm(tmp_path_factory.mktemp("segments"), HALT, name="halt")
+    return halt_image(tmp_path_factory.mktemp("segments"))
 
 
 @settings(max_examples=80, deadline=None,
@@ -52,8 +40,7 @@ def image(tmp_path_factory):
 @given(table=st.lists(descriptors, min_size=1, max_size=8), selector=st.integers(0, 0xFFFF),
        name=st.sampled_from(["ds", "es", "fs", "gs", "ss"]), cpl=st.sampled_from([0, 3]))
 def test_random_segment_loads(image, table, selector, name, cpl):
-    hv = HypervisorMachine(RunConfig(image=str(image), mem_bytes=8 << 20), io.BytesIO(),
-                           hypervisor=registry.load("direct"))
+    hv = direct_machine(image)
     hv.cpu.uc.mem_write(GDT, bytes(8) + b"".join(struct.pack("<II", *d) for d in table))
     hv.load_gdt(GDT, 8 * (len(table) + 1) - 1)
     if cpl == 3:
