@@ -14,13 +14,19 @@ from unicorn import x86_const as X
 
 from previrt.machine.cpu import GATE_INT32, GATE_TRAP32, Descriptor, GuestFault, MachineStop
 from previrt.vmm import wedge as wedge_build
+from previrt.vmm.machine import HypervisorViolation
 from previrt.vmm.window import PAGE, WindowConfig
 
-ABI_VERSION = 1
+FRAME = 0xFFFFF000
+
+ABI_VERSION = 2
 HYPERCALL_VECTOR = 0x82                 # int $0x82 from the guest's ring 0; eax = number; result in eax
 SHARED_OFFSET = 0x20000                 # the shared page, from the window's base (after the shadow GDT and LDT)
 WEDGE_OFFSET = 0x30000                  # the wedge's code and data
 WEDGE_LIMIT = 0x10000
+TYPED_OFFSET = 0x40000                  # the typed-frame bitmap (read-only): bit f set while frame f is a page table
+TYPED_SIZE = 0x10000
+MMU_QUEUE_SIZE = 64                     # page-table updates the wedge queues before it must flush
 
 # The shared page: what the guest and the wedge read and write without an exit.
 SHARED_FIELDS = {               # name: (offset, size)
@@ -35,6 +41,10 @@ SHARED_FIELDS = {               # name: (offset, size)
     "eoi_exit": (0x18, 1),      # 1: a PIC has an unmasked request, so an EOI may let it through: EOIs go to the port
     "eoi_master": (0x19, 1),    # non-specific EOIs the wedge deferred, per PIC (the hypervisor applies them
     "eoi_slave": (0x1A, 1),     # before the PIC is next looked at)
+    "mmu_count": (0x1C, 4),     # page-table updates queued in mmu_queue (the wedge appends; any exit applies them)
+    "pte_load_path": (0x20, 4), # where a page-table-entry load goes: the plain load while nothing is queued, else
+                                # the queue lookup (the wedge sets it when it queues; the hypervisor when it flushes)
+    "mmu_queue": (0x100, 8 * MMU_QUEUE_SIZE),   # (physical address of the entry, value) pairs, in program order
 }
 PIC_COMMAND = {"eoi_master": 0x20, "eoi_slave": 0xA0}
 NONSPECIFIC_EOI = 0x20
@@ -55,19 +65,35 @@ HYPERCALLS = {h.number: h for h in (
     Hypercall(2, "irq_enable_iret", (), "deliver the waiting interrupt after iret", deliver_after=2),
     Hypercall(3, "iret", (), "emulate an iret the wedge does not take (to ring 1/2, IF=0 or IOPL>0 for ring 3, "
                              "NT, VM)"),
+    Hypercall(4, "mmu_update", ("requests", "count"),
+              "validate and perform `count` page-table updates, (physical address of the entry, value) pairs at linear "
+              "`requests`; eax = 0 or an error, edx = updates done"),
+    Hypercall(5, "mmu_flush", (), "apply the updates queued in the shared page (every exit does; this call does "
+                                  "nothing else)"),
 )}
 HC = {h.name: h.number for h in HYPERCALLS.values()}
-EINVAL = -22
+EINVAL, EFAULT, EPERM = -22, -14, -1
+MMU_UPDATE_MAX = 1024                   # requests one mmu_update call takes; more is EINVAL
 
 
 def shared_address(window: WindowConfig, field: str) -> int:
     return window.base + SHARED_OFFSET + SHARED_FIELDS[field][0]
 
 
+def linear_view(window: WindowConfig) -> tuple[int, int]:
+    """(page tables, page directory): where the window's last slot shows the current address space's tables."""
+    slot = window.slots[-1]
+    return slot << 22, (slot << 22) + slot * PAGE
+
+
 def wedge_defines(window: WindowConfig) -> dict[str, int]:
     defines = {f"SHARED_{name.upper()}": shared_address(window, name) for name in SHARED_FIELDS}
     defines.update({f"HC_{name.upper()}": number for name, number in HC.items()})
     defines["HYPERCALL_VECTOR"] = HYPERCALL_VECTOR
+    defines["LINEAR_PT"], defines["LINEAR_PD"] = linear_view(window)
+    defines["TYPED_BITMAP"] = window.base + TYPED_OFFSET
+    defines["TYPED_FRAMES"] = 8 * TYPED_SIZE            # frames the bitmap describes (2 GiB; above: never typed)
+    defines["MMU_QUEUE_SIZE"] = MMU_QUEUE_SIZE
     return defines
 
 
@@ -116,6 +142,7 @@ class DirectParavirt:
         self.hv = hv
         self.wedge = build_wedge(hv.window.config)
         self.hypercalls: dict[str, int] = {}
+        self.mmu = {"queued": 0, "flushes": 0}     # updates applied from the queue, and the flushes that did it
 
     def install(self) -> None:
         """Map the shared page (supervisor, writable) and the wedge (supervisor, read-only) into the window, and
@@ -135,15 +162,121 @@ class DirectParavirt:
         for n in (0, 2, 3, 4):
             page.control_register(n, getattr(vcpu, f"cr{n}"))
         self.page = page
+        self.typed_bitmap = w.alloc(TYPED_SIZE // PAGE)
+        w.uc.mem_write(self.typed_bitmap, bytes(TYPED_SIZE))
+        for i in range(TYPED_SIZE // PAGE):
+            w.map(w.config.base + TYPED_OFFSET + i * PAGE, self.typed_bitmap + i * PAGE)
+        w.map_linear()
+        self.fast_load = self.wedge.symbols["wedge_pte_load_plain"]
+        self.slow_load = self.wedge.symbols["wedge_pte_load_queued"]
+        page.put("pte_load_path", self.fast_load)
+        self.plain_access = {self.wedge.symbols["wedge_pte_load_plain"], self.wedge.symbols["wedge_pte_store_plain"]}
+        paging = self.hv.paging
+        paging.typed_changed = self._typed_changed
+        for frame in paging.protected:
+            self._typed_changed(frame, True)
+
+    def _typed_changed(self, frame: int, typed: bool) -> None:
+        """Keep the wedge's bitmap of page-table frames: it queues updates of those and stores to any other frame."""
+        n = frame >> 12
+        if n >= 8 * TYPED_SIZE:
+            return
+        at = self.typed_bitmap + n // 8
+        byte = self.hv.cpu.uc.mem_read(at, 1)[0]
+        byte = byte | (1 << (n % 8)) if typed else byte & ~(1 << (n % 8))
+        self.hv.cpu.uc.mem_write(at, bytes((byte,)))
+
+    # --- page-table updates ----------------------------------------------------------------------------------
+    def queued(self) -> int:
+        return self.page.get("mmu_count")
+
+    def flush(self) -> int:
+        """Apply the updates the wedge queued, in order (at every exit, before the hypervisor looks at anything): the
+        guest's page tables are then as its stores left them.  A queue the guest corrupted (a count beyond the queue,
+        an entry outside its RAM, a value that breaks the rules in the active address space) stops it."""
+        count = self.page.get("mmu_count")
+        if not count:
+            return 0
+        self.page.put("mmu_count", 0)
+        self.page.put("pte_load_path", self.fast_load)
+        if count > MMU_QUEUE_SIZE:
+            raise HypervisorViolation(f"page-table update queue holds {count} entries, more than its "
+                                      f"{MMU_QUEUE_SIZE}", self.hv.cpu.state_report())
+        offset = SHARED_FIELDS["mmu_queue"][0]
+        pairs = struct.unpack(f"<{2 * count}I", self.hv.cpu.uc.mem_read(self.page.frame + offset, 8 * count))
+        for i in range(count):
+            error = self._update(pairs[2 * i], pairs[2 * i + 1])
+            if error:
+                raise HypervisorViolation(f"queued page-table update {i} of {count}: {error}",
+                                          self.hv.cpu.state_report())
+        self.mmu["queued"] += count
+        self.mmu["flushes"] += 1
+        return count
+
+    def _update(self, phys: int, value: int) -> str | None:
+        """One (entry, value) update: validated, then performed (a typed frame through direct paging's checks, any
+        other frame of guest RAM as a plain store).  The reason it is refused, or None."""
+        paging = self.hv.paging
+        if phys & 3:
+            return f"entry address {phys:#010x} is not 4-byte aligned"
+        if not paging._in_ram(phys & FRAME):
+            return f"entry address {phys:#010x} is outside guest RAM"
+        try:
+            if paging.typed(phys):
+                paging.store(phys, struct.pack("<I", value))
+            else:
+                self.hv.cpu.uc.mem_write(phys, struct.pack("<I", value))
+        except HypervisorViolation as refused:
+            return refused.args[0] if refused.args else "refused"
+        return None
+
+    def _mmu_update(self) -> None:
+        """mmu_update(ebx = requests, ecx = count): eax = 0, or EINVAL/EFAULT/EPERM at the first refused request;
+        edx = the requests performed before it (partial progress)."""
+        hv, cpu = self.hv, self.hv.cpu
+        requests, count = cpu.reg(X.UC_X86_REG_EBX), cpu.reg(X.UC_X86_REG_ECX)
+        done, result = 0, 0
+        if count > MMU_UPDATE_MAX:
+            result = EINVAL
+        else:
+            for done in range(count + 1):
+                if done == count:
+                    break
+                try:
+                    phys, value = struct.unpack("<II", hv.read_guest(requests + 8 * done, 8))
+                except (GuestFault, MachineStop):
+                    result = EFAULT
+                    break
+                error = self._update(phys, value)
+                if error:
+                    result = EINVAL if "outside" in error or "aligned" in error else EPERM
+                    break
+        cpu.set_reg(X.UC_X86_REG_EAX, result & 0xFFFFFFFF)
+        cpu.set_reg(X.UC_X86_REG_EDX, done)
+
+    def fault_in_wedge(self, eip: int) -> int | None:
+        """A fault of the wedge's plain page-table access (the pointer the guest gave faults as the guest's own mov
+        would): where the site's own instruction would have faulted — the call's return address is on top of the
+        stack, popped here.  None for any other address."""
+        if eip not in self.plain_access:
+            return None
+        cpu = self.hv.cpu
+        esp = cpu.reg(X.UC_X86_REG_ESP)
+        ret, = struct.unpack("<I", self.hv.read_guest(esp, 4))
+        cpu.set_reg(X.UC_X86_REG_ESP, (esp + 4) & 0xFFFFFFFF)
+        return ret
 
     def symbols(self) -> dict[str, int]:
         return symbols(self.hv.window.config)
 
     def shows(self, linear: int) -> bool:
-        """The window pages a patched guest uses: its shared page and the wedge."""
-        shared = self.hv.window.config.base + SHARED_OFFSET
+        """The window pages a patched guest uses: its shared page, the wedge, the typed-frame bitmap and the linear
+        view of its page tables."""
+        base = self.hv.window.config.base
         start, end = self.wedge_range()
-        return shared <= linear < shared + PAGE or start <= linear < end
+        return (base + SHARED_OFFSET <= linear < base + SHARED_OFFSET + PAGE or start <= linear < end
+                or base + TYPED_OFFSET <= linear < base + TYPED_OFFSET + TYPED_SIZE
+                or linear >> 22 == self.hv.window.linear_slot)
 
     def wedge_range(self) -> tuple[int, int]:
         return self.wedge.base, self.wedge.base + len(self.wedge.data)
@@ -204,6 +337,10 @@ class DirectParavirt:
             cpu.set_reg(X.UC_X86_REG_EAX, EINVAL & 0xFFFFFFFF)
         elif call.deliver_after is not None:
             hv.interrupts_enabled_point(call.deliver_after)
+        elif call.name == "mmu_update":
+            self._mmu_update()
+        elif call.name == "mmu_flush":
+            pass                                # the exit applied the queue
         else:
             self._iret()
 

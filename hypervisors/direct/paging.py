@@ -31,6 +31,7 @@ class DirectPaging:
         self.pt_users: dict[int, Counter] = {}          # page-table frame -> Counter of directories using it
         self.protected: set[int] = set()
         self.current: int | None = None                 # the active validated directory (paging on)
+        self.typed_changed = None                       # called with (frame, typed) when a frame gains or loses a type
         self.counts: Counter[str] = Counter()           # validations, protections, drops
 
     # --- what the core asks ------------------------------------------------------------------------------
@@ -80,7 +81,7 @@ class DirectPaging:
     def _check_pde(self, pd: int, index: int, entry: int) -> int | None:
         """Check one directory entry; return the page table it points to (None: none or a large page)."""
         if index in self.window.config.slots:
-            if entry != self.window.pde(index) and entry & PTE_P:
+            if entry != self.window.pde(index, pd) and entry & PTE_P:
                 raise self._violation(f"page directory {pd:#010x} entry {index} ({entry:#010x}) maps the "
                                       f"hypervisor's window {self.window.config.base:#010x}-"
                                       f"{self.window.config.base + self.window.config.size - 1:#010x}")
@@ -121,7 +122,7 @@ class DirectPaging:
                 self._use(pt, pd)
             self._protect(pd)
             for slot in self.window.config.slots:
-                self.cpu.uc.mem_write(pd + 4 * slot, struct.pack("<I", self.window.pde(slot)))
+                self.cpu.uc.mem_write(pd + 4 * slot, struct.pack("<I", self.window.pde(slot, pd)))
         self.current = pd
 
     def _use(self, pt: int, pd: int) -> None:
@@ -156,11 +157,15 @@ class DirectPaging:
         if frame not in self.protected:
             self.protected.add(frame)
             self.cpu.protect(frame, PAGE, UC_PROT_READ | UC_PROT_EXEC)
+            if self.typed_changed:
+                self.typed_changed(frame, True)
 
     def _unprotect_if_free(self, frame: int) -> None:
         if frame in self.protected and frame not in self.pds and frame not in self.pt_users:
             self.protected.discard(frame)
             self.cpu.protect(frame, PAGE, UC_PROT_ALL)
+            if self.typed_changed:
+                self.typed_changed(frame, False)
 
     # --- stores to typed frames --------------------------------------------------------------------------------
     def store(self, phys: int, data: bytes) -> None:

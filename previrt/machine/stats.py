@@ -50,6 +50,8 @@ class RunStats:
     hypercalls: dict[str, int] = field(default_factory=dict)           # by name
     wedge_instructions: int = 0            # guest instructions executed in the hypervisor's wedge (in-place VMM)
     direct_traps: dict[str, int] = field(default_factory=dict)         # int n from ring 3 delivered without an exit
+    page_table_updates: dict[str, int] = field(default_factory=dict)   # queued by the wedge: "queued" updates
+                                                                       # applied in "flushes" batches
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"

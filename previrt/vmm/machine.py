@@ -158,6 +158,7 @@ class HypervisorMachine(Machine):
         self.mode = config.virt or "full"            # "full", or "previrt": the image's sites patched at load
         self.paravirt = None
         self.unhandled: dict[int, str] = {}
+        self.site_spans: list[tuple[int, int]] = []   # (start, end) of every site of the image, linear
         self.replaced: dict[int, tuple] = {}         # physical site -> (original site bytes, kind, insn length)
         self.patched_sites: dict[str, int] = {}
         self.wedge_instructions = 0
@@ -207,6 +208,7 @@ class HypervisorMachine(Machine):
         self.paravirt.install()
         physical = LoadMap(self.config.image).physical
         sites = read_image(self.config.image).sites
+        self.site_spans = sorted((s.address, s.end) for s in sites)
         if self.config.patched is not None:          # previrt patch wrote the image: its bytes are patched
             plan = self.config.patched
             self.patched_sites = dict(Counter(i386.row(s.kind).name for s in sites))
@@ -222,6 +224,14 @@ class HypervisorMachine(Machine):
         self._rewrite_unannotated([(physical(s.address), physical(s.address) + s.size) for s in sites])
         start, end = self.paravirt.wedge_range()
         self._count_wedge(start, end)
+
+    def _site_start(self, return_address: int) -> int:
+        """The start of the site whose call into the wedge returns to `return_address`."""
+        i = bisect.bisect_right(self.site_spans, (return_address - 1, 1 << 33)) - 1
+        if i >= 0 and self.site_spans[i][0] < return_address <= self.site_spans[i][1]:
+            return self.site_spans[i][0]
+        raise HypervisorViolation(f"the wedge was called from {return_address:#010x}, which is not a patched site",
+                                  self.cpu.state_report())
 
     def _rewrite_unannotated(self, sites: list[tuple[int, int]]) -> None:
         """What the build pass did not annotate (code it never saw as instructions: assembler macros, inline blobs)
@@ -282,7 +292,8 @@ class HypervisorMachine(Machine):
         if self.mode == "previrt":
             stats.update(patched_sites=dict(sorted(self.patched_sites.items())),
                          hypercalls=dict(sorted(self.paravirt.hypercalls.items())),
-                         wedge_instructions=self.wedge_instructions, direct_traps=by_vector(self.direct_traps))
+                         wedge_instructions=self.wedge_instructions, direct_traps=by_vector(self.direct_traps),
+                         page_table_updates=dict(self.paravirt.mmu))
         return stats
 
     def shows_guest(self, linear: int) -> bool:
@@ -344,6 +355,10 @@ class HypervisorMachine(Machine):
 
     # --- exits --------------------------------------------------------------------------------------------------
     def exit(self, cause: str, what: str = "") -> None:
+        """Count an exit (and trace it).  A patched guest's queued page-table updates are applied first: from here on
+        the hypervisor sees the guest's tables as its stores left them."""
+        if self.paravirt is not None:
+            self.paravirt.flush()
         self.exits[cause] += 1
         if self.trace_exits is not None:
             eip = self.cpu.reg(X.UC_X86_REG_EIP)
@@ -375,6 +390,14 @@ class HypervisorMachine(Machine):
             self._check_scanned(self._code_address(eip, False), eip)
             if event.vector == GP and not event.software and self._trap(eip):
                 return
+        if event.vector == PF and not event.software and self.mode == "previrt":
+            if self.paravirt.queued():            # the walk may have met an entry whose store is still queued
+                self.exit("pf:queued", f"retry after the queued page-table updates {event.text()}")
+                return
+            site = self.paravirt.fault_in_wedge(eip)
+            if site is not None:                  # the wedge's plain access for a site: the site's own fault
+                eip = self._site_start(site)
+                cpu.set_reg(X.UC_X86_REG_EIP, eip)
         if event.vector == PF and not event.software:
             cr2 = cpu.reg(X.UC_X86_REG_CR2)
             if not self.vcpu.cr0 & CR0_PG:

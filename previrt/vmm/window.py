@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from unicorn import UC_PROT_ALL, UC_PROT_READ
 
-from previrt.machine.cpu import PDE_PS, PTE_P, PTE_U, PTE_W
+from previrt.machine.cpu import PDE_PS, PTE_A, PTE_P, PTE_U, PTE_W
 
 PAGE = 0x1000
 LARGE_PAGE = 0x400000
@@ -66,6 +66,7 @@ class Window:
             raise ValueError("the hypervisor's physical area is too small for its page tables and shadow tables")
         uc.mem_map(config.phys_base, config.phys_size, UC_PROT_ALL)
         self.shown = (0, 0)             # shadow GDT and LDT pages mapped (present) right now
+        self.linear_slot: int | None = None     # a window slot mapping each directory onto itself (`map_linear`)
         self._build_identity_pd()
         # the shadow tables: read-only even to a ring-1 store with CR0.WP=0
         uc.mem_protect(self.gdt_frame, 2 * TABLE_PAGES * PAGE, UC_PROT_READ)
@@ -78,10 +79,25 @@ class Window:
         self.first_free += pages * PAGE
         return frame
 
-    def pde(self, slot: int) -> int:
-        """The entry every guest page directory holds at window slot `slot`: supervisor, writable at the directory
-        level (each page's own entry decides), present."""
+    def pde(self, slot: int, directory: int | None = None) -> int:
+        """The entry the page directory at `directory` (None: the identity directory) holds at window slot `slot`:
+        supervisor, writable at the directory level (each page's own entry decides), present; at the linear slot,
+        the directory itself, read-only (not present in the identity directory: paging is off there)."""
+        if slot == self.linear_slot:
+            return 0 if directory is None else directory | PTE_P | PTE_A
         return self.pt_frames[slot - self.config.slots.start] | PTE_P | PTE_W
+
+    def map_linear(self) -> tuple[int, int]:
+        """Give the window's last slot to the linear view of the current address space's tables: each validated
+        directory maps itself there read-only (supervisor), so code in the window reads the entry of linear address
+        `a` at `base + (a >> 12) * 4` and the directory entry at `directory + (a >> 22) * 4`.  Returns (base,
+        directory)."""
+        self.linear_slot = self.config.slots[-1]
+        if self.linear_slot == self.config.slots.start:
+            raise ValueError("the window needs a second 4 MiB slot for the linear page-table view")
+        self._build_identity_pd()
+        base = self.linear_slot << 22
+        return base, base + self.linear_slot * PAGE
 
     def map(self, linear: int, frame: int | None, writable: bool = False) -> None:
         """Map one window page to one hypervisor frame, supervisor only (frame None: not present)."""

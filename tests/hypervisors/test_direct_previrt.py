@@ -162,7 +162,7 @@ def test_patched_file_runs_only_on_its_target_and_is_not_audited(kernel, tmp_pat
     out = tmp_path / "kernel.direct"
     done = subprocess.run([sys.executable, "-m", "previrt", "patch", str(kernel), "--target", "direct", "-o", str(out)],
                           capture_output=True, text=True)
-    assert done.returncode == 0 and "patched for direct (ABI 1)" in done.stdout
+    assert done.returncode == 0 and "patched for direct (ABI 2)" in done.stdout
     assert patch.patched_note(str(out)).target == "direct"
     cmdline = ("--cmdline", "run=null n=5")
     bare = run_image(out, *cmdline)

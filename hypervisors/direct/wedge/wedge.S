@@ -118,6 +118,12 @@ wedge_iret:
     movb $0, SHARED_IOPL
     testb $1, SHARED_PENDING
     jnz 2b
+    cmpl $0, SHARED_MMU_COUNT       /* page-table updates still queued: applied before user code runs */
+    jne 7f
+    popl %eax
+    iret
+7:  movl $HC_MMU_FLUSH, %eax
+    int $HYPERCALL_VECTOR           /* then: popl, iret */
     popl %eax
     iret
 9:  movl $HC_IRET, %eax             /* the hypervisor emulates the iret (the guest's eax is at [esp]) */
@@ -154,3 +160,140 @@ wedge_pic_slave:
 1:  outb %al, $0xa0
     popfl
     ret
+
+/* Page-table entries (the C source pass's sites): the guest's stores to its page tables are queued in the shared
+ * page and applied by the hypervisor in one batch at the next exit (a CR3 load, invlpg, a fault, an interrupt, a
+ * hypercall), or by mmu_flush when the queue is full or the guest kernel returns to ring 3; loads see the queue.
+ * Only stores to frames the hypervisor has typed as page tables are queued (the bitmap at TYPED_BITMAP): any other
+ * store is plain memory and is made at once.  The entry's frame comes from the linear view of the current tables
+ * (LINEAR_PD, LINEAR_PT).  Where the store would fault or is not an aligned store to a typed frame through a
+ * writable mapping, the wedge makes the guest's own store (wedge_pte_store_plain), with only the return address on
+ * the stack: a fault there is the site's fault (the hypervisor unwinds the call). */
+
+/* pte_store: `call wedge_pte_store`, eax = the entry's linear address, edx = the value. */
+    .globl wedge_pte_store
+wedge_pte_store:
+    pushfl
+    pushl %ecx
+    pushl %ebx
+    testl $0x80000000, SHARED_CR0   /* paging off: no tables are walked */
+    jz 8f
+    testl $3, %eax
+    jnz 8f
+    movl %eax, %ecx
+    shrl $22, %ecx
+    movl LINEAR_PD(,%ecx,4), %ebx   /* the directory entry */
+    testb $1, %bl
+    jz 8f
+    testl $0x10000, SHARED_CR0      /* CR0.WP: a read-only mapping refuses the kernel's store too */
+    jz 1f
+    testb $2, %bl
+    jz 8f
+1:  testb $0x80, %bl
+    jz 2f
+    testl $0x10, SHARED_CR4         /* PS counts only with CR4.PSE */
+    jz 2f
+    andl $0xFFC00000, %ebx          /* a 4 MiB page */
+    movl %eax, %ecx
+    andl $0x003FF000, %ecx
+    orl %ecx, %ebx
+    jmp 3f
+2:  movl %eax, %ecx
+    shrl $12, %ecx
+    movl LINEAR_PT(,%ecx,4), %ebx   /* the table entry */
+    testb $1, %bl
+    jz 8f
+    testl $0x10000, SHARED_CR0
+    jz 4f
+    testb $2, %bl
+    jz 8f
+4:  andl $0xFFFFF000, %ebx
+3:  movl %ebx, %ecx
+    shrl $12, %ecx
+    cmpl $TYPED_FRAMES, %ecx
+    jae 8f
+    btl %ecx, TYPED_BITMAP
+    jnc 8f
+    movl %eax, %ecx                 /* queue (physical address, value) */
+    andl $0xFFF, %ecx
+    orl %ecx, %ebx
+    movl SHARED_MMU_COUNT, %ecx
+    cmpl $MMU_QUEUE_SIZE, %ecx
+    jae 8f
+    movl %ebx, SHARED_MMU_QUEUE(,%ecx,8)
+    movl %edx, SHARED_MMU_QUEUE+4(,%ecx,8)
+    incl %ecx
+    movl %ecx, SHARED_MMU_COUNT
+    movl $wedge_pte_load_queued, SHARED_PTE_LOAD_PATH
+    cmpl $MMU_QUEUE_SIZE, %ecx
+    jb 5f
+    pushl %eax
+    movl $HC_MMU_FLUSH, %eax
+    int $HYPERCALL_VECTOR
+    popl %eax
+5:  popl %ebx
+    popl %ecx
+    popfl
+    ret
+8:  popl %ebx
+    popl %ecx
+    popfl
+    .globl wedge_pte_store_plain
+wedge_pte_store_plain:
+    movl %edx, (%eax)
+    ret
+
+/* pte_load: `call *shared_pte_load_path`, eax = the entry's linear address; the value in edx.  With nothing queued
+ * the path is the plain load; else the queue is searched, newest first, for the entry's physical address. */
+    .globl wedge_pte_load_plain
+wedge_pte_load_plain:
+    movl (%eax), %edx
+    ret
+
+    .globl wedge_pte_load_queued
+wedge_pte_load_queued:
+    pushfl
+    pushl %ecx
+    pushl %ebx
+    testl $3, %eax
+    jnz 8f
+    movl %eax, %ecx
+    shrl $22, %ecx
+    movl LINEAR_PD(,%ecx,4), %ebx
+    testb $1, %bl
+    jz 8f
+    testb $0x80, %bl
+    jz 2f
+    testl $0x10, SHARED_CR4
+    jz 2f
+    andl $0xFFC00000, %ebx
+    movl %eax, %ecx
+    andl $0x003FFFFF, %ecx
+    orl %ecx, %ebx
+    jmp 3f
+2:  movl %eax, %ecx
+    shrl $12, %ecx
+    movl LINEAR_PT(,%ecx,4), %ebx
+    testb $1, %bl
+    jz 8f
+    andl $0xFFFFF000, %ebx
+    movl %eax, %ecx
+    andl $0xFFF, %ecx
+    orl %ecx, %ebx                  /* ebx = the entry's physical address */
+3:  movl SHARED_MMU_COUNT, %ecx
+    cmpl $MMU_QUEUE_SIZE, %ecx
+    ja 8f
+6:  testl %ecx, %ecx
+    jz 8f
+    decl %ecx
+    cmpl %ebx, SHARED_MMU_QUEUE(,%ecx,8)
+    jne 6b
+    movl SHARED_MMU_QUEUE+4(,%ecx,8), %edx
+    popl %ebx
+    popl %ecx
+    popfl
+    ret
+8:  popl %ebx
+    popl %ecx
+    popfl
+    jmp wedge_pte_load_plain
