@@ -187,11 +187,20 @@ def check_records(image: Image) -> tuple[list[Finding], list[Site]]:
 
 
 def check_site(md: Cs, image: Image, site: Site) -> list[Finding]:
-    """The site starts with an instruction of its kind and length, and the rest decodes as NOPs."""
+    """The site starts with an instruction of its kind and length (a memory kind: exactly its row's
+    original bytes), and the rest decodes as NOPs."""
     sec = image.section_of(site.address, site.end)
     data = sec.data[site.address - sec.address:site.end - sec.address]
-    insn = decode_one(md, data, site.address)
     want = f"kind {site.kind} ({kind_name(site.kind)})"
+    memory = row(site.kind).original
+    if memory is not None:  # a memory site of the source pass: exactly the row's bytes, then NOPs
+        if site.insn_len != len(memory) or not data.startswith(memory):
+            return [Finding(site.address, f"memory site does not start with the {len(memory)} bytes "
+                                          f"{memory.hex(' ')} (`{att_text(memory, site.address)}`) of its "
+                                          f"kind (record: {want}, insn_len {site.insn_len}): it holds "
+                                          f"{data[:max(len(memory), site.insn_len)].hex(' ')}")]
+        return check_padding(md, data[len(memory):], site.address + len(memory), site)
+    insn = decode_one(md, data, site.address)
     if insn is None:
         return [Finding(site.address, f"site start does not decode as an instruction (record: {want})")]
     found = []

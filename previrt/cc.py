@@ -1,6 +1,7 @@
 """`previrt cc`: the drop-in compiler driver guest Makefiles use as `make CC="previrt cc"`.
 
-.c → compiler -S → asm pass → assemble; .S → preprocess → asm pass → assemble; the rest passes through."""
+.c → preprocess → source pass → compiler -S → asm pass → assemble; .i → source pass → compiler -S → asm
+pass → assemble; .S → preprocess → asm pass → assemble; the rest passes through."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from previrt.errors import PrevirtError
 
 REAL_CC_ENV = "PREVIRT_CC"  # the real compiler (default gcc)
 EXCLUDE_ENV = "PREVIRT_CC_EXCLUDE"  # colon/space-separated globs of sources left to the real compiler
+PTE_TYPES_ENV = "PREVIRT_PTE_TYPES"  # the source pass's page-table-entry type names (default pte_t,pde_t)
+PTE_TYPES_OPTION = "-previrt-pte-types="  # the same as a driver option; never passed to the real compiler
 
 # gcc options whose value is the next argument when written on their own ("-o out", "-I dir").
 TAKES_ARG = frozenset({
@@ -97,6 +100,35 @@ def parse(argv: list[str]) -> Command:
         i += 1
     cmd.mode = next((m for opt, m in (("pass", "pass"), ("-S", "S"), ("-c", "c")) if opt in stops), "link")
     return cmd
+
+
+def previrt_options(argv: list[str]) -> tuple[list[str], str | None]:
+    """argv without the driver's own options, and the value of the last -previrt-pte-types= (or None)."""
+    rest, pte = [], None
+    for arg in argv:
+        if arg.startswith(PTE_TYPES_OPTION):
+            pte = arg[len(PTE_TYPES_OPTION):]
+        else:
+            rest.append(arg)
+    return rest, pte
+
+
+# Dependency-file options: they belong to the preprocessing step only (the one that reads the headers).
+DEPENDENCY_FLAGS = frozenset({"-M", "-MM", "-MD", "-MMD", "-MP", "-MG"})
+DEPENDENCY_ARG_FLAGS = frozenset({"-MF", "-MT", "-MQ"})
+
+
+def without_dependency_flags(flags: list[str]) -> list[str]:
+    out, i = [], 0
+    while i < len(flags):
+        f = flags[i]
+        if f in DEPENDENCY_ARG_FLAGS:
+            i += 2
+            continue
+        if f not in DEPENDENCY_FLAGS and not (f[:3] in DEPENDENCY_ARG_FLAGS and len(f) > 3):
+            out.append(f)
+        i += 1
+    return out
 
 
 def exclude_patterns(env: dict[str, str]) -> list[str]:
@@ -191,9 +223,10 @@ def remove_dir(path: str) -> None:
 class Driver:
     """Runs the pipeline for one command, its temporaries in one private directory."""
 
-    def __init__(self, real_cc: list[str], tmpdir: str):
+    def __init__(self, real_cc: list[str], tmpdir: str, pte_types: tuple[str, ...] = ("pte_t", "pde_t")):
         self.real_cc = real_cc
         self.tmpdir = tmpdir
+        self.pte_types = pte_types
         self.count = 0
 
     def temp(self, src: str, suffix: str) -> str:
@@ -209,9 +242,34 @@ class Driver:
         if src.lang in ASSEMBLY:
             return None, self.marked_copy(src.path)
         out = self.temp(src.path, ".s")
-        step = "-S" if src.lang in COMPILED else "-E"
-        args = flags + deps + [step, "-x", src.lang, src.path, "-o", out]
+        if src.lang in COMPILED:
+            pre = self.source_pass(src, flags, deps)
+            args = without_dependency_flags(flags) + ["-S", "-x", "cpp-output", pre, "-o", out]
+            return spawn(self.real_cc + args), out
+        args = flags + deps + ["-E", "-x", src.lang, src.path, "-o", out]
         return spawn(self.real_cc + args), out
+
+    def source_pass(self, src: Source, flags: list[str], deps: list[str]) -> str:
+        """The preprocessed text of a C source with its page-table-entry accesses made accessor sites
+        (previrt.annotate.csource): the path of a temporary .i (or of `src` itself, a .i it left as it is).
+        A failed preprocessor raises CompilerFailed with its status."""
+        pre = src.path
+        if src.lang == "c":
+            pre = self.temp(src.path, ".i")
+            rc = self.run(flags + deps + ["-E", "-x", "c", src.path, "-o", pre])
+            if rc:
+                raise CompilerFailed(rc)
+        with open(pre, encoding="utf-8", errors="surrogateescape", newline="") as f:
+            text = f.read()
+        from previrt.annotate.csource import rewrite_text
+
+        result = rewrite_text(text, src.path, self.pte_types)
+        if result is text:
+            return pre
+        out = self.temp(src.path, ".previrt.i")
+        with open(out, "w", encoding="utf-8", errors="surrogateescape", newline="") as f:
+            f.write(result)
+        return out
 
     def marked_copy(self, path: str) -> str:
         """`path` behind a `# 1 "path"` line marker, so that the asm pass's errors and the assembler's
@@ -226,7 +284,10 @@ class Driver:
 
     def annotated(self, src: Source, flags: list[str], deps: list[str], out: str) -> int:
         """Annotated assembly of `src` written to `out`; the asm pass loads while the compiler runs."""
-        pid, asm = self.to_assembly(src, flags, deps)
+        try:
+            pid, asm = self.to_assembly(src, flags, deps)
+        except CompilerFailed as e:
+            return e.status
         try:
             annotate_path = load_annotator()
         finally:
@@ -260,6 +321,14 @@ class Driver:
         if rc:
             return rc
         return self.run(assembler_flags(flags) + ["-c", "-x", "assembler", ann, "-o", obj])
+
+
+class CompilerFailed(Exception):
+    """The real compiler's preprocessing step failed (it has said why); its status."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
 
 
 def load_annotator():
@@ -326,15 +395,19 @@ def warn_lto(flags: list[str]) -> None:
 HELP = f"""\
 usage: previrt cc [compiler options] FILE...      (in a Makefile: make CC="previrt cc")
 
-A drop-in compiler driver: each .c is compiled with `$REAL -S`, each .S preprocessed with `$REAL -E`,
-then the asm pass pads and records every sensitive instruction, and the result is assembled; .s files
-go straight to the asm pass.  -E, -M, -MM, -fsyntax-only, links of objects and other languages are
+A drop-in compiler driver: each .c is preprocessed with `$REAL -E`, the source pass makes every store
+and load of a page-table entry through memory a padded, recorded accessor call, the result is compiled
+with `$REAL -S`; each .S is preprocessed with `$REAL -E`; then the asm pass pads and records every
+sensitive instruction, and the result is assembled; .s files go straight to the asm pass.  -E, -M, -MM, -fsyntax-only, links of objects and other languages are
 passed to the real compiler untouched.  Every option is the real compiler's.
 
 environment:
   {REAL_CC_ENV:<20}the real compiler, with any options of its own (default: gcc)
   {EXCLUDE_ENV:<20}shell patterns, separated by ':' or spaces, of sources compiled untouched
                       (matched against the path as written, its absolute path, or the file name)
+  {PTE_TYPES_ENV:<20}the source pass's page-table-entry type names, separated by ',' (default
+                      pte_t,pde_t); the option {PTE_TYPES_OPTION}a,b overrides it (previrt cc
+                      consumes it: the real compiler never sees it)
 
 exit status: the real compiler's; 1 when the asm pass refuses a file (an error at FILE:LINE) or a
 file cannot be read or written; 127 when the real compiler is not found.
@@ -357,6 +430,7 @@ def main(argv: list[str]) -> int:
         if argv == ["-h"]:
             return 0
         sys.stdout.write(HELP_MORE)
+    argv, pte_option = previrt_options(argv)
     cmd = parse(argv)
     ours = plan(cmd, os.environ)
     if not ours:
@@ -369,9 +443,16 @@ def main(argv: list[str]) -> int:
     warn_lto(cmd.flags)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _terminate)
+    try:
+        from previrt.annotate.csource import names_from
+
+        pte_types = names_from(os.environ, pte_option)
+    except PrevirtError as e:
+        print(f"previrt cc: error: {e}", file=sys.stderr)
+        return 1
     tmpdir = private_dir("previrt-cc-")
     try:
-        drv = Driver(real_cc, tmpdir)
+        drv = Driver(real_cc, tmpdir, pte_types)
         if cmd.mode == "link":
             return link_sources(drv, cmd, ours)
         return compile_sources(drv, cmd, ours)

@@ -20,9 +20,12 @@ class Category(enum.Enum):
     IOPL_SENSITIVE = "iopl-sensitive"  # #GP when CPL > IOPL (cli, sti, in/out/ins/outs)
     SENSITIVE_UNPRIVILEGED = "sensitive-unprivileged"  # runs at any CPL, reads or changes
     #   state a hypervisor virtualizes, without trapping (popf drops IF, push %cs shows the RPL)
+    MEMORY = "memory"  # not an instruction at all: a memory access the C source pass made a site
+    #   (a page-table entry store or load), kinds 128.., MEMORY_ROWS
 
 
-class Row(collections.namedtuple("Row", "kind name category gas_mnemonics capstone_names operands site_size")):
+class Row(collections.namedtuple("Row", "kind name category gas_mnemonics capstone_names operands site_size "
+                                        "original", defaults=(None,))):
     """One sensitive instruction (or operand-selected form of one); see the module notes below.
 
     kind            stable small integer, part of the site-record format; never renumber
@@ -31,7 +34,8 @@ class Row(collections.namedtuple("Row", "kind name category gas_mnemonics capsto
     gas_mnemonics   every AT&T spelling GAS accepts, with suffixes (tuple of str)
     capstone_names  capstone.x86 X86_INS_<name> the decoder reports for it (tuple of str)
     operands        operand form, in OPERAND FORMS below ("dest<-src", alternatives "|")
-    site_size       default padded site size in bytes, SITE SIZES below"""
+    site_size       default padded site size in bytes, SITE SIZES below
+    original        MEMORY_ROWS only: the exact bytes the site starts with (bytes); None for instructions"""
 
     __slots__ = ()
 
@@ -139,8 +143,19 @@ ROWS: tuple[Row, ...] = (
 # the m16:32 class selects only for the jmp/call spellings (see OPERAND FORMS).
 _FAR_BRANCH = frozenset({"ljmp", "lcall"})
 
-_BY_KIND = {r.kind: r for r in ROWS}
-assert len(_BY_KIND) == len(ROWS), "duplicate kind in ROWS"
+# Memory sites of the C source pass (kinds 128..): a page-table entry store or load the pass turned into
+# an accessor whose inline asm is the site, with fixed registers (pointer in %eax, value in %edx) so that
+# a hypervisor's template can rely on them.  Not in ROWS: the asm pass and audit select sensitive
+# instructions from ROWS, and a plain mov is not one.  `original` is the site's exact first bytes.
+_M = Category.MEMORY
+MEMORY_ROWS: tuple[Row, ...] = (
+    Row(128, "pte_store", _M, ("movl",), ("MOV",), "m32<-r32", 8, b"\x89\x10"),  # movl %edx,(%eax)
+    Row(129, "pte_load",  _M, ("movl",), ("MOV",), "r32<-m32", 8, b"\x8b\x10"),  # movl (%eax),%edx
+)
+
+_BY_KIND = {r.kind: r for r in ROWS + MEMORY_ROWS}
+assert len(_BY_KIND) == len(ROWS) + len(MEMORY_ROWS), "duplicate kind in ROWS or MEMORY_ROWS"
+assert all(r.kind < 128 for r in ROWS) and all(r.kind >= 128 for r in MEMORY_ROWS)
 
 
 def row(kind: int) -> Row:
@@ -150,6 +165,14 @@ def row(kind: int) -> Row:
     except KeyError:
         raise KeyError(f"unknown sensitive-instruction kind {kind!r}: previrt.isa.i386 defines kinds "
                        f"{min(_BY_KIND)}..{max(_BY_KIND)}") from None
+
+
+def row_by_name(name: str) -> Row:
+    """The row (ROWS or MEMORY_ROWS) named `name`."""
+    for r in ROWS + MEMORY_ROWS:
+        if r.name == name:
+            return r
+    raise KeyError(f"no previrt.isa.i386 row named {name!r}")
 
 
 # ---- operand forms -------------------------------------------------------------------------------

@@ -205,11 +205,12 @@ def test_previrt_cc_environment_names_the_real_compiler(srcdir):
     env = dict(os.environ, PREVIRT_CC=str(wrapper))
     run([*CC, *CFLAGS, "-c", "irq.c"], cwd=srcdir, env=env)
     calls = (srcdir / "calls").read_text().splitlines()
-    assert len(calls) == 2
-    assert " -S -x c irq.c " in calls[0] + " " and " -c -x assembler " in calls[1]
+    assert len(calls) == 3  # preprocess, (source pass), compile, (asm pass), assemble
+    assert " -E -x c irq.c " in calls[0] + " " and " -S -x cpp-output " in calls[1]
+    assert " -c -x assembler " in calls[2]
     assert (srcdir / "irq.o").exists()
     run([*CC, "-m32", "-E", "entry.S"], cwd=srcdir, env=env)  # pass-through goes to it as well
-    assert len((srcdir / "calls").read_text().splitlines()) == 3
+    assert len((srcdir / "calls").read_text().splitlines()) == 4
 
 
 def test_lto_is_warned_about(srcdir):
