@@ -20,7 +20,8 @@ from elftools.elf.relocation import RelocationSection
 from elftools.elf.elffile import ELFFile
 
 from previrt.errors import UsageError
-from previrt.sites import RANGE_SECTION, SECTION, CodeRange, Site, SiteFormatError, decode_ranges, decode_section
+from previrt.sites import (ACCESSOR_FILE, RANGE_SECTION, SECTION, CodeRange, Site, SiteFormatError, decode_ranges,
+                           decode_section)
 
 ELFMAG = b"\x7fELF"
 R_386_32, R_386_PC32 = 1, 2
@@ -269,7 +270,10 @@ def _dwarf_lines(path: str, elf: ELFFile, line_base: int) -> list[LineRange]:
         for cu in dwarf.iter_CUs():
             prog = dwarf.line_program_for_CU(cu)
             if prog is not None:
-                ranges += _program_ranges(prog, line_base)
+                own = _program_ranges(prog, line_base)
+                if any(r.file == ACCESSOR_FILE for r in own):
+                    own = _attributed(own, _accessor_calls(dwarf, cu, prog, line_base))
+                ranges += own
         return sorted(ranges, key=lambda r: (r.start, r.end))
     except PARSE_ERRORS as e:
         raise UsageError(f"malformed DWARF line info ({type(e).__name__}: {e})", where=path) from None
@@ -287,6 +291,50 @@ def _program_ranges(prog, line_base: int = 0) -> list[LineRange]:
             out.append(LineRange(prev.address + line_base, st.address + line_base, names.get(prev.file, "?"),
                                  prev.line))
         prev = None if st.end_sequence else _Row(st.address, st.file, st.line)
+    return out
+
+
+ACCESSOR_SPAN = 64     # bytes after an accessor's entry that its body may take when the compiler split it
+
+
+def _accessor_calls(dwarf, cu, prog, line_base: int) -> list[LineRange]:
+    """Where the C source pass's accessors were inlined: [low, high) → the file:line of the access (the inlined
+    call's DW_AT_call_file/call_line), for the line rows the accessor's own body has."""
+    names, out = _file_names(prog), []
+    for die in cu.iter_DIEs():
+        if die.tag != "DW_TAG_inlined_subroutine" or "DW_AT_call_line" not in die.attributes:
+            continue
+        origin = die.get_DIE_from_attribute("DW_AT_abstract_origin") if "DW_AT_abstract_origin" in die.attributes \
+            else None
+        name = origin.attributes.get("DW_AT_name") if origin is not None else None
+        if name is None or not name.value.startswith(b"__previrt_pte_"):
+            continue
+        low, high = die.attributes.get("DW_AT_low_pc"), die.attributes.get("DW_AT_high_pc")
+        if low is not None and high is not None:
+            start, end = low.value, (low.value + high.value if high.form != "DW_FORM_addr" else high.value)
+        elif "DW_AT_entry_pc" in die.attributes:        # split into ranges by the scheduler: from its entry on
+            start = die.attributes["DW_AT_entry_pc"].value
+            end = start + ACCESSOR_SPAN
+        else:
+            continue
+        where = names.get(die.attributes["DW_AT_call_file"].value, "?")
+        out.append(LineRange(start + line_base, end + line_base, where, die.attributes["DW_AT_call_line"].value))
+    return out
+
+
+def _attributed(ranges: list[LineRange], calls: list[LineRange]) -> list[LineRange]:
+    """Line rows in the accessors' own file take the line of the access they were inlined for."""
+    if not calls:
+        return ranges
+    starts = sorted(calls, key=lambda c: c.start)
+    keys = [c.start for c in starts]
+    out = []
+    for r in ranges:
+        if r.file == ACCESSOR_FILE:
+            i = bisect.bisect_right(keys, r.start) - 1      # the nearest inlined call at or before the row
+            if i >= 0 and starts[i].start <= r.start < starts[i].end:
+                r = LineRange(r.start, r.end, starts[i].file, starts[i].line)
+        out.append(r)
     return out
 
 

@@ -402,7 +402,7 @@ def _template_set(templates_dir) -> TemplateSet:
     if not folder.is_dir():
         raise UsageError("is not a folder of patch templates", where=str(folder))
     h, kinds = hashlib.sha256(), set()
-    rows = {r.name for r in i386.ROWS}
+    rows = {r.name for r in i386.ROWS + i386.MEMORY_ROWS}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder).as_posix()
         try:
@@ -738,7 +738,7 @@ def _decode_plan(data: bytes, sites: list, originals: list[bytes]) -> list[Patch
 
 @lru_cache(maxsize=None)
 def _row_names() -> dict[int, str]:
-    return {r.kind: r.name for r in i386.ROWS}
+    return {r.kind: r.name for r in i386.ROWS + i386.MEMORY_ROWS}
 
 
 def _encode_sections(sections: list[bytes]) -> bytes:

@@ -25,6 +25,9 @@ assert RECORD_SIZE == 12
 
 FLAG_SOURCE_PASS = 0x0001  # emitted by the C source pass (memory operation), not the asm pass
 FLAG_HAND = 0x0002  # written by hand in the guest source
+# The file name the C source pass gives its accessors in line markers; DWARF line rows in it belong to the access
+# that the accessor was inlined for (readers attribute them to the row before).
+ACCESSOR_FILE = "<previrt pte accessors>"
 
 
 class SiteFormatError(ValueError):

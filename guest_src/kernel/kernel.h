@@ -94,15 +94,15 @@ void mm_init(u32 mem_bytes);
 void *page_alloc(void);
 void page_free(void *page);
 u32 pages_free(void);
-u32 *mm_new_pgdir(void);
-void mm_free_pgdir(u32 *pgdir);
-void mm_free_user(u32 *pgdir);
-int mm_map_user(u32 *pgdir, u32 va, void *page, int writable);
-int mm_clone(u32 *dst, const u32 *src);
+pde_t *mm_new_pgdir(void);
+void mm_free_pgdir(pde_t *pgdir);
+void mm_free_user(pde_t *pgdir);
+int mm_map_user(pde_t *pgdir, u32 va, void *page, int writable);
+int mm_clone(pde_t *dst, const pde_t *src);
 int mm_fault(struct proc *p, u32 addr, u32 err);
 int mm_user_ok(const struct proc *p, u32 va, u32 len, int write);
 i32 mm_sbrk(struct proc *p, i32 incr);
-extern u32 *kernel_pgdir;
+extern pde_t *kernel_pgdir;
 
 /* proc.c */
 #define NPROC 32
@@ -116,7 +116,7 @@ struct proc {
     struct proc *parent;
     struct proc *next; /* run queue link */
     u32 ctx_sp;        /* saved kernel stack pointer (arch_switch) */
-    u32 *pgdir;
+    pde_t *pgdir;
     u32 cr3;
     u32 rw_start;      /* user memory: [USER_BOTTOM, rw_start) read-only image, [rw_start, brk) writable */
     u32 heap_start, brk;

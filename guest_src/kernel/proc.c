@@ -193,7 +193,7 @@ static struct proc *proc_alloc(void)
         }
         if (p->state != P_UNUSED)
             continue;
-        u32 *pd = mm_new_pgdir();
+        pde_t *pd = mm_new_pgdir();
         if (!pd)
             return NULL;
         memset(p, 0, sizeof *p);
@@ -225,7 +225,7 @@ static void proc_prepare_stack(struct proc *p, const struct trapframe *tf)
 static u32 push_args(struct proc *p, const char *name, const char *arg)
 {
     u32 top_page_pa = 0;
-    u32 *pte_page = P2V(p->pgdir[(USER_TOP - PAGE_SIZE) >> 22] & ~0xFFFu);
+    pte_t *pte_page = P2V(p->pgdir[(USER_TOP - PAGE_SIZE) >> 22] & ~0xFFFu);
     top_page_pa = pte_page[((USER_TOP - PAGE_SIZE) >> 12) & 0x3FF] & ~0xFFFu;
     u8 *k = P2V(top_page_pa); /* kernel view of the top stack page */
     u32 off = PAGE_SIZE;

@@ -12,6 +12,10 @@ typedef short i16;
 typedef int i32;
 typedef unsigned int size_t;
 typedef u32 uintptr_t;
+/* Page-directory and page-table entries (i386 non-PAE, 4 bytes), as Linux names them: the previrt
+ * build makes every store and load of one through memory a recorded site. */
+typedef u32 pte_t;
+typedef u32 pde_t;
 
 #define NULL ((void *)0)
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

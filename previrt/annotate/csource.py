@@ -75,13 +75,14 @@ def accessors() -> str:
     """C definitions of __previrt_pte_store and __previrt_pte_load (one line each)."""
     store, load = i386.row_by_name("pte_store"), i386.row_by_name("pte_load")
     return (
-        "static inline __attribute__((__always_inline__, __unused__)) void "
+        "static inline __attribute__((__always_inline__, __unused__, __artificial__)) void "
         "__previrt_pte_store(volatile void *__p, unsigned int __v) "
-        f'{{ __asm__ __volatile__("{_site_asm(store.kind)}" :: "a"(__p), "d"(__v) : "memory"); }}\n'
-        "static inline __attribute__((__always_inline__, __unused__)) unsigned int "
+        f'{{ __asm__ __volatile__("{_site_asm(store.kind)}" : "=m"(*(volatile unsigned int *)__p) '
+        ': "a"(__p), "d"(__v)); }\n'
+        "static inline __attribute__((__always_inline__, __unused__, __artificial__)) unsigned int "
         "__previrt_pte_load(const volatile void *__p) "
-        f'{{ unsigned int __v; __asm__ __volatile__("{_site_asm(load.kind)}" : "=d"(__v) : "a"(__p) : "memory"); '
-        "return __v; }\n")
+        f'{{ unsigned int __v; __asm__ __volatile__("{_site_asm(load.kind)}" : "=d"(__v) : "a"(__p), '
+        '"m"(*(const volatile unsigned int *)__p)); return __v; }\n')
 
 
 # ---- line markers -----------------------------------------------------------------------------------
@@ -591,7 +592,7 @@ class _Rewriter:
             line = int(m.group(1))
         else:
             head, rest, file, line = "", body, self.filename, 1
-        block = f'# 1 "<previrt pte accessors>"\n{accessors()}# {line} "{_quote(file)}"\n'
+        block = f'# 1 "{sites.ACCESSOR_FILE}"\n{accessors()}# {line} "{_quote(file)}"\n'
         return head + block + rest
 
 

@@ -48,7 +48,8 @@ def test_templates_on_every_site_of_the_guest_kernel(kernel):
     assert not plan.unhandled
     wanted = {"cli": f"mov byte ptr [{sym['shared_vif']:#x}], 0", "sti": f"call {sym['wedge_sti']:#x}",
               "pushf": f"call {sym['wedge_pushf']:#x}", "popf": f"call {sym['wedge_popf']:#x}",
-              "iret": f"call {sym['wedge_iret']:#x}"}
+              "iret": f"call {sym['wedge_iret']:#x}", "pte_store": f"call {sym['wedge_pte_store']:#x}",
+              "pte_load": f"call dword ptr [{sym['shared_pte_load_path']:#x}]"}
     seen = set()
     for site in plan.sites:
         assert len(site.final) == site.size

@@ -39,7 +39,7 @@ def test_demo_builds_lists_sites_and_audits_clean(tmp_path):
     assert left.rstrip() == right
     counts = re.search(r"guest instructions +([\d,]+) +([\d,]+)", out)
     native, pv = (int(x.replace(",", "")) for x in counts.groups())
-    assert native < pv <= native * PADDING_TARGET
+    assert pv <= native * PADDING_TARGET
     assert re.search(r"exit status +1 +1\n", out)
     assert "outputs identical; workload succeeded in both builds" in out
     check_modes_table(out, tmp_path, "build", 1)
