@@ -89,10 +89,11 @@ def boot_gdt() -> bytes:
     return bytes(8) + segment_descriptor(0, 0xFFFFF, 0x9B) + segment_descriptor(0, 0xFFFFF, 0x93)
 
 
-def set_multiboot_state(cpu: Cpu, entry: int) -> None:
-    """Multiboot machine state: protected mode, paging off, flat segments, IF=0, EAX magic, EBX info."""
+def set_multiboot_state(cpu: Cpu, entry: int, mem_write=None) -> None:
+    """Multiboot machine state: protected mode, paging off, flat segments, IF=0, EAX magic, EBX info.  `mem_write`
+    (physical address, bytes) writes the boot GDT (default: the CPU's physical memory as it is)."""
     gdt = boot_gdt()
-    cpu.uc.mem_write(memory.BOOT_GDT_BASE, gdt)
+    (mem_write or cpu.uc.mem_write)(memory.BOOT_GDT_BASE, gdt)
     cpu.set_reg(X.UC_X86_REG_GDTR, (0, memory.BOOT_GDT_BASE, len(gdt) - 1, 0))
     cpu.set_reg(X.UC_X86_REG_IDTR, (0, 0, 0x3FF, 0))  # the real-mode IVT left by the BIOS, as QEMU hands over
     cpu.set_reg(X.UC_X86_REG_CR0, 0x11)                 # PE | ET, PG clear
@@ -138,6 +139,7 @@ class Machine:
             self._map_mmio(m)
         self.executed = 0
         self.idle = 0
+        self.woken = False              # set while an interrupt is delivered to a CPU that was idle in hlt
         self.slices = 0
         self._slice_start = 0
         self._slice_end = 0
@@ -232,8 +234,9 @@ class Machine:
             if stop:
                 return self._end(*stop)
             if self.guest_interrupts_enabled() and self.board.intr():
+                self.woken = halted                     # the interrupt ends an idle hlt (a hypervisor counts no exit)
                 self.cpu.delivery.deliver_external(self.board.acknowledge())
-                halted = False
+                halted = self.woken = False
             deadline = self.clock.next_deadline()
             if deadline is not None and deadline <= self.clock.now:
                 self.clock.advance(self.clock.now)      # events due now (scheduled during the last slice)

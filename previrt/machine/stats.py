@@ -45,6 +45,7 @@ class RunStats:
     rewritten_sites: dict[str, int] = field(default_factory=dict)      # instructions rewritten at load, by row
     bounced: dict[str, int] = field(default_factory=dict)              # events delivered into the guest, by vector
     paging: dict[str, int] = field(default_factory=dict)               # the memory virtualization's own counts
+    injected_at_wakeup: int = 0            # interrupts delivered to a guest idle in hlt: the end of the hlt's exit
     # mode "previrt": the image's sites patched at load
     patched_sites: dict[str, int] = field(default_factory=dict)        # sites patched, by kind
     hypercalls: dict[str, int] = field(default_factory=dict)           # by name

@@ -143,7 +143,15 @@ class Dispatcher:
         self.hv.leave()
 
     def deliver_external(self, vector: int) -> None:
-        self.hv.exit("interrupt", f"inject {vector_name(vector)}")
+        """An external interrupt: an exit while the guest runs; delivered to a guest idle in hlt, it is the entry that
+        ends the hlt's exit (one exit, as a processor's hlt exit then an injection on the next entry), counted
+        apart as `injected_at_wakeup`."""
+        if self.hv.woken:
+            if self.hv.paravirt is not None:
+                self.hv.paravirt.flush()
+            self.hv.injected_at_wakeup += 1
+        else:
+            self.hv.exit("interrupt", f"inject {vector_name(vector)}")
         self.hv.cpu.interrupts[vector] += 1
         self.hv.delivery.deliver(Event(vector, None, external=True))
         self.hv.leave()
@@ -163,6 +171,7 @@ class HypervisorMachine(Machine):
         self.patched_sites: dict[str, int] = {}
         self.wedge_instructions = 0
         self.direct_traps: Counter[int] = Counter()
+        self.injected_at_wakeup = 0                  # interrupts delivered to a guest idle in hlt (not exits)
         self.exits: Counter[str] = Counter()
         self.trace_exits = trace_exits            # a text stream, or None
         self.vcpu = VirtualCpu()
@@ -288,7 +297,8 @@ class HypervisorMachine(Machine):
     def hypervisor_stats(self) -> dict:
         stats = {"mode": self.mode, "exits": dict(sorted(self.exits.items())),
                  "rewritten_sites": self.rewriter.by_kind if self.mode == "full" else {},
-                 "bounced": by_vector(self.delivery.bounced), "paging": dict(sorted(self.paging.counts.items()))}
+                 "bounced": by_vector(self.delivery.bounced), "paging": dict(sorted(self.paging.counts.items())),
+                 "injected_at_wakeup": self.injected_at_wakeup}
         if self.mode == "previrt":
             stats.update(patched_sites=dict(sorted(self.patched_sites.items())),
                          hypercalls=dict(sorted(self.paravirt.hypercalls.items())),
