@@ -26,6 +26,8 @@ WEDGE_OFFSET = 0x30000                  # the wedge's code and data
 WEDGE_LIMIT = 0x10000
 TYPED_OFFSET = 0x40000                  # the typed-frame bitmap (read-only): bit f set while frame f is a page table
 TYPED_SIZE = 0x10000
+DEV_LOG_SIZE = 64                       # device operations the wedge takes before the guest's instruction must exit
+OUT_DATA_SIZE = 0x400
 MMU_QUEUE_SIZE = 64                     # page-table updates the wedge queues before it must flush
 
 # The shared page: what the guest and the wedge read and write without an exit.
@@ -45,7 +47,25 @@ SHARED_FIELDS = {               # name: (offset, size)
     "pte_load_path": (0x20, 4), # where a page-table-entry load goes: the plain load while nothing is queued, else
                                 # the queue lookup (the wedge sets it when it queues; the hypervisor when it flushes)
     "mmu_queue": (0x100, 8 * MMU_QUEUE_SIZE),   # (physical address of the entry, value) pairs, in program order
+    # device fast paths (wedge/devices.c): mirrors the hypervisor writes, and the operations the wedge took
+    "dev_count": (0x24, 4),     # operations in dev_log
+    "ata_flags": (0x28, 1),     # ATA_VALID, ATA_INTRQ, ATA_READ, ATA_WRITE (devices.c)
+    "ata_status": (0x29, 1),    # what a read of the ATA status register returns now
+    "uart_flags": (0x2A, 1),    # UART_VALID, UART_TX
+    "uart_iir": (0x2B, 1),      # what a read of COM1's IIR returns now
+    "uart_iir_no_thre": (0x2C, 1),  # ... once the THRE interrupt it reports is cleared
+    "uart_iir_thre": (0x2D, 1),     # ... after THR writes (each byte goes out at once: THRE pending again)
+    "ata_words": (0x30, 4),     # words of read data in ata_data, or words the drive takes for a write
+    "ata_taken": (0x34, 4),     # of those, the words the wedge moved
+    "out_used": (0x38, 4),      # bytes in out_data
+    "dev_log": (0x300, 8 * DEV_LOG_SIZE),   # (port u16, kind u8, size u8, value u32): in, out, ins, outs
+    "ata_data": (0x500, 512),   # the read data the drive has ready, from its current position
+    "out_data": (0x700, OUT_DATA_SIZE),     # the bytes of the wedge's outs, in log order
 }
+DEV_OPS = {1: "in", 2: "out", 3: "ins", 4: "outs"}
+ATA_VALID, ATA_INTRQ, ATA_READ, ATA_WRITE = 0x01, 0x02, 0x04, 0x08
+UART_VALID, UART_TX = 0x01, 0x02
+ATA_BASE, ATA_DATA_BYTES, COM1 = 0x1F0, 512, 0x3F8
 PIC_COMMAND = {"eoi_master": 0x20, "eoi_slave": 0xA0}
 NONSPECIFIC_EOI = 0x20
 
@@ -94,6 +114,8 @@ def wedge_defines(window: WindowConfig) -> dict[str, int]:
     defines["TYPED_BITMAP"] = window.base + TYPED_OFFSET
     defines["TYPED_FRAMES"] = 8 * TYPED_SIZE            # frames the bitmap describes (2 GiB; above: never typed)
     defines["MMU_QUEUE_SIZE"] = MMU_QUEUE_SIZE
+    defines.update(DEV_LOG_SIZE=DEV_LOG_SIZE, OUT_DATA_SIZE=OUT_DATA_SIZE, WINDOW_BASE=window.base,
+                   WINDOW_SIZE=window.size)
     return defines
 
 
@@ -143,6 +165,7 @@ class DirectParavirt:
         self.wedge = build_wedge(hv.window.config)
         self.hypercalls: dict[str, int] = {}
         self.mmu = {"queued": 0, "flushes": 0}     # updates applied from the queue, and the flushes that did it
+        self.in_place: dict[str, int] = {}          # device operations the wedge took without an exit, by kind
 
     def install(self) -> None:
         """Map the shared page (supervisor, writable) and the wedge (supervisor, read-only) into the window, and
@@ -286,24 +309,112 @@ class DirectParavirt:
         self.page.pending = interrupt_waiting and not self.page.interrupt_flag
         self.watch()
 
-    def settle(self) -> None:
-        """Apply the EOIs the wedge deferred, before anything looks at the PICs (an exit, a port access, a slice
-        boundary): the PICs are then exactly as the guest's EOIs left them."""
+    def in_wedge(self, eip: int) -> bool:
+        start, end = self.wedge_range()
+        return start <= eip < end
+
+    def settle(self, boundary: bool = False) -> None:
+        """Replay the device operations the wedge took, in order, then apply the EOIs it deferred — before anything
+        looks at the devices or the PICs (an exit, a port access, a slice boundary): they are then as the guest's
+        accesses left them.  Afterwards the mirrors are current again (`watch`).  A slice boundary inside the wedge
+        (the slice's budget ran out there) leaves them for the next: the wedge may be half way through appending."""
+        if boundary and self.in_wedge(self.hv.cpu.reg(X.UC_X86_REG_EIP)):
+            return
         page, board = self.page, self.hv.board
+        changed = page.get("dev_count")
+        if changed:
+            self._replay(min(changed, DEV_LOG_SIZE))
         for field, port in PIC_COMMAND.items():
             count = page.get(field)
             if count:
                 page.put(field, 0)
+                changed = True
                 for _ in range(count):
                     board.port_write(port, 1, NONSPECIFIC_EOI)
+        if changed:
+            self.watch()
+
+    def _replay(self, count: int) -> None:
+        """The wedge's log through the board, as the guest's instructions would have made the accesses.  The log is
+        the guest's to write: an entry that names another port or kind is replayed as what it says (a port
+        access the guest kernel could make itself), an impossible one is dropped."""
+        page, board, uc = self.page, self.hv.board, self.hv.cpu.uc
+        log = bytes(uc.mem_read(page.frame + SHARED_FIELDS["dev_log"][0], 8 * count))
+        out = bytes(uc.mem_read(page.frame + SHARED_FIELDS["out_data"][0], OUT_DATA_SIZE))
+        used = 0
+        page.put("dev_count", 0)
+        page.put("out_used", 0)
+        page.put("ata_taken", 0)
+        for i in range(count):
+            port, kind, size, value = struct.unpack_from("<HBBI", log, 8 * i)
+            name = DEV_OPS.get(kind)
+            if name is None or size not in (1, 2, 4):
+                continue
+            self.in_place[name] = self.in_place.get(name, 0) + 1
+            if name == "in":
+                board.port_read(port, size)
+            elif name == "out":
+                board.port_write(port, size, value)
+            elif name == "ins":
+                for _ in range(min(value, OUT_DATA_SIZE)):
+                    board.port_read(port, size)
+            else:
+                n = min(value, (OUT_DATA_SIZE - used) // size)
+                for k in range(n):
+                    board.port_write(port, size, int.from_bytes(out[used + k * size:used + (k + 1) * size], "little"))
+                used += n * size
 
     def watch(self) -> None:
         """Whether an EOI must reach the PIC now: only if a request waits at an unmasked input (then an EOI may let
         it through, to be delivered at once); with none, an EOI changes nothing the guest can see until the next
-        exit or slice boundary, where `settle` applies it.  Requests are raised only there, so this stays exact."""
+        exit or slice boundary, where `settle` applies it.  Requests are raised only there, so this stays exact.
+        And the device mirrors the wedge answers from: valid only with the log empty (after `settle`)."""
         pic = self.hv.board.pic
         waiting = (pic.master.irr & ~pic.master.imr) or (pic.slave.irr & ~pic.slave.imr)
         self.page.put("eoi_exit", 1 if waiting else 0)
+        if self.page.get("dev_count"):
+            return
+        self._mirror_ata()
+        self._mirror_uart()
+
+    def _mirror_ata(self) -> None:
+        page, ata = self.page, self.hv.board.devices.get("ata")
+        flags, words = 0, 0
+        if ata is not None and not ata.empty:
+            flags = ATA_VALID | (ATA_INTRQ if ata.intrq else 0)
+            page.put("ata_status", ata.status_value())
+            if ata.drive is not None and ata.cur.status & 0x08 and ata.on_transfer_done is not None:    # DRQ
+                left = len(ata.buffer) - ata.pos
+                words = min(left, ATA_DATA_BYTES) // 2
+                if ata.writing:
+                    flags |= ATA_WRITE
+                else:
+                    flags |= ATA_READ
+                    self.hv.cpu.uc.mem_write(page.frame + SHARED_FIELDS["ata_data"][0],
+                                             bytes(ata.buffer[ata.pos:ata.pos + 2 * words]))
+        page.put("ata_words", words)
+        page.put("ata_flags", flags)
+
+    def _mirror_uart(self) -> None:
+        page, uart = self.page, self.hv.board.devices.get("com1")
+        if uart is None:
+            page.put("uart_flags", 0)
+            return
+        page.put("uart_iir", uart.iir)
+        page.put("uart_iir_no_thre", self._iir(uart, thre=False))
+        page.put("uart_iir_thre", self._iir(uart, thre=True))
+        direct = not uart.dlab and not uart.mcr & 0x10         # DLAB clear, no loopback: THR bytes go out
+        page.put("uart_flags", UART_VALID | (UART_TX if direct else 0))
+
+    @staticmethod
+    def _iir(uart, thre: bool) -> int:
+        """COM1's IIR with the THRE interrupt pending or not, everything else as it is."""
+        saved = uart.thr_ipending
+        uart.thr_ipending = thre
+        try:
+            return uart._identify() | (uart.iir & 0xC0)
+        finally:
+            uart.thr_ipending = saved
 
     def direct_trap(self, vector: int) -> bool:
         """Whether `int vector` from ring 3 reaches the guest kernel as a direct trap (Xen's fast system-call trap):

@@ -53,6 +53,7 @@ class RunStats:
     direct_traps: dict[str, int] = field(default_factory=dict)         # int n from ring 3 delivered without an exit
     page_table_updates: dict[str, int] = field(default_factory=dict)   # queued by the wedge: "queued" updates
                                                                        # applied in "flushes" batches
+    device_in_place: dict[str, int] = field(default_factory=dict)      # port operations the wedge took, by kind
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"

@@ -303,7 +303,8 @@ class HypervisorMachine(Machine):
             stats.update(patched_sites=dict(sorted(self.patched_sites.items())),
                          hypercalls=dict(sorted(self.paravirt.hypercalls.items())),
                          wedge_instructions=self.wedge_instructions, direct_traps=by_vector(self.direct_traps),
-                         page_table_updates=dict(self.paravirt.mmu))
+                         page_table_updates=dict(self.paravirt.mmu),
+                         device_in_place=dict(sorted(self.paravirt.in_place.items())))
         return stats
 
     def shows_guest(self, linear: int) -> bool:
@@ -326,18 +327,22 @@ class HypervisorMachine(Machine):
             self.gdt_visible(False)
 
     def guest_interrupts_enabled(self) -> bool:
+        """The guest's IF — and never while a patched guest runs in the wedge: its code is one operation on the
+        shared page (the interrupt is taken where the wedge returns, as after the instruction the site replaced)."""
         cpu = self.cpu
+        if self.paravirt is not None and self.paravirt.in_wedge(cpu.reg(X.UC_X86_REG_EIP)):
+            return False
         return self.vcpu.interrupts_enabled(cpu.reg(X.UC_X86_REG_EFLAGS), cpu.cpl)
 
     def _slice(self, budget: int) -> bool:
         if self.mode == "previrt":
-            self.paravirt.settle()
+            self.paravirt.settle(boundary=True)
             self.paravirt.before_slice(self.board.intr())
         return super()._slice(budget)
 
     def _halted_after_slice(self) -> bool:
         if self.mode == "previrt":
-            self.paravirt.settle()
+            self.paravirt.settle(boundary=True)
         halted, self.vcpu.halted = self.vcpu.halted, False
         return halted
 

@@ -59,7 +59,14 @@ def test_templates_on_every_site_of_the_guest_kernel(kernel):
                 assert text == wanted[site.kind], site
             elif site.kind == "out":
                 port = decoded(site.original, site.address).split()[1].rstrip(",")
-                assert port in ("0x20", "0xa0") and text == f"call {sym['wedge_pic_' + ('master' if port == '0x20' else 'slave')]:#x}"
+                called = {"0x20": "wedge_pic_master", "0xa0": "wedge_pic_slave", "dx": "wedge_outb_dx"}[port]
+                assert text == f"call {sym[called]:#x}", site
+            elif site.kind in ("in", "ins", "outs"):
+                original = decoded(site.original, site.address)
+                called = {"in al, dx": "wedge_inb_dx", "rep insw word ptr es:[edi], dx": "wedge_rep_insw",
+                          "rep outsw dx, word ptr [esi]": "wedge_rep_outsw",
+                          "rep outsb dx, byte ptr [esi]": "wedge_rep_outsb"}[original]
+                assert text == f"call {sym[called]:#x}", site
             else:
                 assert site.kind == "mov_from_cr"
                 cr = re.search(r"cr(\d)", decoded(site.original, site.address)).group(1)
@@ -67,7 +74,7 @@ def test_templates_on_every_site_of_the_guest_kernel(kernel):
             seen.add(site.kind)
         elif site.directive == "trap":
             assert site.final[0] == 0xCC and site.address in plan.traps
-    assert seen == set(wanted) | {"mov_from_cr", "out"}
+    assert seen == set(wanted) | {"mov_from_cr", "out", "in", "ins", "outs"}
 
 
 def test_waiting_interrupt_is_taken_where_interrupts_are_enabled_again(tmp_path):

@@ -297,3 +297,153 @@ wedge_pte_load_queued:
     popl %ecx
     popfl
     jmp wedge_pte_load_plain
+
+/* Device fast paths (devices.c decides; these stubs keep every register and flag the instruction would keep).
+ * Where devices.c says "not here", the guest's instruction itself runs (at wedge_*_device: one exit, the device's
+ * answer); a call from anywhere else is not expected. */
+
+/* inb %dx, %al: `call wedge_inb_dx` */
+    .globl wedge_inb_dx
+wedge_inb_dx:
+    pushfl
+    pushl %ecx
+    pushl %edx
+    pushl %eax
+    movzwl %dx, %eax
+    pushl %eax
+    call wedge_c_inb
+    addl $4, %esp
+    testl %eax, %eax
+    js 1f
+    movb %al, (%esp)                /* the guest's al */
+    popl %eax
+    popl %edx
+    popl %ecx
+    popfl
+    ret
+1:  popl %eax
+    popl %edx
+    popl %ecx
+    popfl
+    .globl wedge_inb_device
+wedge_inb_device:
+    inb %dx, %al
+    ret
+
+/* outb %al, %dx: `call wedge_outb_dx` */
+    .globl wedge_outb_dx
+wedge_outb_dx:
+    pushfl
+    pushl %ecx
+    pushl %edx
+    pushl %eax
+    movzbl %al, %ecx
+    movzwl %dx, %edx
+    pushl %ecx
+    pushl %edx
+    call wedge_c_outb
+    addl $8, %esp
+    testl %eax, %eax
+    popl %eax
+    popl %edx
+    popl %ecx
+    js 1f
+    popfl
+    ret
+1:  popfl
+    .globl wedge_outb_device
+wedge_outb_device:
+    outb %al, %dx
+    ret
+
+/* rep insw %dx, %es:(%edi): `call wedge_rep_insw`; taken whole (edi advanced, ecx 0) or by the device. */
+    .globl wedge_rep_insw
+wedge_rep_insw:
+    pushfl
+    testl $0x400, (%esp)            /* DF set: the device (the copy here runs upwards) */
+    jnz 2f
+    pushl %ecx
+    pushl %edx
+    pushl %eax
+    pushl %edi
+    pushl %ecx
+    movzwl %dx, %eax
+    pushl %eax
+    call wedge_c_insw
+    addl $12, %esp
+    testl %eax, %eax
+    popl %eax
+    popl %edx
+    popl %ecx
+    jz 1f
+    leal (%edi,%ecx,2), %edi
+    xorl %ecx, %ecx
+    popfl
+    ret
+1:
+2:  popfl
+    .globl wedge_rep_insw_device
+wedge_rep_insw_device:
+    rep insw %dx, %es:(%edi)
+    ret
+
+/* rep outsw / rep outsb (%esi), %dx: `call wedge_rep_outsw` / `call wedge_rep_outsb`. */
+    .globl wedge_rep_outsw
+wedge_rep_outsw:
+    pushfl
+    testl $0x400, (%esp)
+    jnz 2f
+    pushl %ecx
+    pushl %edx
+    pushl %eax
+    pushl %esi
+    pushl %ecx
+    pushl $2
+    movzwl %dx, %eax
+    pushl %eax
+    call wedge_c_outs
+    addl $16, %esp
+    testl %eax, %eax
+    popl %eax
+    popl %edx
+    popl %ecx
+    jz 2f
+    leal (%esi,%ecx,2), %esi
+    xorl %ecx, %ecx
+    popfl
+    ret
+2:  popfl
+    .globl wedge_rep_outsw_device
+wedge_rep_outsw_device:
+    rep outsw (%esi), %dx
+    ret
+
+    .globl wedge_rep_outsb
+wedge_rep_outsb:
+    pushfl
+    testl $0x400, (%esp)
+    jnz 2f
+    pushl %ecx
+    pushl %edx
+    pushl %eax
+    pushl %esi
+    pushl %ecx
+    pushl $1
+    movzwl %dx, %eax
+    pushl %eax
+    call wedge_c_outs
+    addl $16, %esp
+    testl %eax, %eax
+    popl %eax
+    popl %edx
+    popl %ecx
+    jz 2f
+    addl %ecx, %esi
+    xorl %ecx, %ecx
+    popfl
+    ret
+2:  popfl
+    .globl wedge_rep_outsb_device
+wedge_rep_outsb_device:
+    rep outsb (%esi), %dx
+    ret

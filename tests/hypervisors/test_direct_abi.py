@@ -1,6 +1,8 @@
-"""`direct`'s batched page-table updates: the mmu_update hypercall (validated one by one, partial progress on a bad
-request), the wedge's queue in the shared page (applied in order at the next exit; a corrupt queue stops the guest,
-never a host exception) and the typed-frame bitmap the wedge reads."""
+"""`direct`'s para-virtual ABI from the host side: the batched page-table updates (the mmu_update hypercall,
+validated one by one with partial progress on a bad request; the wedge's queue in the shared page, applied in order
+at the next exit, a corrupt queue stopping the guest, never a host exception; the typed-frame bitmap the wedge reads)
+and the device log the wedge appends to (replayed through the device models in order; the mirrors it answers
+from)."""
 
 from __future__ import annotations
 
@@ -163,3 +165,61 @@ def test_random_queues_never_raise_in_the_host_nor_touch_hypervisor_memory(image
     bitmap = hv.paravirt.typed_bitmap - cfg.phys_base
     for i in (i for i in range(len(before)) if before[i] != after[i]):
         assert shared <= i < shared + PAGE or bitmap <= i < bitmap + abi.TYPED_SIZE, hex(i)
+
+
+def log(hv, entries: list[tuple[int, int, int, int]], count: int | None = None, out: bytes = b"") -> None:
+    page, uc = hv.paravirt.page, hv.cpu.uc
+    uc.mem_write(page.frame + abi.SHARED_FIELDS["dev_log"][0],
+                 b"".join(struct.pack("<HBBI", *e) for e in entries))
+    uc.mem_write(page.frame + abi.SHARED_FIELDS["out_data"][0], out)
+    page.put("dev_count", len(entries) if count is None else count)
+
+
+def test_the_device_log_is_replayed_in_order_through_the_devices(image):
+    hv = machine(image)
+    ata = hv.board.devices["ata"]
+    # the command block as the guest kernel writes it before a command, then COM1 bytes
+    log(hv, [(0x1F2, 2, 1, 8), (0x1F3, 2, 1, 0x34), (0x1F4, 2, 1, 0x12), (0x3F8, 4, 1, 3)], out=b"ok\n")
+    out = io.BytesIO()
+    hv.board.devices["com1"].sink = out
+    hv.paravirt.settle()
+    assert (ata.cur.nsector, ata.cur.sector, ata.cur.lcyl) == (8, 0x34, 0x12)
+    assert out.getvalue() == b"ok\n"
+    assert hv.paravirt.page.get("dev_count") == 0
+    assert hv.paravirt.in_place == {"out": 3, "outs": 1}
+
+
+def test_mirrors_follow_the_devices(image):
+    hv = machine(image)
+    uart, ata, page = hv.board.devices["com1"], hv.board.devices["ata"], hv.paravirt.page
+    hv.paravirt.watch()
+    assert page.get("uart_iir") == uart.iir
+    assert ata.empty and page.get("ata_flags") == 0      # no disk: status reads go to the channel
+    assert page.get("uart_flags") == abi.UART_VALID | abi.UART_TX
+    log(hv, [(0x1F6, 2, 1, 0xF0)])                     # a write not yet replayed: the mirror is left as it is
+    hv.paravirt.watch()
+    assert page.get("dev_count") == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(entries=st.lists(st.tuples(st.integers(0, 0xFFFF), st.integers(0, 255), st.integers(0, 255),
+                                  st.integers(0, 0xFFFFFFFF)), max_size=6),
+       count=st.integers(0, 0xFFFFFFFF), out=st.binary(max_size=64), near=st.booleans())
+def test_random_device_logs_never_raise_in_the_host_nor_touch_hypervisor_memory(image, entries, count, out, near):
+    hv = machine(image)
+    if near:            # the devices the wedge serves, sizes and counts in range: the replay paths, not the bounds
+        entries = [(port % 8 + 0x1F0 if p % 2 else port % 8 + 0x3F8, kind % 5, 1 << (size % 3), value % 600)
+                   for p, (port, kind, size, value) in enumerate(entries)]
+        count = len(entries)
+    cfg = hv.window.config
+    hv.board.devices["com1"].sink = io.BytesIO()
+    before = bytes(hv.cpu.uc.mem_read(cfg.phys_base, cfg.phys_size))
+    log(hv, entries, count, out)
+    try:
+        hv.paravirt.settle()
+    except MachineStop:
+        pass
+    after = bytes(hv.cpu.uc.mem_read(cfg.phys_base, cfg.phys_size))
+    shared = hv.paravirt.page.frame - cfg.phys_base
+    for i in (i for i in range(len(before)) if before[i] != after[i]):
+        assert shared <= i < shared + PAGE, hex(i)
