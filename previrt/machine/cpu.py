@@ -670,8 +670,7 @@ class Cpu:
         on_site = self.guard(self._on_string_input)
         self._string_input_hooks = {a: self.uc.hook_add(UC_HOOK_CODE, on_site, None, a, a)
                                     for a in self._string_inputs}
-        for address in self._string_inputs:
-            self.uc.ctl_remove_cache(address, address + 1)
+        self.remove_cache(self._string_inputs)
 
     def _on_string_input(self, address: int, size: int) -> None:
         """Before an ins at a watched site: where the I/O check can refuse it (CPL > IOPL, `io_privilege`), keep EIP,
@@ -694,11 +693,13 @@ class Cpu:
 
     def _drop_kernel_string_inputs(self) -> None:
         """Outside the engine (a hook and the translated code it runs in are not removed from inside)."""
+        dropped = []
         for address in self._kernel_string_inputs:
             h = self._string_input_hooks.pop(address, None)
             if h is not None:
                 self.uc.hook_del(h)
-                self.uc.ctl_remove_cache(address, address + 1)
+                dropped.append(address)
+        self.remove_cache(dropped)
         self._kernel_string_inputs.clear()
 
     def watch_interrupt_enables(self, sites: InterruptEnableSites, pending: Callable[[], bool]) -> None:
@@ -723,8 +724,7 @@ class Cpu:
             for h in self._if_hooks:
                 self.uc.hook_del(h)
             self._if_hooks = []
-        for address in (*sites.after, *sites.irets):
-            self.uc.ctl_remove_cache(address, address + 1)
+        self.remove_cache((*sites.after, *sites.irets))
 
     @property
     def interrupt_window_armed(self) -> bool:
@@ -769,6 +769,17 @@ class Cpu:
             old.value = -1
             self.uc.context_restore(self._ctx)
 
+    def remove_cache(self, addresses, size: int = 1) -> None:
+        """Drop the translated code at each linear address (so a hook added or removed there takes, or new bytes run).
+        The engine finds the code through the current page tables; where they map nothing its lookup is a page fault
+        nobody sees, which leaves old_exception set: back to -1."""
+        if not addresses:
+            return
+        for address in addresses:
+            self.uc.ctl_remove_cache(address, address + size)
+        self.uc.context_update(self._ctx)
+        self._reset_old_exception()
+
     def protect(self, address: int, size: int, perms: int) -> None:
         """uc.mem_protect, then old_exception back to -1: unicorn's region split leaves it set (checked on 2.1.4: a
         protect after a #PF leaves 14, the next one 8), and the guest's next fault would become #DF or a silent
@@ -787,6 +798,12 @@ class Cpu:
     def counter(self) -> int:
         """Instructions begun in the current emu_start (the current one included, while in a hook)."""
         return self._counter.value
+
+    def uncount(self) -> None:
+        """From a fault hook: the faulting instruction is restarted after a fix-up the guest does not see (a
+        hypervisor's shadow page-table fill), so it counts once, when it completes, as on a processor without the
+        fix-up."""
+        self._counter.value -= 1
 
     # --- running -----------------------------------------------------------------------------------------
     def request_stop(self, after: int = 0) -> None:
@@ -940,7 +957,11 @@ class Cpu:
         guest makes (a hypervisor's page-table validation cannot refuse a change of these bits)."""
         new = entry | PTE_A | (PTE_D if write else 0)
         if new != entry:
-            Cpu.phys_write(self, addr, struct.pack("<I", new))
+            self.write_accessed(addr, struct.pack("<I", new))
+
+    def write_accessed(self, addr: int, data: bytes) -> None:
+        """The processor's own store of accessed/dirty bits into a page-table entry at physical `addr`."""
+        Cpu.phys_write(self, addr, data)
 
     def _phys_u32(self, addr: int) -> int:
         try:

@@ -65,13 +65,14 @@ def layout(mem_bytes: int) -> tuple[Region, ...]:
     return (*LOW_REGIONS, extended)
 
 
-def map_regions(uc, regions: tuple[Region, ...], chunk: int | None = None) -> None:
+def map_regions(uc, regions: tuple[Region, ...], chunk: int | None = None, offset: int = 0) -> None:
     """Map each region; with `chunk`, writable regions in pieces of that size (a hypervisor write-protects single
-    frames, and unicorn's cost of protecting part of a region grows with the region's size)."""
+    frames, and unicorn's cost of protecting part of a region grows with the region's size); with `offset`, physical
+    address p of the PC at host address p + offset (a hypervisor whose guest memory is not at the identity)."""
     for r in regions:
         step = chunk if chunk and r.perms == UC_PROT_ALL else r.size
         for base in range(r.base, r.end, step):
-            uc.mem_map(base, min(step, r.end - base), r.perms)
+            uc.mem_map(base + offset, min(step, r.end - base), r.perms)
 
 
 def ram_regions(regions: tuple[Region, ...]) -> list[Region]:

@@ -89,12 +89,13 @@ def boot_gdt() -> bytes:
     return bytes(8) + segment_descriptor(0, 0xFFFFF, 0x9B) + segment_descriptor(0, 0xFFFFF, 0x93)
 
 
-def set_multiboot_state(cpu: Cpu, entry: int, mem_write=None) -> None:
-    """Multiboot machine state: protected mode, paging off, flat segments, IF=0, EAX magic, EBX info.  `mem_write`
-    (physical address, bytes) writes the boot GDT (default: the CPU's physical memory as it is)."""
+def set_multiboot_state(cpu: Cpu, entry: int, offset: int = 0) -> None:
+    """Multiboot machine state: protected mode, paging off, flat segments, IF=0, EAX magic, EBX info.  With `offset`,
+    the PC's physical memory lies at host address p + offset (a hypervisor's guest memory): the boot GDT is written
+    and loaded there."""
     gdt = boot_gdt()
-    (mem_write or cpu.uc.mem_write)(memory.BOOT_GDT_BASE, gdt)
-    cpu.set_reg(X.UC_X86_REG_GDTR, (0, memory.BOOT_GDT_BASE, len(gdt) - 1, 0))
+    cpu.uc.mem_write(memory.BOOT_GDT_BASE + offset, gdt)
+    cpu.set_reg(X.UC_X86_REG_GDTR, (0, memory.BOOT_GDT_BASE + offset, len(gdt) - 1, 0))
     cpu.set_reg(X.UC_X86_REG_IDTR, (0, 0, 0x3FF, 0))  # the real-mode IVT left by the BIOS, as QEMU hands over
     cpu.set_reg(X.UC_X86_REG_CR0, 0x11)                 # PE | ET, PG clear
     cpu.set_reg(X.UC_X86_REG_CR4, 0)                    # as after the BIOS (unicorn starts with OSFXSR and more)

@@ -34,7 +34,7 @@ class VirtualDelivery(IdtDelivery):
             raise UnsupportedEvent("guest code in real ring 0", self.cpu.state_report())
         st.eflags = v.eflags(st.eflags, real_cpl)
         st.cs, st.ss = v.virtual_selector(st.cs), v.virtual_selector(st.ss)
-        st.cr0, st.cr4 = self.cpu.reg(X.UC_X86_REG_CR0), self.cpu.reg(X.UC_X86_REG_CR4)   # the walk is the real one
+        st.cr0, st.cr3, st.cr4 = self.cpu.paging_registers()     # the tables the hypervisor's walk reads
         st.idtr = (0, v.idtr.base, v.idtr.limit, 0)
         st.gdtr = (0, v.gdtr.base, v.gdtr.limit, 0)
         st.tr = (v.tr.selector, v.tr.base, v.tr.limit, 0)

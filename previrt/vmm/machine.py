@@ -63,6 +63,9 @@ class GuestCpu(Cpu):
     def __init__(self, io_read, io_write, hv: "HypervisorMachine"):
         self.hv = hv
         self.guest_tlb: dict[tuple[int, bool, bool], int] = {}
+        self.guest_base = hv.hypervisor.guest_base      # host-physical address of guest-physical 0
+        self.guest_ranges: list[tuple[int, int]] = []   # guest-physical [start, end) of the PC's memory, sorted
+        self.walk_registers = None                      # the memory virtualization's, when it has its own
         super().__init__(io_read, io_write)
 
     def translate(self, linear: int, write: bool, user: bool) -> int:
@@ -92,7 +95,46 @@ class GuestCpu(Cpu):
             self.hv.gdt_visible(True)
         super().set_reg(reg, value)
 
+    # --- guest-physical memory: at host address guest_base + p ------------------------------------------------
+    def host(self, addr: int, size: int = 1) -> int:
+        """The host-physical address of guest-physical `addr` (size bytes).  At the identity every address passes
+        (what is not memory faults as on the bare PC); otherwise only the PC's memory regions are guest memory, and
+        anything else stops the run: nothing outside them is mapped for the guest."""
+        if not self.guest_base:
+            return addr
+        ranges = self.guest_ranges
+        i = bisect.bisect_right(ranges, (addr, 1 << 33)) - 1
+        end = addr + max(size, 1)
+        inside = i >= 0 and addr < ranges[i][1]
+        while inside and end > ranges[i][1]:          # on into the next region only where the two touch
+            inside = i + 1 < len(ranges) and ranges[i + 1][0] == ranges[i][1]
+            i += 1
+        if not inside:
+            raise HypervisorViolation(f"guest-physical {addr:#010x} ({size} bytes) is outside the PC's memory: "
+                                      f"{self.hv.hypervisor.name} maps only guest RAM, the text buffer and the BIOS "
+                                      "area", self.state_report())
+        return addr + self.guest_base
+
+    def phys_read(self, addr: int, size: int) -> bytes:
+        return super().phys_read(self.host(addr, size) if self.guest_base else addr, size)
+
+    def write_accessed(self, addr: int, data: bytes) -> None:
+        Cpu.phys_write(self, self.host(addr, len(data)) if self.guest_base else addr, data)
+
+    def host_write(self, addr: int, data: bytes) -> None:
+        """Host-physical memory (the hypervisor's own frames), as it is."""
+        Cpu.phys_write(self, addr, data)
+
+    def host_read(self, addr: int, size: int) -> bytes:
+        return Cpu.phys_read(self, addr, size)
+
+    def paging_registers(self) -> tuple[int, int, int]:
+        return self.walk_registers() if self.walk_registers is not None else super().paging_registers()
+
     def phys_write(self, addr: int, data: bytes) -> None:
+        if self.guest_base:
+            super().phys_write(self.host(addr, len(data)), data)
+            return
         if self.hv.window.config.holds_frame(addr, len(data)):
             raise HypervisorViolation(f"guest store to hypervisor memory at physical {addr:#010x}",
                                       self.state_report())
@@ -189,7 +231,9 @@ class HypervisorMachine(Machine):
         cpu = self.cpu
         plan = multiboot.plan_load(self.config.image)
         multiboot.check_plan(plan, regions, self.config.image)
-        memory.map_regions(cpu.uc, regions, chunk=RAM_CHUNK)
+        base = self.hypervisor.guest_base
+        cpu.guest_ranges = sorted((r.base, r.end) for r in regions)
+        memory.map_regions(cpu.uc, regions, chunk=RAM_CHUNK, offset=base)
         self.window = Window(cpu.uc, self.hypervisor.window)
         self.shadow = ShadowGdt(self.window, self.read_guest)
         self.segments = SegmentLoader(cpu, self.shadow, self.write_guest)
@@ -197,16 +241,22 @@ class HypervisorMachine(Machine):
         cpu.delivery = Dispatcher(self)
         self.emulator = Emulator(self)
         self.paging = self.hypervisor.memory(self)
-        multiboot.write_plan(plan, cpu.uc.mem_write)
+        cpu.walk_registers = getattr(self.paging, "walk_registers", None)
+        self._paging_fault = getattr(self.paging, "page_fault", None)
+        multiboot.write_plan(plan, self.load_write)
         for addr, data in multiboot.build_info(regions, self.config.cmdline).items():
-            cpu.uc.mem_write(addr, data)
+            self.load_write(addr, data)
         if self.mode == "previrt":
             self._patch()
         else:
             self.rewriter.scan(self.config.image)
-            self.rewriter.apply(cpu.uc.mem_write)
-        set_multiboot_state(cpu, plan.entry)
+            self.rewriter.apply(self.load_write)
+        set_multiboot_state(cpu, plan.entry, base)
         self._deprivilege()
+
+    def load_write(self, addr: int, data: bytes) -> None:
+        """The hypervisor's own store into guest-physical memory (loading, patching): no checks, the map applied."""
+        self.cpu.uc.mem_write(addr + self.hypervisor.guest_base, data)
 
     def _patch(self) -> None:
         """Previrt mode: the hypervisor's shared page and wedge go into the window, and every recorded site of the
@@ -224,7 +274,7 @@ class HypervisorMachine(Machine):
         else:
             plan = patch.plan(self.config.image, self.hypervisor.templates, self.paravirt.symbols())
             for address, data in plan.writes.items():
-                self.cpu.uc.mem_write(physical(address), data)
+                self.load_write(physical(address), data)
             self.patched_sites = dict(plan.by_kind)
         for address, (data, kind) in plan.traps.items():
             self.rewriter.originals[physical(address)] = Original(physical(address), data, kind)
@@ -254,7 +304,7 @@ class HypervisorMachine(Machine):
             if i >= 0 and starts[i][0] <= address < starts[i][1]:
                 continue
             self.rewriter.originals[address] = original
-            self.cpu.uc.mem_write(address, bytes((0xCC,)))
+            self.load_write(address, bytes((0xCC,)))
         self.rewriter.ranges = scan.ranges
 
     def _count_wedge(self, start: int, end: int) -> None:
@@ -273,7 +323,7 @@ class HypervisorMachine(Machine):
         sees it, run one ring down: the boot GDT shadowed, CS and SS at RPL 1, the hypervisor's identity map."""
         cpu = self.cpu
         _, base, limit, _ = cpu.reg(X.UC_X86_REG_GDTR)
-        self.load_gdt(base, limit)
+        self.load_gdt(base - self.hypervisor.guest_base, limit)     # the boot GDT, loaded at its host address
         self.vcpu.cr0 = cpu.reg(X.UC_X86_REG_CR0)
         self.vcpu.cr4 = cpu.reg(X.UC_X86_REG_CR4)
         self.vcpu.interrupt_flag = False
@@ -391,6 +441,9 @@ class HypervisorMachine(Machine):
             original = self.rewriter.at(phys) if phys is not None else None
             if original is not None:
                 return self._emulate_original(original, (eip - 1) & 0xFFFFFFFF, self.vcpu.virtual_ring(cpl))
+        if (event.vector == PF and not event.software and self._paging_fault is not None
+                and self._paging_fault(event)):
+            return
         if self.mode == "previrt" and cpl == 3 and not event.software and self._ring3_site(event, eip):
             return
         if event.software and self.mode == "previrt":
@@ -458,8 +511,8 @@ class HypervisorMachine(Machine):
         if kind in REWRITTEN:
             self.rewriter.originals[phys] = Original(phys, data[:insn_len], kind)
             data = b"\xcc" + data[1:]
-        cpu.uc.mem_write(phys, data)
-        cpu.uc.ctl_remove_cache(site_eip, site_eip + len(data))      # the translated code of the old bytes
+        self.load_write(phys, data)
+        cpu.remove_cache((site_eip,), len(data))      # the translated code of the old bytes
         cpu.set_reg(X.UC_X86_REG_EIP, site_eip)
         self.exit(f"unpatch:{kind}", f"site {site_eip:#010x} reached from ring 3")
         return True

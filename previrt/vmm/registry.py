@@ -18,8 +18,14 @@ GROUP = "previrt.hypervisors"
 
 @dataclass(frozen=True)
 class Hypervisor:
-    """A hypervisor's policy: its name and one-line summary, where its window lies, its ABI document, and the
-    memory virtualization it uses (`memory(hv)` builds it for one machine)."""
+    """A hypervisor's policy: its name and one-line summary, where its window lies, its ABI document, the memory
+    virtualization it uses (`memory(hv)` builds it for one machine) and where guest memory lies in the host.
+
+    The memory object provides `typed(phys)`, `store(phys, data)` (a guest store to a typed frame), `activate()`,
+    `control_register_written(n)`, `invlpg(linear)`, `ring_changed(cpl)` and `counts`; optionally
+    `walk_registers()` (the CR0, CR3, CR4 the hypervisor's own walks of guest memory use; default the real ones) and
+    `page_fault(event)` (a #PF the CPU raised: True when the hypervisor handled it, else the event is the guest's,
+    its error code possibly changed)."""
     name: str
     summary: str
     memory: object                    # callable(hv) -> the memory-virtualization object
@@ -30,6 +36,7 @@ class Hypervisor:
     symbols: object = None            # callable() -> {name: address} the templates may name
     paravirt: object = None           # callable(hv) -> the patched-guest side (shared page, wedge, hypercalls), or
                                       # None: the hypervisor runs images by full virtualization only
+    guest_base: int = 0               # host-physical address of guest-physical 0 (0: guest memory at the identity)
 
 
 @functools.lru_cache(maxsize=None)

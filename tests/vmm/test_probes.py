@@ -45,7 +45,7 @@ GUESTS = HERE / "guests"
 INCLUDE_DIRS = (HERE.parent / "machine" / "guests" / "cpu", GUESTS)
 KINDS = ("probe", "hostile")
 
-HYPERVISOR_TARGETS = ["direct"]
+HYPERVISOR_TARGETS = ["direct", "shadow"]
 
 MEM_MIB = 64                       # the RAM size the guests assume (outside_ram_end maps the frame just past it)
 MAX_INSTRUCTIONS = "20000000"

@@ -1,5 +1,5 @@
-"""A machine under `direct` for tests that drive the hypervisor's parts directly (validators, emulation, segment
-loads): a guest that only halts, and a fresh HypervisorMachine on it."""
+"""A machine under `direct` (or another hypervisor) for tests that drive the hypervisor's parts directly (validators,
+shadow fills, emulation, segment loads): a guest that only halts, and a fresh HypervisorMachine on it."""
 
 from __future__ import annotations
 
@@ -28,5 +28,10 @@ def halt_image(directory: Path) -> Path:
 
 def direct_machine(image: Path, mem_bytes: int = MEM) -> HypervisorMachine:
     """The halting guest loaded on `direct` (full virtualization), before it runs."""
+    return machine_on("direct", image, mem_bytes)
+
+
+def machine_on(hypervisor: str, image: Path, mem_bytes: int = MEM) -> HypervisorMachine:
+    """`image` loaded on the hypervisor named (full virtualization), before it runs."""
     return HypervisorMachine(RunConfig(image=str(image), mem_bytes=mem_bytes), io.BytesIO(),
-                             hypervisor=registry.load("direct"))
+                             hypervisor=registry.load(hypervisor))

@@ -1,0 +1,85 @@
+"""Every image that runs on the bare PC runs on `shadow` with the same serial output and exit status: the guest
+kernel's eleven workloads (native build; previrt build with --virt full), the CPU test guests of
+tests/machine/guests/cpu, the device guests of tests/machine/guests/devices (the same disk too) and the acceptance
+image.  The guest instruction counts are equal too: a shadow fill runs the faulting instruction again and it still
+counts once, so virtual time — and every timer interrupt — falls on the same instruction as on the bare PC.  The
+probe and hostile guests are tests/vmm/test_probes.py's, on every hypervisor."""
+
+from __future__ import annotations
+
+import pytest
+
+from previrt.guestrun import EXIT_OK, WORKLOADS, GuestBuild, build_guest, run_image, run_workload
+from tests.clikit import cli
+from tests.hypervisors.test_direct_guests import CPU_GUESTS, cpu_guest, device_guest  # noqa: F401 (fixtures)
+from tests.machine import deviceguests, guestkit
+from tests.machine.acceptance import GOLDEN, SUCCESS, build_acceptance, make_acceptance_disk
+from tests.machine.guestkit import run_image as run_guest_image
+
+
+@pytest.fixture(scope="module")
+def guest(tmp_path_factory) -> GuestBuild:
+    return build_guest(tmp_path_factory.mktemp("guest") / "guest_src")
+
+
+def shadow_equals_bare(guest, variant: str, name: str, work, options=()):
+    n = WORKLOADS[name].test_size
+    bare = run_workload(guest, variant, name, n, work, expect=EXIT_OK)
+    shadow = run_workload(guest, variant, name, n, work, target="shadow", options=options, expect=EXIT_OK)
+    assert bare.ok and shadow.ok, (bare.describe(), shadow.describe())
+    assert (shadow.output, shadow.instructions) == (bare.output, bare.instructions)
+    return shadow.stats
+
+
+@pytest.mark.parametrize("name", sorted(WORKLOADS))
+def test_workload_native_on_shadow_equals_bare(guest, name, tmp_path):
+    stats = shadow_equals_bare(guest, "native", name, tmp_path)
+    assert stats["target"] == "shadow" and stats["mode"] == "full"
+    assert stats["exits"].get("gp:cli", 0) > 0 and any(k.startswith("rewrite:") for k in stats["exits"])
+    assert stats["exits"]["pf:shadow-fill"] == stats["paging"]["shadow-fill"] > 0     # every fill is an exit
+    assert "pf:pt-write" not in stats["exits"]                                           # nothing write-protected
+    assert stats["paging"]["cr3:cold"] > 0 and stats["paging"]["write-back:A"] > 0
+
+
+@pytest.mark.parametrize("name", sorted(WORKLOADS))
+def test_workload_previrt_build_with_virt_full_on_shadow_equals_bare(guest, name, tmp_path):
+    stats = shadow_equals_bare(guest, "previrt", name, tmp_path, options=("--virt", "full"))
+    assert stats["mode"] == "full"
+
+
+def test_previrt_build_without_virt_full_is_refused_clearly(guest, tmp_path):
+    """shadow has no para-virtual interface yet: a previrt image needs --virt full, and the refusal says so."""
+    status, _, err = cli("run", guest.image("previrt"), "--target", "shadow")
+    assert status == 2 and "--virt full" in err
+    status, _, err = cli("patch", guest.image("previrt"), "--target", "shadow", "-o", tmp_path / "patched.elf")
+    assert status == 2 and "no patch templates" in err
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in CPU_GUESTS.glob("*.S")))
+def test_cpu_guest_on_shadow_equals_bare(cpu_guest, name):  # noqa: F811 (the fixture)
+    image = cpu_guest(name)
+    bare = run_guest_image(image, "--max-instructions", "5000000")
+    shadow = run_guest_image(image, "--max-instructions", "5000000", "--target", "shadow")
+    assert (shadow.returncode, shadow.stdout) == (bare.returncode, bare.stdout), shadow.stderr.decode()[-2000:]
+
+
+@pytest.mark.parametrize("run", deviceguests.GUEST_RUNS, ids=lambda r: r.name)
+def test_device_guest_on_shadow_equals_bare(device_guest, run, tmp_path):  # noqa: F811 (the fixture)
+    image = device_guest(run.source)
+    for target in ("bare", "shadow"):
+        (tmp_path / target).mkdir()
+    bare, bare_disk = deviceguests.run_on_previrt(run, image, tmp_path / "bare")
+    shadow, shadow_disk = deviceguests.run_on_previrt(run, image, tmp_path / "shadow", "--target", "shadow")
+    assert (shadow.returncode, shadow.stdout) == (bare.returncode, bare.stdout), shadow.stderr.decode()[-2000:]
+    if run.disk:
+        assert shadow_disk.read_bytes() == bare_disk.read_bytes()
+
+
+def test_acceptance_image_on_shadow_equals_golden(tmp_path):
+    """The acceptance image (paging, ring 3, system calls, faults, the disk): the bare PC's golden output."""
+    image = build_acceptance(tmp_path / "build")
+    disk = make_acceptance_disk(tmp_path / "disk.img")
+    shadow = run_image(image, tmp_path, disk=disk, target="shadow", expect=guestkit.exit_status(SUCCESS))
+    assert shadow.ok, shadow.describe()
+    assert shadow.output == GOLDEN.read_text()
+    assert shadow.stats["paging"]["shadow-fill"] > 0
