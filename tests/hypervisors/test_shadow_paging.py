@@ -230,7 +230,7 @@ def frames():
                      st.integers(0, 0xFFFFF).map(lambda n: n << 12))
 
 
-@settings(max_examples=40)
+@settings(max_examples=25)
 @given(data=st.data(), pse=st.booleans(), wp=st.booleans())
 def test_random_tables_and_faults_never_expose_a_host_frame(image, data, pse, wp):
     hv = shadow(image)

@@ -103,3 +103,14 @@ def run_on_previrt(run: GuestRun, image: Path, tmp_path: Path, *extra: str):
     disk = make_disk(tmp_path / f"{run.name}.img") if run.disk else None
     args = previrt_args(run, disk, *extra, serial_in=serial_input_file(run, tmp_path))
     return guestkit.run_image(image, *args, timeout=RUN_TIMEOUT), disk
+
+
+def check_target_equals_bare(run: GuestRun, image: Path, tmp_path: Path, target: str) -> None:
+    """The device guest on `target` (a hypervisor): the bare PC's status, serial output and disk contents."""
+    for name in ("bare", target):
+        (tmp_path / name).mkdir()
+    bare, bare_disk = run_on_previrt(run, image, tmp_path / "bare")
+    other, other_disk = run_on_previrt(run, image, tmp_path / target, "--target", target)
+    assert (other.returncode, other.stdout) == (bare.returncode, bare.stdout), other.stderr.decode()[-2000:]
+    if run.disk:
+        assert other_disk.read_bytes() == bare_disk.read_bytes()
