@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.machine.guestkit import build_image, previrt_cc, run_image
+from previrt.guestrun import QEMU, qemu_available
+from tests.machine.guestkit import build_image, previrt_cc, run_image, run_on_qemu
 
 TARGETS = [("bare", []), ("direct", ["--virt", "full"]), ("direct", [])]
 
@@ -51,3 +52,10 @@ def test_pte_accesses_print_the_same_everywhere(image, tmp_path, target, options
         assert st["page_table_updates"]["queued"] >= 70
         assert st["hypercalls"].get("mmu_flush", 0) >= 1          # the queue filled up once
         assert st["exits"].get("pf:queued", 0) >= 1                # the first access through a queued mapping
+
+
+@pytest.mark.qemu
+@pytest.mark.skipif(not qemu_available(), reason=f"needs {QEMU}")
+def test_the_unpatched_image_prints_the_same_on_qemu(image):
+    out, status = run_on_qemu(image)
+    assert (out.decode(), status) == (expected(), 1)
