@@ -1,6 +1,6 @@
 """Every image that runs on the bare PC runs on `direct` with the same serial output and exit status: the guest
-kernel's eleven workloads (native build by full virtualization; previrt build with --virt full and patched at
-load), the CPU test
+kernel's eleven workloads (native build by full virtualization; previrt build with --virt full, patched at load,
+and the file `previrt patch` wrote), the CPU test
 guests of tests/machine/guests/cpu and the device guests of tests/machine/guests/devices (the same disk too).  The guest instruction counts are equal too: trapped and rewritten
 instructions count once, as on the bare PC, so virtual time — and every timer interrupt — falls on the same
 instruction in both modes."""
@@ -11,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from previrt.guestrun import EXIT_OK, WORKLOADS, GuestBuild, build_guest, run_workload
+import subprocess
+import sys
+
+from previrt.guestrun import EXIT_OK, WORKLOADS, GuestBuild, build_guest, run_image as run_guest_image, run_workload
+from previrt.guestrun import workload
 from tests.machine import deviceguests
 from tests.machine.guestkit import build_image, run_image
 
@@ -48,17 +52,31 @@ def test_workload_previrt_build_with_virt_full_equals_bare(guest, name, tmp_path
     assert (direct.output, direct.instructions) == (bare.output, bare.instructions)
 
 
+@pytest.fixture(scope="module")
+def patched_file(guest, tmp_path_factory) -> Path:
+    """`previrt patch build/previrt/kernel.elf --target direct -o k.direct`."""
+    out = tmp_path_factory.mktemp("patched") / "k.direct"
+    done = subprocess.run([sys.executable, "-m", "previrt", "patch", str(guest.image("previrt")), "--target", "direct",
+                           "-o", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
 @pytest.mark.parametrize("name", sorted(WORKLOADS))
-def test_workload_previrt_build_patched_at_load_equals_bare(guest, name, tmp_path):
+def test_workload_previrt_build_patched_at_load_equals_bare(guest, patched_file, name, tmp_path):
     """The same previrt image, patched at load for direct (mode previrt): bare's output, fewer exits than full
-    virtualization, the wedge at work."""
+    virtualization, the wedge at work; the file `previrt patch` wrote runs exactly as the image patched at load."""
     n = WORKLOADS[name].test_size
     bare = run_workload(guest, "previrt", name, n, tmp_path, expect=EXIT_OK)
     full = run_workload(guest, "previrt", name, n, tmp_path, target="direct", options=("--virt", "full"),
                         expect=EXIT_OK)
     patched = run_workload(guest, "previrt", name, n, tmp_path, target="direct", expect=EXIT_OK)
-    assert bare.ok and patched.ok, (bare.describe(), patched.describe())
-    assert patched.output == bare.output
+    w = workload(name)
+    from_file = run_guest_image(patched_file, tmp_path, w.cmdline(n), guest.fresh_disk(tmp_path, f"file-{name}"),
+                                "direct", (), w.serial_input(n), EXIT_OK, f"file-{name}")
+    assert bare.ok and patched.ok and from_file.ok, (bare.describe(), patched.describe(), from_file.describe())
+    assert patched.output == bare.output == from_file.output
+    assert from_file.instructions == patched.instructions
     stats = patched.stats
     assert stats["mode"] == "previrt" and stats["wedge_instructions"] > 0 and stats["patched_sites"]["cli"] > 0
     assert sum(stats["exits"].values()) < sum(full.stats["exits"].values())
