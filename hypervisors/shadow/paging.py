@@ -71,8 +71,10 @@ class ShadowPaging:
         return v.cr0, v.cr3, v.cr4
 
     def activate(self, flush: bool = False) -> None:
-        """Load the real CR0/CR3/CR4 for the virtual ones: the shadow of the guest's address space, 4 KiB pages only,
-        CR0.WP always set (a guest with WP clear is given supervisor-only writable entries where it writes)."""
+        """Load the real CR0/CR3/CR4 for the virtual ones: the shadow of the guest's address space (`flush`: a CR3
+        load, which flushes it), CR4.PSE always set for the shadow's 4 MiB entries and PGE clear, CR0.WP always set (a
+        guest with WP clear is given supervisor-only writable entries where its kernel writes a read-only page).  A
+        change of the rules the shadows were filled by (CR0.PG or WP, CR4.PSE or PGE) drops every paged shadow."""
         v, cpu = self.vcpu, self.cpu
         cpu.flush_guest_tlb()
         rules = (v.cr0 & (CR0_PG | CR0_WP), v.cr4 & (CR4_PSE | CR4_PGE))

@@ -132,16 +132,14 @@ class GuestCpu(Cpu):
         return self.walk_registers() if self.walk_registers is not None else super().paging_registers()
 
     def phys_write(self, addr: int, data: bytes) -> None:
-        if self.guest_base:
-            super().phys_write(self.host(addr, len(data)), data)
-            return
-        if self.hv.window.config.holds_frame(addr, len(data)):
-            raise HypervisorViolation(f"guest store to hypervisor memory at physical {addr:#010x}",
+        host = self.host(addr, len(data))
+        if self.hv.window.config.holds_frame(host, len(data)):
+            raise HypervisorViolation(f"guest store to hypervisor memory at physical {host:#010x}",
                                       self.state_report())
         if self.hv.paging.typed(addr):
             self.hv.paging.store(addr, data)
             return
-        super().phys_write(addr, data)
+        super().phys_write(host, data)
 
     def io_privilege(self) -> tuple[int, int]:
         """The guest's (CPL, IOPL): the virtual ones."""

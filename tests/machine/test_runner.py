@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from previrt.machine.runner import target_names
 from tests.machine.guestkit import build_asm, build_image, exit_status, run_image
 
 GUESTS = Path(__file__).parent / "guests" / "cpu"
@@ -138,7 +139,8 @@ def test_unwritable_stats_path_is_refused_before_the_run(tmp_path):
 def test_unknown_target_and_bad_memory_size(tmp_path):
     img = build_asm(tmp_path, '#include "guestkit.h"\n.text\n.globl _start\n_start:\n exit 0\n')
     done = run_image(img, "--target", "nonesuch")
-    assert done.returncode == 2 and b"invalid choice: 'nonesuch' (choose from 'bare', 'direct')" in done.stderr
+    choices = ", ".join(f"'{name}'" for name in target_names())      # bare and every registered hypervisor
+    assert done.returncode == 2 and f"invalid choice: 'nonesuch' (choose from {choices})".encode() in done.stderr
     assert done.stderr.startswith(b"usage: previrt run ")
     done = run_image(img, "--mem", "1")
     assert done.returncode == 2 and b"--mem must be between" in done.stderr
