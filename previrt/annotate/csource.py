@@ -77,11 +77,11 @@ def accessors() -> str:
     return (
         "static inline __attribute__((__always_inline__, __unused__, __artificial__)) void "
         "__previrt_pte_store(volatile void *__p, unsigned int __v) "
-        f'{{ __asm__ __volatile__("{_site_asm(store.kind)}" : "=m"(*(volatile unsigned int *)__p) '
+        f'{{ __asm__ __inline__ __volatile__("{_site_asm(store.kind)}" : "=m"(*(volatile unsigned int *)__p) '
         ': "a"(__p), "d"(__v)); }\n'
         "static inline __attribute__((__always_inline__, __unused__, __artificial__)) unsigned int "
         "__previrt_pte_load(const volatile void *__p) "
-        f'{{ unsigned int __v; __asm__ __volatile__("{_site_asm(load.kind)}" : "=d"(__v) : "a"(__p), '
+        f'{{ unsigned int __v; __asm__ __inline__("{_site_asm(load.kind)}" : "=d"(__v) : "a"(__p), '
         '"m"(*(const volatile unsigned int *)__p)); return __v; }\n')
 
 

@@ -144,7 +144,7 @@ typedef u32 pte_t;
 pte_t table[16];
 int counter;
 
-u32 touch(pte_t *pt, int i)
+__attribute__((noinline)) u32 touch(pte_t *pt, int i)
 {
 \tpt[i++] |= 1;
 \tcounter = i;

@@ -1,7 +1,7 @@
 # 1 "pte.c"
 # 1 "<previrt pte accessors>"
-static inline __attribute__((__always_inline__, __unused__, __artificial__)) void __previrt_pte_store(volatile void *__p, unsigned int __v) { __asm__ __volatile__("97711:\n\tmovl %%edx,(%%eax)\n97712:\n\t.arch .nop\n\t.nops 6, 11\n97713:\n\t.pushsection .previrt.sites,\"a\"\n\t.balign 4\n\t.long 97711b - .\n\t.byte 1, 128, 97713b - 97711b, 97712b - 97711b\n\t.short 1, 0\n\t.popsection" : "=m"(*(volatile unsigned int *)__p) : "a"(__p), "d"(__v)); }
-static inline __attribute__((__always_inline__, __unused__, __artificial__)) unsigned int __previrt_pte_load(const volatile void *__p) { unsigned int __v; __asm__ __volatile__("97711:\n\tmovl (%%eax),%%edx\n97712:\n\t.arch .nop\n\t.nops 6, 11\n97713:\n\t.pushsection .previrt.sites,\"a\"\n\t.balign 4\n\t.long 97711b - .\n\t.byte 1, 129, 97713b - 97711b, 97712b - 97711b\n\t.short 1, 0\n\t.popsection" : "=d"(__v) : "a"(__p), "m"(*(const volatile unsigned int *)__p)); return __v; }
+static inline __attribute__((__always_inline__, __unused__, __artificial__)) void __previrt_pte_store(volatile void *__p, unsigned int __v) { __asm__ __inline__ __volatile__("97711:\n\tmovl %%edx,(%%eax)\n97712:\n\t.arch .nop\n\t.nops 6, 11\n97713:\n\t.pushsection .previrt.sites,\"a\"\n\t.balign 4\n\t.long 97711b - .\n\t.byte 1, 128, 97713b - 97711b, 97712b - 97711b\n\t.short 1, 0\n\t.popsection" : "=m"(*(volatile unsigned int *)__p) : "a"(__p), "d"(__v)); }
+static inline __attribute__((__always_inline__, __unused__, __artificial__)) unsigned int __previrt_pte_load(const volatile void *__p) { unsigned int __v; __asm__ __inline__("97711:\n\tmovl (%%eax),%%edx\n97712:\n\t.arch .nop\n\t.nops 6, 11\n97713:\n\t.pushsection .previrt.sites,\"a\"\n\t.balign 4\n\t.long 97711b - .\n\t.byte 1, 129, 97713b - 97711b, 97712b - 97711b\n\t.short 1, 0\n\t.popsection" : "=d"(__v) : "a"(__p), "m"(*(const volatile unsigned int *)__p)); return __v; }
 # 1 "pte.c"
 # 1 "types.h" 1
 typedef unsigned int u32;
