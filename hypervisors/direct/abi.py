@@ -13,6 +13,8 @@ from pathlib import Path
 from unicorn import x86_const as X
 
 from previrt.machine.cpu import GATE_INT32, GATE_TRAP32, Descriptor, GuestFault, MachineStop
+from previrt.machine.devices.ata import DRQ as ATA_DRQ
+from previrt.machine.devices.uart16550 import MCR_LOOP
 from previrt.vmm import wedge as wedge_build
 from previrt.vmm.machine import HypervisorViolation
 from previrt.vmm.window import PAGE, WindowConfig
@@ -228,29 +230,29 @@ class DirectParavirt:
         offset = SHARED_FIELDS["mmu_queue"][0]
         pairs = struct.unpack(f"<{2 * count}I", self.hv.cpu.uc.mem_read(self.page.frame + offset, 8 * count))
         for i in range(count):
-            error = self._update(pairs[2 * i], pairs[2 * i + 1])
-            if error:
-                raise HypervisorViolation(f"queued page-table update {i} of {count}: {error}",
+            refused = self._update(pairs[2 * i], pairs[2 * i + 1])
+            if refused:
+                raise HypervisorViolation(f"queued page-table update {i} of {count}: {refused[1]}",
                                           self.hv.cpu.state_report())
         self.mmu["queued"] += count
         self.mmu["flushes"] += 1
         return count
 
-    def _update(self, phys: int, value: int) -> str | None:
+    def _update(self, phys: int, value: int) -> tuple[int, str] | None:
         """One (entry, value) update: validated, then performed (a typed frame through direct paging's checks, any
-        other frame of guest RAM as a plain store).  The reason it is refused, or None."""
+        other frame of guest RAM as a plain store).  None, or (error code, reason) when it is refused."""
         paging = self.hv.paging
         if phys & 3:
-            return f"entry address {phys:#010x} is not 4-byte aligned"
+            return EINVAL, f"entry address {phys:#010x} is not 4-byte aligned"
         if not paging._in_ram(phys & FRAME):
-            return f"entry address {phys:#010x} is outside guest RAM"
+            return EINVAL, f"entry address {phys:#010x} is outside guest RAM"
         try:
             if paging.typed(phys):
                 paging.store(phys, struct.pack("<I", value))
             else:
                 self.hv.cpu.uc.mem_write(phys, struct.pack("<I", value))
         except HypervisorViolation as refused:
-            return refused.args[0] if refused.args else "refused"
+            return EPERM, refused.args[0] if refused.args else "refused by direct paging"
         return None
 
     def _mmu_update(self) -> None:
@@ -258,22 +260,18 @@ class DirectParavirt:
         edx = the requests performed before it (partial progress)."""
         hv, cpu = self.hv, self.hv.cpu
         requests, count = cpu.reg(X.UC_X86_REG_EBX), cpu.reg(X.UC_X86_REG_ECX)
-        done, result = 0, 0
-        if count > MMU_UPDATE_MAX:
-            result = EINVAL
-        else:
-            for done in range(count + 1):
-                if done == count:
-                    break
-                try:
-                    phys, value = struct.unpack("<II", hv.read_guest(requests + 8 * done, 8))
-                except (GuestFault, MachineStop):
-                    result = EFAULT
-                    break
-                error = self._update(phys, value)
-                if error:
-                    result = EINVAL if "outside" in error or "aligned" in error else EPERM
-                    break
+        done, result = 0, EINVAL if count > MMU_UPDATE_MAX else 0
+        while not result and done < count:
+            try:
+                phys, value = struct.unpack("<II", hv.read_guest(requests + 8 * done, 8))
+            except (GuestFault, MachineStop):
+                result = EFAULT
+                break
+            refused = self._update(phys, value)
+            if refused:
+                result = refused[0]
+                break
+            done += 1
         cpu.set_reg(X.UC_X86_REG_EAX, result & 0xFFFFFFFF)
         cpu.set_reg(X.UC_X86_REG_EDX, done)
 
@@ -383,7 +381,7 @@ class DirectParavirt:
         if ata is not None and not ata.empty:
             flags = ATA_VALID | (ATA_INTRQ if ata.intrq else 0)
             page.put("ata_status", ata.status_value())
-            if ata.drive is not None and ata.cur.status & 0x08 and ata.on_transfer_done is not None:    # DRQ
+            if ata.drive is not None and ata.cur.status & ATA_DRQ and ata.on_transfer_done is not None:
                 left = len(ata.buffer) - ata.pos
                 words = min(left, ATA_DATA_BYTES) // 2
                 if ata.writing:
@@ -403,7 +401,7 @@ class DirectParavirt:
         page.put("uart_iir", uart.iir)
         page.put("uart_iir_no_thre", self._iir(uart, thre=False))
         page.put("uart_iir_thre", self._iir(uart, thre=True))
-        direct = not uart.dlab and not uart.mcr & 0x10         # DLAB clear, no loopback: THR bytes go out
+        direct = not uart.dlab and not uart.mcr & MCR_LOOP     # DLAB clear, no loopback: THR bytes go out
         page.put("uart_flags", UART_VALID | (UART_TX if direct else 0))
 
     @staticmethod
