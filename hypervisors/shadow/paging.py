@@ -26,7 +26,7 @@ FRAME = 0xFFFFF000
 CR4_PGE = 1 << 7
 POOL_PAGES = 4000             # shadow directories and tables: the hypervisor's physical area less the window's frames
 CACHED_SPACES = 8             # shadows of address spaces kept (least recently used dropped first)
-LARGE = -1                    # a filled entry's origin: a 4 MiB guest page (no page-table entry)
+LARGE = -1                    # a walk's origin: a 4 MiB guest page (no page-table entry)
 SHADOW_TABLE = PTE_P | PTE_W | PTE_U | PTE_A        # a shadow directory entry: its table's entries decide
 
 
@@ -34,14 +34,16 @@ class Space:
     """The shadow of one address space: a shadow page directory (a host frame), its shadow page tables, and for each
     filled linear page the guest entries it was filled from."""
 
-    __slots__ = ("key", "pd", "tables", "filled", "large")
+    __slots__ = ("key", "pd", "tables", "filled", "large", "split")
 
     def __init__(self, key: int | None, pd: int):
         self.key = key                                    # the guest's page directory; None: paging off
         self.pd = pd
         self.tables: dict[int, int] = {}                  # directory index -> shadow page table
-        self.filled: dict[int, tuple[int, int]] = {}      # linear page -> (guest pde, guest pte or LARGE)
+        self.filled: dict[int, tuple[int, int]] = {}      # linear page -> (guest pde, guest pte)
         self.large: dict[int, int | None] = {}            # directory index -> the guest pde of a 4 MiB shadow entry
+        self.split: dict[int, int | None] = {}            # directory index -> the guest pde of a 4 MiB guest page
+                                                          # shadowed by a whole table (None: paging off)
 
 
 class ShadowPaging:
@@ -100,18 +102,13 @@ class ShadowPaging:
         space, page = self.current, (linear & 0xFFFFFFFF) >> 12
         if page >> 10 in space.large:
             self._clear_large(space, page >> 10)
-            self.counts["invlpg entries dropped"] += 1
-            self._flush_cpu_tlb()
+        elif page >> 10 in space.split:
+            self._drop_table(space, page >> 10)
+        elif page in space.filled:
+            self._clear(space, page)
+        else:
             return
-        origin = space.filled.get(page)
-        if origin is None:
-            return
-        pages = [page]
-        if origin[1] == LARGE:
-            pages = [p for p, o in space.filled.items() if p >> 10 == page >> 10 and o[1] == LARGE]
-        for p in pages:
-            self._clear(space, p)
-        self.counts["invlpg entries dropped"] += len(pages)
+        self.counts["invlpg entries dropped"] += 1
         self._flush_cpu_tlb()
 
     # --- faults --------------------------------------------------------------------------------------------
@@ -250,11 +247,9 @@ class ShadowPaging:
             self._drop_table(space, index)
         pt = self._alloc()
         space.tables[index] = pt
-        entries = [0] * 1024
-        for i in range(1024):
-            if self._all_memory(base + i * PAGE, PAGE):
-                entries[i] = self.cpu.host(base + i * PAGE, PAGE) | bits
-                space.filled[index << 10 | i] = origin
+        space.split[index] = None if origin is None else origin[0]
+        entries = [self.cpu.host(base + i * PAGE, PAGE) | bits if self._all_memory(base + i * PAGE, PAGE) else 0
+                   for i in range(1024)]
         self.cpu.host_write(pt, struct.pack("<1024I", *entries))
         self.cpu.host_write(space.pd + 4 * index, struct.pack("<I", pt | SHADOW_TABLE))
         self.counts["split fills"] += 1
@@ -268,6 +263,7 @@ class ShadowPaging:
     def _drop_table(self, space: Space, index: int) -> None:
         for page in [p for p in space.filled if p >> 10 == index]:
             del space.filled[page]
+        space.split.pop(index, None)
         self.free.append(space.tables.pop(index))
         self.cpu.host_write(space.pd + 4 * index, bytes(4))
 
@@ -276,6 +272,9 @@ class ShadowPaging:
         index = page >> 10
         if index in space.large:            # the guest's directory entry changed from a 4 MiB page without invlpg
             self._clear_large(space, index)
+            self._flush_cpu_tlb()
+        elif index in space.split:
+            self._drop_table(space, index)
             self._flush_cpu_tlb()
         pt = space.tables.get(index)
         if pt is None:
@@ -317,7 +316,8 @@ class ShadowPaging:
         self.current = space
 
     def _revalidate(self, space: Space) -> None:
-        """Keep each filled entry whose guest directory entry (and page-table entry) are unchanged since the fill."""
+        """Keep each filled entry whose guest directory entry (and page-table entry) are unchanged since the fill, each
+        4 MiB entry and whole table made for a 4 MiB guest page whose directory entry is."""
         directory = struct.unpack("<1024I", self.cpu.phys_read(space.key, PAGE))
         tables: dict[int, tuple[int, ...]] = {}
         stale = []
@@ -325,19 +325,22 @@ class ShadowPaging:
             index = page >> 10
             if directory[index] != pde:
                 stale.append(page)
-            elif pte != LARGE:
-                table = tables.get(index)
-                if table is None:
-                    table = tables[index] = struct.unpack("<1024I", self.cpu.phys_read(pde & FRAME, PAGE))
-                if table[page & 0x3FF] != pte:
-                    stale.append(page)
+                continue
+            table = tables.get(index)
+            if table is None:
+                table = tables[index] = struct.unpack("<1024I", self.cpu.phys_read(pde & FRAME, PAGE))
+            if table[page & 0x3FF] != pte:
+                stale.append(page)
         for page in stale:
             self._clear(space, page)
         stale_large = [i for i, pde in space.large.items() if directory[i] != pde]
         for index in stale_large:
             self._clear_large(space, index)
-        self.counts["cached entries kept"] += len(space.filled) + len(space.large)
-        self.counts["cached entries dropped"] += len(stale) + len(stale_large)
+        stale_split = [i for i, pde in space.split.items() if directory[i] != pde]
+        for index in stale_split:
+            self._drop_table(space, index)
+        self.counts["cached entries kept"] += len(space.filled) + len(space.large) + len(space.split)
+        self.counts["cached entries dropped"] += len(stale) + len(stale_large) + len(stale_split)
 
     def _alloc(self) -> int:
         if not self.free:
@@ -360,6 +363,7 @@ class ShadowPaging:
             self.free.append(pt)
         space.tables.clear()
         space.filled.clear()
+        space.split.clear()
         for index in list(space.large):
             self._clear_large(space, index)
         self._flush_cpu_tlb()

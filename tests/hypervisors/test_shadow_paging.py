@@ -280,3 +280,16 @@ def test_hypervisor_memory_intact_after_hostile_guest(name, tmp_path):
 def test_shadow_is_registered_with_its_abi():
     hv = registry.load("shadow")
     assert hv.guest_base == GUEST_BASE and hv.paravirt is None and Path(hv.abi).read_text().startswith("# `shadow`")
+
+
+def test_table_for_a_large_guest_page_is_kept_while_its_directory_entry_is(image):
+    hv = shadow(image)
+    put(hv, PD, 0 | PTE_P | PTE_W | PDE_PS)                      # the first 4 MiB: shadowed by one whole table
+    paging_on(hv, PD, CR4_PSE)
+    fault(hv, 0x1000)
+    assert shadow_entry(hv, 0x2000) & FRAME == GUEST_BASE + 0x2000 and shadow_entry(hv, 0xA0000) == 0
+    hv.paging.control_register_written(3)
+    assert shadow_entry(hv, 0x2000) and hv.paging.counts["cached entries kept"] == 1
+    put(hv, PD, get(hv, PD) & ~PTE_W)
+    hv.paging.control_register_written(3)
+    assert shadow_entry(hv, 0x2000) == 0 and hv.paging.counts["cached entries dropped"] == 1
