@@ -64,13 +64,13 @@ def test_cpu_guest_on_shadow_equals_bare(cpu_guest, name):  # noqa: F811 (the fi
     assert shadow == bare, shadow[2]
 
 
-def run_here(image, target: str) -> tuple[int, bytes, str]:
+def run_here(image, target: str) -> tuple[int, bytes, str, int]:
     """`previrt run IMAGE --target TARGET --max-instructions 5000000` in this process (these guests are short: a
-    process each would cost more than the run): status, serial output, the report."""
+    process each would cost more than the run): status, serial output, how the run ended, guest instructions."""
     out = io.BytesIO()
     machine = make_machine(RunConfig(image=str(image), target=target, max_instructions=5_000_000), out, None)
     run_machine(machine)
-    return machine.exit_status(), out.getvalue(), machine.end_reason
+    return machine.exit_status(), out.getvalue(), machine.end_reason, machine.executed
 
 
 @pytest.mark.parametrize("run", deviceguests.GUEST_RUNS, ids=lambda r: r.name)

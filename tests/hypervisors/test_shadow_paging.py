@@ -1,7 +1,7 @@
 """Shadow paging driven directly: fills from the guest's tables with the processor's accessed and dirty bits, the
 guest's own faults with its error code, invlpg and CR3 loads, the cache of address spaces (exact on a switch back),
-and hostile guests: random page-table contents and random faults (hypothesis) never raise anything but the
-hypervisor's own stop, and no shadow entry ever maps a frame outside guest memory; after every hostile guest of
+and hostile guests: random page-table contents with random faults, and under a running guest (hypothesis), never
+raise anything but the hypervisor's own stop, and no shadow entry ever maps a frame outside guest memory; after every hostile guest of
 tests/vmm/guests/hostile has run, the hypervisor's frames hold only what it put there."""
 
 from __future__ import annotations
@@ -293,3 +293,38 @@ def test_table_for_a_large_guest_page_is_kept_while_its_directory_entry_is(image
     put(hv, PD, get(hv, PD) & ~PTE_W)
     hv.paging.control_register_written(3)
     assert shadow_entry(hv, 0x2000) == 0 and hv.paging.counts["cached entries dropped"] == 1
+
+
+def guest_code(accesses) -> bytes:
+    """Paging on with the tables at PD (4 MiB pages allowed), then a load or store at each (linear, write), then
+    cli; hlt: machine code put at the halting guest's entry."""
+    code = (b"\xb8" + struct.pack("<I", PD) + b"\x0f\x22\xd8"            # mov $PD, %eax; mov %eax, %cr3
+            + b"\x0f\x20\xe0\x83\xc8\x10\x0f\x22\xe0"                    # CR4.PSE
+            + b"\x0f\x20\xc0\x0d\x00\x00\x00\x80\x0f\x22\xc0")           # CR0.PG
+    for linear, write in accesses:
+        code += b"\xbe" + struct.pack("<I", linear) + (b"\x89\x06" if write else b"\x8b\x06")
+    return code + b"\xfa\xf4"
+
+
+@settings(max_examples=15)
+@given(data=st.data())
+def test_random_tables_under_a_running_guest_never_expose_a_host_frame(image, data):
+    """The CPU itself on random guest tables (the code's own 4 MiB identity-mapped): every run ends with a report —
+    the guest's fault delivered, a triple fault, the hypervisor's stop — never an exception, and the shadows it
+    leaves map guest memory only."""
+    hv = shadow(image)
+    put(hv, PD, 0 | PTE_P | PTE_W | PDE_PS)
+    for _ in range(data.draw(st.integers(0, 8), label="pdes")):
+        put(hv, PD + 4 * data.draw(st.integers(1, 1023)), data.draw(frames()) | data.draw(st.integers(0, 0xFFF)))
+    for t in range(4):
+        for _ in range(data.draw(st.integers(0, 8), label="ptes")):
+            put(hv, PT + t * PAGE + 4 * data.draw(st.integers(0, 1023)),
+                data.draw(frames()) | data.draw(st.integers(0, 0xFFF)))
+    accesses = data.draw(st.lists(st.tuples(st.one_of(st.integers(0, 0xFFFFFFFC),
+                                                      st.integers(0, 63).map(lambda n: n << 22 | 0x1000)),
+                                            st.booleans()), max_size=6), label="accesses")
+    hv.load_write(hv.cpu.reg(X.UC_X86_REG_EIP), guest_code(accesses))
+    hv.config.max_instructions = 10_000
+    run_machine(hv)
+    assert hv.end_reason
+    check_shadow(hv)
