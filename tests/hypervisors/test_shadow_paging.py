@@ -1,8 +1,8 @@
 """Shadow paging driven directly: fills from the guest's tables with the processor's accessed and dirty bits, the
 guest's own faults with its error code, invlpg and CR3 loads, the cache of address spaces (exact on a switch back),
 and hostile guests: random page-table contents with random faults, and under a running guest (hypothesis), never
-raise anything but the hypervisor's own stop, and no shadow entry ever maps a frame outside guest memory; after every hostile guest of
-tests/vmm/guests/hostile has run, the hypervisor's frames hold only what it put there."""
+raise anything but the hypervisor's own stop, and no shadow entry ever maps a frame outside guest memory; after every
+hostile guest of tests/vmm/guests/hostile has run, the hypervisor's frames hold only what it put there."""
 
 from __future__ import annotations
 
@@ -230,17 +230,23 @@ def frames():
                      st.integers(0, 0xFFFFF).map(lambda n: n << 12))
 
 
+def random_tables(hv, data, first_pde: int) -> None:
+    """Random entries (any frame, any flags) in the directory at PD from index `first_pde` and in 4 tables at PT."""
+    for _ in range(data.draw(st.integers(0, 12), label="pdes")):
+        put(hv, PD + 4 * data.draw(st.integers(first_pde, 1023)),
+            data.draw(frames()) | data.draw(st.integers(0, 0xFFF)))
+    for t in range(4):
+        for _ in range(data.draw(st.integers(0, 8), label="ptes")):
+            put(hv, PT + t * PAGE + 4 * data.draw(st.integers(0, 1023)),
+                data.draw(frames()) | data.draw(st.integers(0, 0xFFF)))
+
+
 @settings(max_examples=25)
 @given(data=st.data(), pse=st.booleans(), wp=st.booleans())
 def test_random_tables_and_faults_never_expose_a_host_frame(image, data, pse, wp):
     hv = shadow(image)
     before = bytes(hv.cpu.uc.mem_read(hv.window.gdt_frame, 2 * TABLE_PAGES * PAGE))
-    for _ in range(data.draw(st.integers(0, 12), label="pdes")):
-        put(hv, PD + 4 * data.draw(st.integers(0, 1023)), data.draw(frames()) | data.draw(st.integers(0, 0xFFF)))
-    for t in range(4):
-        for _ in range(data.draw(st.integers(0, 8), label="ptes")):
-            put(hv, PT + t * PAGE + 4 * data.draw(st.integers(0, 1023)),
-                data.draw(frames()) | data.draw(st.integers(0, 0xFFF)))
+    random_tables(hv, data, first_pde=0)
     paging_on(hv, data.draw(st.sampled_from([PD, PD2])), CR4_PSE if pse else 0, wp)
     for _ in range(data.draw(st.integers(1, 20), label="events")):
         what = data.draw(st.sampled_from(["fault", "fault", "fault", "invlpg", "cr3"]))
@@ -314,12 +320,7 @@ def test_random_tables_under_a_running_guest_never_expose_a_host_frame(image, da
     leaves map guest memory only."""
     hv = shadow(image)
     put(hv, PD, 0 | PTE_P | PTE_W | PDE_PS)
-    for _ in range(data.draw(st.integers(0, 8), label="pdes")):
-        put(hv, PD + 4 * data.draw(st.integers(1, 1023)), data.draw(frames()) | data.draw(st.integers(0, 0xFFF)))
-    for t in range(4):
-        for _ in range(data.draw(st.integers(0, 8), label="ptes")):
-            put(hv, PT + t * PAGE + 4 * data.draw(st.integers(0, 1023)),
-                data.draw(frames()) | data.draw(st.integers(0, 0xFFF)))
+    random_tables(hv, data, first_pde=1)
     accesses = data.draw(st.lists(st.tuples(st.one_of(st.integers(0, 0xFFFFFFFC),
                                                       st.integers(0, 63).map(lambda n: n << 22 | 0x1000)),
                                             st.booleans()), max_size=6), label="accesses")
