@@ -363,6 +363,13 @@ wedge_rep_insw:
     testl $0x400, (%esp)            /* DF set: the device (the copy here runs upwards) */
     jnz 2f
     pushl %ecx
+    pushl %eax
+    movw %es, %ax                   /* the copy writes through DS: only where ES is the same selector */
+    movw %ds, %cx
+    cmpw %ax, %cx
+    popl %eax
+    movl (%esp), %ecx               /* the count again (mov and pop keep the comparison's flags) */
+    jne 3f
     pushl %edx
     pushl %eax
     pushl %edi
@@ -380,6 +387,7 @@ wedge_rep_insw:
     xorl %ecx, %ecx
     popfl
     ret
+3:  popl %ecx
 1:
 2:  popfl
     .globl wedge_rep_insw_device
