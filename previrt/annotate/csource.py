@@ -30,7 +30,10 @@ Decisions:
   them): pte_store `movl %edx,(%eax)`, pte_load `movl (%eax),%edx`, `.nops` to the row's site size,
   and a `.previrt.sites` record (flags FLAG_SOURCE_PASS) in previrt.sites' format.  Its labels are the
   numeric local labels 97711..97713, apart from the asm pass's 97701..97703; the asm pass finds the
-  record and leaves the site alone.
+  record and leaves the site alone.  The asm is `asm inline`, so gcc counts it as one instruction when
+  it decides what to inline (its record lines would otherwise make it look large and change inlining
+  against the native build); it names the memory it touches ("=m"/"m") instead of clobbering all of
+  it, and a load is not volatile: gcc may reuse it while nothing stores to the entry, as a plain load.
 * A pte type must be a 4-byte integer type (i386 non-PAE paging): anything else is an error naming
   the file:line of the first access."""
 
