@@ -2,7 +2,8 @@
 own frames from the guest's, which it only reads — and guest memory away from the identity: guest-physical p lives at
 host-physical GUEST_BASE + p.
 
-This module is the registration (`HYPERVISOR`); `paging.py` is its memory virtualization; ABI.md what the guest sees."""
+This module is the registration (`HYPERVISOR`); `paging.py` is its memory virtualization; `abi.py`, `wedge/` and
+`templates/` its para-virtual interface; ABI.md what the guest sees."""
 
 from __future__ import annotations
 
@@ -10,6 +11,18 @@ from pathlib import Path
 
 from previrt.vmm.registry import Hypervisor
 from previrt.vmm.window import WindowConfig
+
+
+def _paravirt(hv):
+    from hypervisors.shadow.abi import ShadowParavirt
+
+    return ShadowParavirt(hv)
+
+
+def _symbols():
+    from hypervisors.shadow.abi import symbols
+
+    return symbols(WINDOW)
 
 
 def _memory(hv):
@@ -27,9 +40,14 @@ GUEST_BASE = 0x10000000
 HYPERVISOR = Hypervisor(
     name="shadow",
     summary="shadow page tables (a virtual TLB filled on page faults, guest tables only read), guest memory away from "
-            "the identity; full virtualization by trap-and-emulate and load-time binary rewriting",
+            "the identity; full virtualization by trap-and-emulate and load-time binary rewriting; para-virtual "
+            "ABI: a hypercall page, a cached virtual IF, synchronous port calls",
     memory=_memory,
     abi=Path(__file__).with_name("ABI.md"),
     window=WINDOW,
     guest_base=GUEST_BASE,
+    abi_version=1,                    # hypervisors/shadow/abi.py: ABI_VERSION
+    templates=Path(__file__).with_name("templates"),
+    symbols=_symbols,
+    paravirt=_paravirt,
 )

@@ -13,7 +13,6 @@ import pytest
 
 from previrt.guestrun import EXIT_OK, WORKLOADS, GuestBuild, build_guest, run_image, run_workload
 from previrt.machine.runner import RunConfig, make_machine, run_machine
-from tests.clikit import cli
 from tests.hypervisors.test_direct_guests import CPU_GUESTS, cpu_guest, device_guest  # noqa: F401 (fixtures)
 from tests.machine import deviceguests, guestkit
 from tests.machine.acceptance import GOLDEN, SUCCESS, build_acceptance, make_acceptance_disk
@@ -47,14 +46,6 @@ def test_workload_native_on_shadow_equals_bare(guest, name, tmp_path):
 def test_workload_previrt_build_with_virt_full_on_shadow_equals_bare(guest, name, tmp_path):
     stats = shadow_equals_bare(guest, "previrt", name, tmp_path, options=("--virt", "full"))
     assert stats["mode"] == "full"
-
-
-def test_previrt_build_without_virt_full_is_refused_clearly(guest, tmp_path):
-    """shadow has no para-virtual interface yet: a previrt image needs --virt full, and the refusal says so."""
-    status, _, err = cli("run", guest.image("previrt"), "--target", "shadow")
-    assert status == 2 and "--virt full" in err
-    status, _, err = cli("patch", guest.image("previrt"), "--target", "shadow", "-o", tmp_path / "patched.elf")
-    assert status == 2 and "no patch templates" in err
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in CPU_GUESTS.glob("*.S")))

@@ -285,7 +285,8 @@ def test_hypervisor_memory_intact_after_hostile_guest(name, tmp_path):
 
 def test_shadow_is_registered_with_its_abi():
     hv = registry.load("shadow")
-    assert hv.guest_base == GUEST_BASE and hv.paravirt is None and Path(hv.abi).read_text().startswith("# `shadow`")
+    assert hv.guest_base == GUEST_BASE and hv.paravirt is not None and hv.abi_version == 1
+    assert Path(hv.abi).read_text().startswith("# `shadow`") and hv.templates.is_dir()
 
 
 def test_table_for_a_large_guest_page_is_kept_while_its_directory_entry_is(image):
