@@ -395,9 +395,10 @@ wedge_rep_insw_device:
     rep insw %dx, %es:(%edi)
     ret
 
-/* rep outsw / rep outsb (%esi), %dx: `call wedge_rep_outsw` / `call wedge_rep_outsb`. */
-    .globl wedge_rep_outsw
-wedge_rep_outsw:
+/* rep outsw / rep outsb (%esi), %dx: `call wedge_rep_outsw` / `call wedge_rep_outsb` (one body, by unit size). */
+.macro rep_outs suffix, size
+    .globl wedge_rep_outs\suffix
+wedge_rep_outs\suffix:
     pushfl
     testl $0x400, (%esp)
     jnz 2f
@@ -406,7 +407,7 @@ wedge_rep_outsw:
     pushl %eax
     pushl %esi
     pushl %ecx
-    pushl $2
+    pushl $\size
     movzwl %dx, %eax
     pushl %eax
     call wedge_c_outs
@@ -416,42 +417,15 @@ wedge_rep_outsw:
     popl %edx
     popl %ecx
     jz 2f
-    leal (%esi,%ecx,2), %esi
+    leal (%esi,%ecx,\size), %esi
     xorl %ecx, %ecx
     popfl
     ret
 2:  popfl
-    .globl wedge_rep_outsw_device
-wedge_rep_outsw_device:
-    rep outsw (%esi), %dx
+    .globl wedge_rep_outs\suffix\()_device
+wedge_rep_outs\suffix\()_device:
+    rep outs\suffix (%esi), %dx
     ret
-
-    .globl wedge_rep_outsb
-wedge_rep_outsb:
-    pushfl
-    testl $0x400, (%esp)
-    jnz 2f
-    pushl %ecx
-    pushl %edx
-    pushl %eax
-    pushl %esi
-    pushl %ecx
-    pushl $1
-    movzwl %dx, %eax
-    pushl %eax
-    call wedge_c_outs
-    addl $16, %esp
-    testl %eax, %eax
-    popl %eax
-    popl %edx
-    popl %ecx
-    jz 2f
-    addl %ecx, %esi
-    xorl %ecx, %ecx
-    popfl
-    ret
-2:  popfl
-    .globl wedge_rep_outsb_device
-wedge_rep_outsb_device:
-    rep outsb (%esi), %dx
-    ret
+.endm
+    rep_outs w, 2
+    rep_outs b, 1

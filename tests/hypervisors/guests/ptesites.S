@@ -6,13 +6,14 @@
 #include "guestkit.h"
 #include "kit.h"
 #include "probekit.h"
+#include "pagekit.h"
 
 #define PLAIN    0x300000          /* present, writable */
 #define RO_SUP   0x301000          /* present, read-only, supervisor */
 #define NP       0x302000          /* not present, later mapped to FRAME_A, then FRAME_B */
 #define FRAME_A  0x305000
 #define FRAME_B  0x306000
-#define PTE(a)   page_table+((a)>>12)*4
+#define PTE(a)   PK_PTE(a)
 
 /* one recorded site: the instruction, then padding to 8 bytes, and its record (flags 1: the C source pass's) */
 .macro pte_site kind, insn:vararg
@@ -41,23 +42,13 @@ _start:
     probe_init
     movl $0xaaaa0000, FRAME_A
     movl $0xbbbb0000, FRAME_B
-    movl $page_table, %eax
-    orl $3, %eax
-    movl %eax, page_dir
-    xorl %ecx, %ecx
-1:  movl %ecx, %eax
-    shll $12, %eax
-    orl $3, %eax
-    movl %eax, page_table(,%ecx,4)
-    incl %ecx
-    cmpl $1024, %ecx
-    jne 1b
+    paging_on
     movl $(RO_SUP | 1), PTE(RO_SUP)
     movl $0, PTE(NP)
-    movl $page_dir, %eax
+    movl %cr3, %eax                /* the two entries changed: a CR3 reload makes them seen */
     movl %eax, %cr3
     movl %cr0, %eax
-    orl $0x80010000, %eax          /* PG, WP */
+    orl $0x10000, %eax             /* WP */
     movl %eax, %cr0
 
     movl $PLAIN + 8, %eax
@@ -90,10 +81,3 @@ _start:
     andl $~0x60, %edx
     put "pte np again", %edx
     exit 0
-
-    .section .bss
-    .align 4096
-page_dir:
-    .space 4096
-page_table:
-    .space 4096
