@@ -17,7 +17,7 @@ from previrt.machine.devices.ata import DRQ as ATA_DRQ
 from previrt.machine.devices.uart16550 import MCR_LOOP
 from previrt.vmm import wedge as wedge_build
 from previrt.vmm.machine import HypervisorViolation
-from previrt.vmm.window import PAGE, WindowConfig
+from previrt.vmm.window import PAGE, FieldPage, WindowConfig
 
 FRAME = 0xFFFFF000
 
@@ -134,19 +134,10 @@ def symbols(window: WindowConfig) -> dict[str, int]:
     return sym
 
 
-class SharedPage:
+class SharedPage(FieldPage):
     """The shared page of one machine, read and written in its frame."""
 
-    def __init__(self, uc, frame: int):
-        self.uc, self.frame = uc, frame
-
-    def get(self, name: str) -> int:
-        offset, size = SHARED_FIELDS[name]
-        return int.from_bytes(self.uc.mem_read(self.frame + offset, size), "little")
-
-    def put(self, name: str, value: int) -> None:
-        offset, size = SHARED_FIELDS[name]
-        self.uc.mem_write(self.frame + offset, (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
+    FIELDS = SHARED_FIELDS
 
     interrupt_flag = property(lambda self: bool(self.get("vif") & 1), lambda self, v: self.put("vif", int(v)))
     iopl = property(lambda self: self.get("iopl") & 3, lambda self, v: self.put("iopl", v & 3))

@@ -16,7 +16,7 @@ from unicorn import x86_const as X
 
 from previrt.machine.cpu import GuestFault, MachineStop
 from previrt.vmm import wedge as wedge_build
-from previrt.vmm.window import PAGE, WindowConfig
+from previrt.vmm.window import PAGE, FieldPage, WindowConfig
 
 ABI_VERSION = 1
 HYPERCALL_VECTOR = 0x83                 # int $0x83, from an entry of the hypercall page only
@@ -77,38 +77,29 @@ def symbols(window: WindowConfig) -> dict[str, int]:
     return sym
 
 
-class VcpuCache:
+class VcpuCache(FieldPage):
     """The wedge's vCPU page of one machine: the virtual IF and IOPL the core's vCPU reads and writes
     (`VirtualCpu.shared`); control registers stay the hypervisor's alone."""
 
-    def __init__(self, uc, frame: int):
-        self.uc, self.frame = uc, frame
-
-    def _get(self, name: str) -> int:
-        offset, size = VCPU_FIELDS[name]
-        return int.from_bytes(self.uc.mem_read(self.frame + offset, size), "little")
-
-    def _put(self, name: str, value: int) -> None:
-        offset, size = VCPU_FIELDS[name]
-        self.uc.mem_write(self.frame + offset, (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
+    FIELDS = VCPU_FIELDS
 
     @property
     def interrupt_flag(self) -> bool:
-        return bool(self._get("vflags") & IF)
+        return bool(self.get("vflags") & IF)
 
     @interrupt_flag.setter
     def interrupt_flag(self, on: bool) -> None:
-        self._put("vflags", (self._get("vflags") & IOPL) | (IF if on else 0))
+        self.put("vflags", (self.get("vflags") & IOPL) | (IF if on else 0))
 
     @property
     def iopl(self) -> int:
-        return (self._get("vflags") >> 12) & 3
+        return (self.get("vflags") >> 12) & 3
 
     @iopl.setter
     def iopl(self, value: int) -> None:
-        self._put("vflags", (self._get("vflags") & IF) | ((value & 3) << 12))
+        self.put("vflags", (self.get("vflags") & IF) | ((value & 3) << 12))
 
-    pending = property(lambda self: bool(self._get("pending") & 1), lambda self, v: self._put("pending", int(v)))
+    pending = property(lambda self: bool(self.get("pending") & 1), lambda self, v: self.put("pending", int(v)))
 
     def control_register(self, n: int, value: int) -> None:
         """No mirrors: a control-register read traps (or is the read_cr hypercall)."""

@@ -127,3 +127,21 @@ class Window:
         for slot in self.config.slots:
             entries[slot] = self.pde(slot)
         self.uc.mem_write(self.identity_pd, struct.pack("<1024I", *entries))
+
+
+class FieldPage:
+    """A page of hypervisor memory the guest's wedge shares, as named little-endian fields: FIELDS maps a name to
+    (offset, size) in the page at `frame`."""
+
+    FIELDS: dict[str, tuple[int, int]] = {}
+
+    def __init__(self, uc, frame: int):
+        self.uc, self.frame = uc, frame
+
+    def get(self, name: str) -> int:
+        offset, size = self.FIELDS[name]
+        return int.from_bytes(self.uc.mem_read(self.frame + offset, size), "little")
+
+    def put(self, name: str, value: int) -> None:
+        offset, size = self.FIELDS[name]
+        self.uc.mem_write(self.frame + offset, (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
