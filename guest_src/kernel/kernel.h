@@ -4,7 +4,7 @@
 #define KERNEL_H
 
 #include "types.h"
-#include "arch/arch.h"
+#include <arch.h> /* kernel/arch/, or a para-virtual port's kernel/arch-<hypervisor>/ (-I) */
 
 #define KERNEL_BASE 0xC0000000u
 #define USER_TOP 0xC0000000u      /* user space is [USER_BOTTOM, USER_TOP) */
