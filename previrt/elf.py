@@ -366,6 +366,34 @@ def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiox" or word[:2].lower() == "el" else "a"
 
 
+PARAVIRT_SECTION = ".previrt.paravirt"   # a hand-ported para-virtual kernel names its hypervisor here (not loaded)
+
+
+def paravirt_target(path: str) -> tuple[str, int] | None:
+    """(hypervisor, ABI version) a para-virtual kernel was ported to, from its PARAVIRT_SECTION (ASCII lines
+    `target=NAME` and `abi=N`); None for any other image.  A malformed section is a UsageError naming the file."""
+    from previrt.errors import UsageError
+
+    try:
+        with open(path, "rb") as f:
+            sec = ELFFile(f).get_section_by_name(PARAVIRT_SECTION)
+            data = None if sec is None else sec.data()
+    except (OSError, *PARSE_ERRORS):
+        return None
+    if data is None:
+        return None
+    fields = {}
+    for line in data.decode("ascii", "replace").replace("\0", "\n").splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep:
+            fields[key] = value
+    target, abi = fields.get("target", ""), fields.get("abi", "")
+    if not target.isidentifier() or not abi.isdigit():
+        raise UsageError(f"section {PARAVIRT_SECTION} must hold `target=NAME` and `abi=N` lines, not {data[:64]!r}",
+                         where=path)
+    return target, int(abi)
+
+
 def has_sites(path: str) -> bool:
     """Whether an ELF file has a site-record section (a previrt image); False for anything that is not ELF."""
     try:

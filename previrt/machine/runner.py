@@ -72,7 +72,7 @@ class RunConfig:
     rtc: str = "fixed"
     trace_io: bool = False
     serial_in: str | None = None      # the --serial-in file, for messages ("-": standard input)
-    virt: str | None = None           # on a hypervisor: "full" or "previrt" (the image's sites patched at load)
+    virt: str | None = None           # on a hypervisor: "full", "previrt" (the sites patched at load) or "paravirt"
     trace_exits: bool = False         # one line per hypervisor exit on stderr
     patched: object = None            # an image previrt patch wrote: its record (previrt.patch.PatchedNote)
     input_wait: float = DEFAULT_INPUT_WAIT   # simulated seconds; 0: never end a run for want of input
@@ -441,9 +441,16 @@ def check_mode(config: RunConfig) -> None:
     for the hypervisor (mode "previrt") unless --virt full asks for full virtualization (its sites then ignored)."""
     from previrt.patch import patched_note
 
-    note = patched_note(config.image) if has_elf_magic(config.image) else None   # a Multiboot image may be raw
+    elf = has_elf_magic(config.image)                                 # a Multiboot image may be raw
+    note = patched_note(config.image) if elf else None
     if note is not None:
         check_patched(config, note)
+        return
+    from previrt.elf import paravirt_target
+
+    port = paravirt_target(config.image) if elf else None
+    if port is not None:
+        check_paravirt(config, *port)
         return
     if config.target == BARE or config.virt == "full":
         return
@@ -481,6 +488,27 @@ def check_patched(config: RunConfig, note) -> None:
                          "full", where=where)
     config.virt = "previrt"
     config.patched = note
+
+
+def check_paravirt(config: RunConfig, target: str, abi: int) -> None:
+    """A kernel ported by hand to a hypervisor's para-virtual ABI runs only there (mode "paravirt": the hypervisor's
+    para-virtual side installed, nothing patched)."""
+    where = config.image
+    if config.target != target:
+        on = "the bare PC" if config.target == BARE else config.target
+        raise UsageError(f"this is a para-virtual kernel ported to {target} (ABI {abi}): it makes {target}'s "
+                         f"hypercalls and cannot run on {on}; use --target {target}, or build the native or "
+                         "previrt image for other machines", where=where)
+    from previrt.vmm import registry
+
+    hv = registry.load(target)
+    if hv.paravirt is None or hv.abi_version != abi:
+        raise UsageError(f"this para-virtual kernel speaks {target} ABI {abi}; {target} here speaks ABI "
+                         f"{hv.abi_version}: rebuild the port", where=where)
+    if config.virt == "full":
+        raise UsageError(f"a para-virtual kernel cannot run by full virtualization: it needs {target}'s "
+                         "para-virtual interface (drop --virt full)", where=where)
+    config.virt = "paravirt"
 
 
 def make_machine(config: RunConfig, serial_out: BinaryIO, serial_in: BinaryIO | None) -> Machine:

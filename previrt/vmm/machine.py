@@ -203,7 +203,9 @@ class HypervisorMachine(Machine):
     def __init__(self, config: RunConfig, serial_out, serial_in=None, *, hypervisor: Hypervisor,
                  trace_exits=None):
         self.hypervisor = hypervisor
-        self.mode = config.virt or "full"            # "full", or "previrt": the image's sites patched at load
+        self.mode = config.virt or "full"            # "full"; "previrt": the image's sites patched at load;
+                                                     # "paravirt": a kernel ported by hand to this hypervisor's ABI
+        self.cooperative = self.mode in ("previrt", "paravirt")   # the guest knows the para-virtual interface
         self.paravirt = None
         self.unhandled: dict[int, str] = {}
         self.site_spans: list[tuple[int, int]] = []   # (start, end) of every site of the image, linear
@@ -246,6 +248,8 @@ class HypervisorMachine(Machine):
             self.load_write(addr, data)
         if self.mode == "previrt":
             self._patch()
+        elif self.mode == "paravirt":
+            self._install_paravirt()
         else:
             self.rewriter.scan(self.config.image)
             self.rewriter.apply(self.load_write)
@@ -279,6 +283,15 @@ class HypervisorMachine(Machine):
         self.unhandled = {physical(a): kind for a, kind in plan.unhandled.items()}
         self.replaced = {physical(a): (data, kind, insn_len) for a, (data, kind, insn_len) in plan.replaced.items()}
         self._rewrite_unannotated([(physical(s.address), physical(s.address) + s.size) for s in sites])
+        start, end = self.paravirt.wedge_range()
+        self._count_wedge(start, end)
+
+    def _install_paravirt(self) -> None:
+        """Paravirt mode: the shared page, the wedge and the hypercall vector, as for a patched guest; nothing to patch
+        or rewrite (the port makes hypercalls where the native kernel has sensitive instructions, and what it keeps
+        traps and is emulated as it is)."""
+        self.paravirt = self.hypervisor.paravirt(self)
+        self.paravirt.install()
         start, end = self.paravirt.wedge_range()
         self._count_wedge(start, end)
 
@@ -347,7 +360,7 @@ class HypervisorMachine(Machine):
                  "rewritten_sites": self.rewriter.by_kind if self.mode == "full" else {},
                  "bounced": by_vector(self.delivery.bounced), "paging": dict(sorted(self.paging.counts.items())),
                  "injected_at_wakeup": self.injected_at_wakeup}
-        if self.mode == "previrt":
+        if self.cooperative:
             stats.update(patched_sites=dict(sorted(self.patched_sites.items())),
                          hypercalls=dict(sorted(self.paravirt.hypercalls.items())),
                          wedge_instructions=self.wedge_instructions, direct_traps=by_vector(self.direct_traps),
@@ -364,7 +377,7 @@ class HypervisorMachine(Machine):
         registers itself; the pages are supervisor-only) and during the hypervisor's own segment loads.  In the
         guest's ring 0 the window shows nothing, as the guest's own tables say — in full virtualization; a patched
         guest knows the window (its wedge returns to ring 3 with a native iret) and sees the tables always."""
-        if self.mode == "previrt":
+        if self.cooperative:
             on = True
         if self.window.show_tables(self.shadow.pages if on else (0, 0)):
             self.cpu.set_reg(X.UC_X86_REG_CR3, self.cpu.reg(X.UC_X86_REG_CR3))
@@ -383,19 +396,19 @@ class HypervisorMachine(Machine):
         return self.vcpu.interrupts_enabled(cpu.reg(X.UC_X86_REG_EFLAGS), cpu.cpl)
 
     def _slice(self, budget: int) -> bool:
-        if self.mode == "previrt":
+        if self.cooperative:
             self.paravirt.settle(boundary=True)
             self.paravirt.before_slice(self.board.intr())
         return super()._slice(budget)
 
     def _halted_after_slice(self) -> bool:
-        if self.mode == "previrt":
+        if self.cooperative:
             self.paravirt.settle(boundary=True)
         halted, self.vcpu.halted = self.vcpu.halted, False
         return halted
 
     def _port_read(self, port: int, size: int) -> int:
-        if self.mode != "previrt":
+        if not self.cooperative:
             return super()._port_read(port, size)
         self.paravirt.settle()
         value = super()._port_read(port, size)
@@ -403,7 +416,7 @@ class HypervisorMachine(Machine):
         return value
 
     def _port_write(self, port: int, size: int, value: int) -> None:
-        if self.mode != "previrt":
+        if not self.cooperative:
             return super()._port_write(port, size, value)
         self.paravirt.settle()
         super()._port_write(port, size, value)
@@ -429,7 +442,7 @@ class HypervisorMachine(Machine):
                   file=self.trace_exits)
 
     def on_event(self, event: Event) -> None:
-        if self.mode == "previrt":
+        if self.cooperative:
             self.paravirt.settle()
         cpu = self.cpu
         cpl = cpu.cpl
@@ -444,7 +457,7 @@ class HypervisorMachine(Machine):
             return
         if self.mode == "previrt" and cpl == 3 and not event.software and self._ring3_site(event, eip):
             return
-        if event.software and self.mode == "previrt":
+        if event.software and self.cooperative:
             if event.vector == self.paravirt.vector and cpl == 1:
                 return self.paravirt.hypercall()
             if cpl == 3 and self.paravirt.direct_trap(event.vector):
@@ -456,7 +469,7 @@ class HypervisorMachine(Machine):
             self._check_scanned(self._code_address(eip, False), eip)
             if event.vector == GP and not event.software and self._trap(eip):
                 return
-        if event.vector == PF and not event.software and self.mode == "previrt":
+        if event.vector == PF and not event.software and self.cooperative:
             if self.paravirt.queued():            # the walk may have met an entry whose store is still queued
                 self.exit("pf:queued", f"retry after the queued page-table updates {event.text()}")
                 return
