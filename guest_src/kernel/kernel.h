@@ -78,6 +78,15 @@ void pic_eoi(int irq);
 int pic_spurious(int irq);
 void irq_register(int irq, irq_handler_t h);
 void irq_dispatch(int irq);
+void pic_handover(void);
+
+/* apic.c (kernel command line apic=1) */
+extern int apic_mode;
+void apic_init(void);
+void apic_timer_init(u32 hz);
+void ioapic_route(int irq, int on);
+void lapic_eoi(void);
+int apic_spurious(int irq);
 void pit_init(u32 hz);
 extern volatile u32 ticks;
 

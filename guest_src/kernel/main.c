@@ -1,5 +1,5 @@
 /* Boot: Multiboot information, device and memory set-up, then the workload named on the command line.
- * Command line: run=NAME [n=N] [fault=1] [panic=1]; an unknown workload powers off with EXIT_USAGE. */
+ * Command line: run=NAME [n=N] [fault=1] [panic=1] [apic=1]; an unknown workload powers off with EXIT_USAGE. */
 #include "kernel.h"
 
 #define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002
@@ -87,6 +87,8 @@ void kmain(u32 magic, u32 mbi_pa)
     console_init();
     read_multiboot(magic, mbi_pa, &mem_bytes);
     mm_init(mem_bytes);
+    if (cmdline_flag("apic"))
+        apic_init(); /* local APIC timer + I/O APIC instead of the PIT's IRQ 0 and the 8259As */
     proc_init();
     pit_init(TIMER_HZ);
     ata_init();

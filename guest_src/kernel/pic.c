@@ -38,12 +38,29 @@ void pic_unmask(int irq)
 {
     u32 flags = irq_save();
     irq_mask &= (u16) ~(1u << irq);
-    pic_write_mask();
+    if (apic_mode)
+        ioapic_route(irq, 1);
+    else
+        pic_write_mask();
     irq_restore(flags);
+}
+
+/* apic=1 (apic.c): both 8259As masked for good; the IRQs unmasked so far go to the I/O APIC. */
+void pic_handover(void)
+{
+    outb(PIC1_DATA, 0xFF);
+    outb(PIC2_DATA, 0xFF);
+    for (int irq = 0; irq < 16; irq++)
+        if (irq != IRQ_CASCADE && !(irq_mask & (1u << irq)))
+            ioapic_route(irq, 1);
 }
 
 void pic_eoi(int irq)
 {
+    if (apic_mode) {
+        lapic_eoi();
+        return;
+    }
     if (irq >= 8)
         outb(PIC2_CMD, OCW2_EOI);
     outb(PIC1_CMD, OCW2_EOI);
@@ -66,7 +83,7 @@ void irq_register(int irq, irq_handler_t h) { handlers[irq] = h; }
 /* Called with interrupts off (interrupt gate). The EOI goes out after the handler. */
 void irq_dispatch(int irq)
 {
-    if ((irq == 7 || irq == 15) && pic_spurious(irq))
+    if (apic_mode ? apic_spurious(irq) : (irq == 7 || irq == 15) && pic_spurious(irq))
         return;
     if (handlers[irq])
         handlers[irq]();

@@ -17,6 +17,11 @@ static void timer_irq(void)
 
 void pit_init(u32 hz)
 {
+    if (apic_mode) { /* apic=1: the local APIC timer ticks at vector 32 instead (apic.c) */
+        irq_register(IRQ_TIMER, timer_irq);
+        apic_timer_init(hz);
+        return;
+    }
     u32 divisor = (PIT_HZ + hz / 2) / hz;
     outb(PIT_MODE, PIT_CH0_LOHI_MODE2);
     outb(PIT_CH0, (u8)divisor);
