@@ -311,15 +311,36 @@ def _accessor_calls(dwarf, cu, prog, line_base: int) -> list[LineRange]:
             continue
         low, high = die.attributes.get("DW_AT_low_pc"), die.attributes.get("DW_AT_high_pc")
         if low is not None and high is not None:
-            start, end = low.value, (low.value + high.value if high.form != "DW_FORM_addr" else high.value)
-        elif "DW_AT_entry_pc" in die.attributes:        # split into ranges by the scheduler: from its entry on
+            spans = [(low.value, low.value + high.value if high.form != "DW_FORM_addr" else high.value)]
+        elif "DW_AT_ranges" in die.attributes:          # split by the scheduler into pieces: each of them
+            spans = _ranges(dwarf, cu, die.attributes["DW_AT_ranges"].value)
+        elif "DW_AT_entry_pc" in die.attributes:        # pieces not listed: from its entry on
             start = die.attributes["DW_AT_entry_pc"].value
-            end = start + ACCESSOR_SPAN
+            spans = [(start, start + ACCESSOR_SPAN)]
         else:
             continue
         where = names.get(die.attributes["DW_AT_call_file"].value, "?")
-        out.append(LineRange(start + line_base, end + line_base, where, die.attributes["DW_AT_call_line"].value))
+        out.extend(LineRange(start + line_base, end + line_base, where, die.attributes["DW_AT_call_line"].value)
+                   for start, end in spans)
     return out
+
+
+def _ranges(dwarf, cu, offset: int) -> list[tuple[int, int]]:
+    """[start, end) of each piece of a DW_AT_ranges list (DWARF 4 .debug_ranges or 5 .debug_rnglists), relative
+    entries from the compilation unit's base address."""
+    lists = dwarf.range_lists()
+    if lists is None:
+        return []
+    top = cu.get_top_DIE().attributes.get("DW_AT_low_pc")
+    base = top.value if top is not None else 0
+    spans = []
+    for entry in lists.get_range_list_at_offset(offset, cu=cu):
+        if hasattr(entry, "base_address"):
+            base = entry.base_address
+        elif entry.begin_offset < entry.end_offset:
+            shift = 0 if getattr(entry, "is_absolute", False) else base
+            spans.append((entry.begin_offset + shift, entry.end_offset + shift))
+    return spans
 
 
 def _attributed(ranges: list[LineRange], calls: list[LineRange]) -> list[LineRange]:
