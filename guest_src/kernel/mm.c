@@ -84,7 +84,7 @@ static pte_t *pte_of(pde_t *pgdir, u32 va, int alloc)
         if (!pt)
             return NULL;
         pde = V2P(pt) | PTE_U | PTE_W | PTE_P;
-        pgdir[PDX(va)] = pde;
+        set_pde(&pgdir[PDX(va)], pde);
     }
     return (pte_t *)P2V(pde & ~0xFFFu) + PTX(va);
 }
@@ -94,7 +94,7 @@ int mm_map_user(pde_t *pgdir, u32 va, void *page, int writable)
     pte_t *pte = pte_of(pgdir, va, 1);
     if (!pte)
         return -ENOMEM;
-    *pte = V2P(page) | PTE_U | PTE_P | (writable ? PTE_W : 0);
+    set_pte(pte, V2P(page) | PTE_U | PTE_P | (writable ? PTE_W : 0));
     return 0;
 }
 
@@ -105,7 +105,7 @@ static void unmap_current(pde_t *pgdir, u32 va)
     if (!pte || !(*pte & PTE_P))
         return;
     page_free(P2V(*pte & ~0xFFFu));
-    *pte = 0;
+    set_pte(pte, 0);
     invlpg(va);
 }
 
@@ -120,6 +120,7 @@ static const u32 *words(const void *table) { return table; }
 void mm_free_user(pde_t *pgdir)
 {
     const u32 *dir = words(pgdir);
+    arch_enter_lazy_mmu();
     for (u32 i = 0; i < KERNEL_PDX; i++) {
         if (!(dir[i] & PTE_P))
             continue;
@@ -128,8 +129,9 @@ void mm_free_user(pde_t *pgdir)
             if (pt[j] & PTE_P)
                 page_free(P2V(pt[j] & ~0xFFFu));
         page_free((void *)pt);
-        pgdir[i] = 0;
+        set_pde(&pgdir[i], 0);
     }
+    arch_leave_lazy_mmu();
 }
 
 void mm_free_pgdir(pde_t *pgdir)
@@ -139,7 +141,7 @@ void mm_free_pgdir(pde_t *pgdir)
 }
 
 /* Copy every user page of src into fresh pages of dst (fork; no copy-on-write). */
-int mm_clone(pde_t *dst, const pde_t *src)
+static int clone_user(pde_t *dst, const pde_t *src)
 {
     const u32 *dir = words(src);
     for (u32 i = 0; i < KERNEL_PDX; i++) {
@@ -162,6 +164,14 @@ int mm_clone(pde_t *dst, const pde_t *src)
     return 0;
 }
 
+int mm_clone(pde_t *dst, const pde_t *src)
+{
+    arch_enter_lazy_mmu();
+    int r = clone_user(dst, src);
+    arch_leave_lazy_mmu();
+    return r;
+}
+
 static int in_stack(u32 va) { return va >= USER_TOP - USTACK_MAX && va < USER_TOP; }
 
 /* Demand-zero fault on a not-present page of the heap or the stack: 1 when mapped, -ENOMEM when no page
@@ -175,7 +185,10 @@ int mm_fault(struct proc *p, u32 addr, u32 err)
     void *page = page_alloc_zero();
     if (!page)
         return -ENOMEM;
-    if (mm_map_user(p->pgdir, ALIGN_DOWN(addr, PAGE_SIZE), page, 1) < 0) {
+    arch_enter_lazy_mmu();
+    int r = mm_map_user(p->pgdir, ALIGN_DOWN(addr, PAGE_SIZE), page, 1);
+    arch_leave_lazy_mmu();
+    if (r < 0) {
         page_free(page);
         return -ENOMEM;
     }
@@ -201,9 +214,12 @@ i32 mm_sbrk(struct proc *p, i32 incr)
         return -ENOMEM;
     if (incr < 0 && (new > old || new < p->heap_start))
         return -EINVAL;
-    if (incr < 0)
+    if (incr < 0) {
+        arch_enter_lazy_mmu();
         for (u32 va = ALIGN_UP(new, PAGE_SIZE); va < ALIGN_UP(old, PAGE_SIZE); va += PAGE_SIZE)
             unmap_current(p->pgdir, va);
+        arch_leave_lazy_mmu();
+    }
     p->brk = new;
     return (i32)old;
 }

@@ -17,6 +17,7 @@ from previrt.machine.devices.ata import DRQ as ATA_DRQ
 from previrt.machine.devices.uart16550 import MCR_LOOP
 from previrt.vmm import wedge as wedge_build
 from previrt.vmm.machine import HypervisorViolation
+from previrt.vmm.pvdevices import BLOCK_MAX_SECTORS, ENODEV, PvDevices
 from previrt.vmm.window import PAGE, FieldPage, WindowConfig
 
 FRAME = 0xFFFFF000
@@ -92,10 +93,29 @@ HYPERCALLS = {h.number: h for h in (
               "`requests`; eax = 0 or an error, edx = updates done"),
     Hypercall(5, "mmu_flush", (), "apply the updates queued in the shared page (every exit does; this call does "
                                   "nothing else)"),
+    # the calls of a kernel ported by hand to this ABI (mode "paravirt": guest_src/kernel/arch-direct/)
+    Hypercall(6, "set_cr3", ("cr3",), "load CR3 as `mov %cr3` does: validate the directory (unless cached) and "
+                                      "activate it; eax = 0, EINVAL (outside guest RAM) or EPERM (refused)"),
+    Hypercall(7, "invlpg", ("linear",), "flush the TLB entry of `linear` (as invlpg: the whole real TLB here)"),
+    Hypercall(8, "idle", (), "enable interrupts and wait for one (sti; hlt): an interrupt already waiting is "
+                             "delivered at once"),
+    Hypercall(9, "irq_pending", (), "the guest set vif and found `pending`: deliver the waiting interrupt now (after "
+                                    "the int)", deliver_after=0),
+    Hypercall(10, "console_write", ("buf", "len"),
+              "send `len` bytes at linear `buf` out of COM1, as its transmitter sends THR writes; eax = len, or "
+              "EINVAL (len above CONSOLE_WRITE_MAX), EFAULT (unreadable), ENODEV (no COM1)"),
+    Hypercall(11, "block_io", ("op", "lba", "count", "buf", "drive"),
+              "op 0 read / 1 write `count` sectors at `lba` of ATA drive `drive` (0 master, 1 slave) into / from "
+              "linear `buf`, synchronously; op 2: eax = the drive's sectors; eax = 0 or EINVAL, EFAULT, ENODEV, EIO"),
+    Hypercall(12, "mmu_update_tlb", ("requests", "count"),
+              "mmu_update, then flush the TLB (one call for a batch of unmaps: Xen's mmu_update + mmuext_op "
+              "TLB_FLUSH_LOCAL); eax and edx as mmu_update"),
 )}
 HC = {h.name: h.number for h in HYPERCALLS.values()}
 EINVAL, EFAULT, EPERM = -22, -14, -1
 MMU_UPDATE_MAX = 1024                   # requests one mmu_update call takes; more is EINVAL
+CONSOLE_WRITE_MAX = 4096                # bytes one console_write takes; more is EINVAL
+BLOCK_OPS = {0: "read", 1: "write", 2: "size"}
 
 
 def shared_address(window: WindowConfig, field: str) -> int:
@@ -159,6 +179,7 @@ class DirectParavirt:
         self.hypercalls: dict[str, int] = {}
         self.mmu = {"queued": 0, "flushes": 0}     # updates applied from the queue, and the flushes that did it
         self.in_place: dict[str, int] = {}          # device operations the wedge took without an exit, by kind
+        self.devices = PvDevices(hv.board)          # console and block hypercalls (a para-virtual kernel's drivers)
 
     def install(self) -> None:
         """Map the shared page (supervisor, writable) and the wedge (supervisor, read-only) into the window, and
@@ -437,12 +458,10 @@ class DirectParavirt:
             cpu.set_reg(X.UC_X86_REG_EAX, EINVAL & 0xFFFFFFFF)
         elif call.deliver_after is not None:
             hv.interrupts_enabled_point(call.deliver_after)
-        elif call.name == "mmu_update":
-            self._mmu_update()
-        elif call.name == "mmu_flush":
-            pass                                # the exit applied the queue
-        else:
+        elif call.name == "iret":
             self._iret()
+        elif call.name != "mmu_flush":          # mmu_flush: the exit applied the queue
+            getattr(self, f"_{call.name}")()
 
     def _iret(self) -> None:
         """The wedge's slow path: the guest's eax is on top of its stack, the iret frame under it."""
@@ -453,3 +472,88 @@ class DirectParavirt:
         cpu.set_reg(X.UC_X86_REG_ESP, (esp + 4) & 0xFFFFFFFF)
         insn = hv.emulator.decode(b"\xcf", cpu.reg(X.UC_X86_REG_EIP))
         hv.run_emulation(insn, "iret", 0)
+
+    # --- the calls of a para-virtual kernel (mode "paravirt") ---------------------------------------------------
+    def _args(self, n: int) -> list[int]:
+        cpu = self.hv.cpu
+        return [cpu.reg(r) for r in (X.UC_X86_REG_EBX, X.UC_X86_REG_ECX, X.UC_X86_REG_EDX, X.UC_X86_REG_ESI,
+                                     X.UC_X86_REG_EDI)[:n]]
+
+    def _result(self, value: int) -> None:
+        self.hv.cpu.set_reg(X.UC_X86_REG_EAX, value & 0xFFFFFFFF)
+
+    def _set_cr3(self) -> None:
+        """set_cr3(ebx): CR3 loaded as the emulated `mov %cr3` loads it.  A directory outside guest RAM is EINVAL and
+        one that breaks direct paging's rules EPERM — CR3 then stays as it was (validation changes nothing before it
+        has accepted the directory and its tables)."""
+        hv = self.hv
+        cr3, = self._args(1)
+        if not hv.paging._in_ram(cr3 & FRAME):
+            return self._result(EINVAL)
+        old = hv.vcpu.cr3
+        hv.vcpu.cr3 = cr3
+        try:
+            hv.paging.control_register_written(3)
+        except HypervisorViolation:
+            hv.vcpu.cr3 = old
+            hv.paging.activate()
+            return self._result(EPERM)
+        self._result(0)
+
+    def _invlpg(self) -> None:
+        linear, = self._args(1)
+        self.hv.invlpg(linear)
+        self._result(0)
+
+    def _mmu_update_tlb(self) -> None:
+        """mmu_update, then a TLB flush (also after a refused request: the updates before it were made)."""
+        self._mmu_update()
+        self.hv.invlpg(0)
+
+    def _idle(self) -> None:
+        """sti; hlt: the guest's IF set, the virtual CPU halted until the next interrupt (the run loop delivers one
+        that waits already at once, as after a real sti; hlt)."""
+        self.hv.vcpu.interrupt_flag = True
+        self._result(0)
+        self.hv.halt()
+
+    def _guest_bytes(self, linear: int, size: int) -> bytes | None:
+        try:
+            return self.hv.read_guest(linear, size)
+        except (GuestFault, MachineStop):
+            return None
+
+    def _console_write(self) -> None:
+        """console_write(ebx = buf, ecx = len): the bytes out of COM1 as the UART sends them."""
+        buf, length = self._args(2)
+        if length > CONSOLE_WRITE_MAX:
+            return self._result(EINVAL)
+        data = self._guest_bytes(buf, length) if length else b""
+        if data is None:
+            return self._result(EFAULT)
+        self._result(self.devices.console_write(data))
+
+    def _block_io(self) -> None:
+        """block_io(ebx = op, ecx = lba, edx = count, esi = buf, edi = drive): synchronous sector transfers on the
+        disk images of the ATA model (pvdevices).  The buffer is checked whole before a write reaches the disk; a read
+        that cannot be stored whole into the buffer is EFAULT (what it did store stays)."""
+        op, lba, count, buf, drive = self._args(5)
+        if op not in BLOCK_OPS or drive > 1:
+            return self._result(EINVAL)
+        dev = self.devices
+        if op == 2:
+            sectors = dev.block_sectors(drive)
+            return self._result(sectors if sectors else ENODEV)
+        if not 0 < count <= BLOCK_MAX_SECTORS:
+            return self._result(EINVAL)
+        if op == 1:
+            data = self._guest_bytes(buf, count * 512)
+            return self._result(EFAULT if data is None else dev.block_write(drive, lba, data))
+        data = dev.block_read(drive, lba, count)
+        if isinstance(data, int):
+            return self._result(data)
+        try:
+            self.hv.write_guest(buf, data)
+        except (GuestFault, MachineStop):
+            return self._result(EFAULT)
+        self._result(0)

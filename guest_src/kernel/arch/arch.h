@@ -62,6 +62,14 @@ static inline void invlpg(u32 vaddr)
     __asm__ volatile("invlpg (%0)" : : "r"(vaddr) : "memory");
 }
 
+/* --- para-virtual hooks (Linux's pv-ops set_pte and lazy MMU mode): natively plain stores and nothing -------
+ * A para-virtual port (kernel/arch-<hypervisor>/) makes page-table updates hypercalls, batched between enter and
+ * leave.  Macros, so that the stores stay the kernel's own (the same code, the same lines). */
+#define set_pte(ptep, v) (*(ptep) = (v))
+#define set_pde(pdep, v) (*(pdep) = (v))
+static inline void arch_enter_lazy_mmu(void) {}
+static inline void arch_leave_lazy_mmu(void) {}
+
 /* --- descriptor tables ------------------------------------------------------------------------------ */
 struct __attribute__((packed)) dtr {
     u16 limit;
