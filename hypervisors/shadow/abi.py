@@ -4,7 +4,11 @@ page), the hypercall table, and the wedge's build — what a patched guest (prev
 It differs from `direct`'s (hypervisors/direct/abi.py) on purpose: a call is known by the hypercall-page entry it
 comes from (`int $0x83` there), not by a number in eax; arguments in ecx and edx; an error sets CF with a positive
 code in eax; the wedge caches only IF and IOPL (no control-register mirrors, no device mirrors, no page-table
-queue); port I/O is one synchronous call per operation."""
+queue); port I/O is one synchronous call per operation.
+
+The hypercalls after `read_cr` serve a kernel ported to this ABI by hand (mode `paravirt`, guest_src/kernel/arch-shadow/):
+CR3 loads, invlpg (one or a list), idle, the delivery of a waiting interrupt, console output and block I/O (through
+previrt.vmm.pvdevices), and the paging assist.  Buffers they name are guest-physical and must lie in guest RAM."""
 
 from __future__ import annotations
 
@@ -14,7 +18,9 @@ from pathlib import Path
 
 from unicorn import x86_const as X
 
+from previrt.machine import memory
 from previrt.machine.cpu import GuestFault, MachineStop
+from previrt.vmm import pvdevices
 from previrt.vmm import wedge as wedge_build
 from previrt.vmm.window import PAGE, FieldPage, WindowConfig
 
@@ -27,10 +33,18 @@ HC_STRIDE = 8                           # bytes per hypercall-page entry
 VCPU_FIELDS = {                         # name: (offset, size)
     "vflags": (0x00, 4),                # the guest's EFLAGS.IF (bit 9) and IOPL (bits 12-13), in place
     "pending": (0x04, 1),               # 1: an interrupt waits for the guest to enable interrupts
+    "cr2": (0x08, 4),                   # the virtual CR2, written by the hypervisor (the address of the last #PF)
 }
 IF, IOPL = 0x200, 0x3000
 CF = 0x1
 EINVAL = 22                             # positive, in eax, with CF set
+CR3_BITS = 0x18                         # PWT and PCD: the only low bits a CR3 value may carry
+INVLPG_MAX = 64                         # linear addresses in one invlpg_many list
+CONSOLE_MAX = 4096                      # bytes in one console_write
+BLOCK_REQUEST = struct.Struct("<4I")    # block_io's request: op, lba, count, buffer (guest-physical)
+ASSIST_EAGER_DIRTY = 0x1                # paging_assist: writable pages are shadowed writable at their first fill
+ASSIST_FLAGS = ASSIST_EAGER_DIRTY
+SECTOR = 512
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,24 @@ HYPERCALLS = (
     Hypercall("out", "ecx = port, edx = size (1, 2, 4), eax = value", "write eax's low `size` bytes to the port "
                                                                         "now"),
     Hypercall("read_cr", "ecx = n (0, 2, 3, 4)", "eax = the virtual CRn"),
+    # --- for a kernel ported to this ABI by hand (mode paravirt) ---
+    Hypercall("set_cr3", "ecx = page directory (guest-physical, in RAM; low bits PWT and PCD only)",
+              "load the virtual CR3: the shadow of that address space (a cached one checked entry by entry)"),
+    Hypercall("invlpg", "ecx = linear address", "drop the shadow entry of that page"),
+    Hypercall("invlpg_many", f"ecx = list of linear addresses (guest-physical, in RAM), edx = count (1..{INVLPG_MAX})",
+              "drop the shadow entry of each page, in order: one exit for the lot"),
+    Hypercall("idle", "", "IF on, the call returned (the hypervisor takes the entry's ret), then wait for the next "
+                          "interrupt: sti; hlt"),
+    Hypercall("irq_pending", "", "deliver the waiting interrupt after the entry's ret", deliver_after=1),
+    Hypercall("console_write", f"ecx = buffer (guest-physical, in RAM), edx = length (0..{CONSOLE_MAX})",
+              "send the bytes out of COM1's transmitter; eax = length"),
+    Hypercall("block_io", "ecx = request (guest-physical, in RAM: op 0 read / 1 write, lba, count 1.."
+                          f"{pvdevices.BLOCK_MAX_SECTORS}, buffer guest-physical in RAM), edx = drive (0, 1)",
+              "move the sectors between the disk image and the buffer now; eax = count"),
+    Hypercall("block_info", "ecx = drive (0, 1)", "eax = the drive's sectors (0: no such drive)"),
+    Hypercall("paging_assist", "ecx = flags (bit 0: eager dirty)",
+              "eager dirty: a page the guest's tables make writable is shadowed writable at its first fill, its "
+              "dirty bit set then (for a guest that does not read dirty bits); eax = 0"),
 )
 
 
@@ -102,11 +134,15 @@ class VcpuCache(FieldPage):
     pending = property(lambda self: bool(self.get("pending") & 1), lambda self, v: self.put("pending", int(v)))
 
     def control_register(self, n: int, value: int) -> None:
-        """No mirrors: a control-register read traps (or is the read_cr hypercall)."""
+        """CR2 only, the address of the last page fault (a para-virtual #PF handler reads it from here); the other
+        control registers have no mirror: a read traps (or is the read_cr hypercall)."""
+        if n == 2:
+            self.put("cr2", value & 0xFFFFFFFF)
 
 
 class ShadowParavirt:
-    """The para-virtual side of one `shadow` machine running a patched image."""
+    """The para-virtual side of one `shadow` machine running a patched image (mode previrt) or a kernel ported to the
+    ABI by hand (mode paravirt)."""
 
     vector = HYPERCALL_VECTOR
 
@@ -116,6 +152,8 @@ class ShadowParavirt:
         self.hypercalls: dict[str, int] = {}
         self.in_place: dict[str, int] = {}      # no device operation is taken without an exit
         self.mmu: dict[str, int] = {}           # no page-table update passes through the ABI: shadow paging reads
+        self.devices = pvdevices.PvDevices(hv.board)
+        self.ram = tuple(memory.ram_regions(memory.layout(hv.config.mem_bytes)))   # where a hypercall's buffer may be
 
     def install(self) -> None:
         """Map the wedge (supervisor, read-only) and the vCPU cache page (supervisor, writable) into the window, and
@@ -241,3 +279,95 @@ class ShadowParavirt:
         cpu.set_reg(X.UC_X86_REG_EAX, eax)
         cpu.set_reg(X.UC_X86_REG_ESP, (esp + 4) & 0xFFFFFFFF)
         hv.run_emulation(hv.emulator.decode(b"\xcf", cpu.reg(X.UC_X86_REG_EIP)), "iret", 0)
+
+    # --- for a kernel ported to this ABI by hand --------------------------------------------------------------
+    def _ram(self, addr: int, size: int) -> bool:
+        """Whether guest-physical [addr, addr + size) lies in one region of guest RAM (where a buffer may be)."""
+        return memory.region_of(self.ram, addr, max(size, 1)) is not None
+
+    def _read_ram(self, addr: int, size: int) -> bytes | None:
+        if not self._ram(addr, size):
+            return None
+        return self.hv.cpu.phys_read(addr, size) if size else b""
+
+    def _set_cr3(self) -> None:
+        """CR3 := ecx, as `mov %ecx, %cr3` would, for a directory in guest RAM."""
+        value = self.hv.cpu.reg(X.UC_X86_REG_ECX)
+        if value & 0xFFF & ~CR3_BITS or not self._ram(value & ~0xFFF, PAGE):
+            return self._result(error=EINVAL)
+        self.hv.write_cr(3, value)
+        self._result(0)
+
+    def _invlpg(self) -> None:
+        self.hv.invlpg(self.hv.cpu.reg(X.UC_X86_REG_ECX))
+        self._result(0)
+
+    def _invlpg_many(self) -> None:
+        cpu = self.hv.cpu
+        addr, count = cpu.reg(X.UC_X86_REG_ECX), cpu.reg(X.UC_X86_REG_EDX)
+        data = self._read_ram(addr, 4 * count) if 1 <= count <= INVLPG_MAX else None
+        if data is None:
+            return self._result(error=EINVAL)
+        for linear in struct.unpack(f"<{count}I", data):
+            self.hv.invlpg(linear)
+        self._result(count)
+
+    def _idle(self) -> None:
+        """sti; hlt for a caller: the entry's ret is taken here (a CPU halted in the wedge could not take the
+        interrupt that wakes it), then IF on and the CPU halts until the next interrupt, which returns to the caller."""
+        hv, cpu = self.hv, self.hv.cpu
+        esp = cpu.reg(X.UC_X86_REG_ESP)
+        try:
+            ret, = struct.unpack("<I", hv.read_guest(esp, 4))
+        except (GuestFault, MachineStop):
+            return self._result(error=EINVAL)
+        self._result(0)
+        cpu.set_reg(X.UC_X86_REG_ESP, (esp + 4) & 0xFFFFFFFF)
+        cpu.set_reg(X.UC_X86_REG_EIP, ret)
+        hv.vcpu.interrupt_flag = True
+        hv.halt()
+
+    def _console_write(self) -> None:
+        cpu = self.hv.cpu
+        addr, length = cpu.reg(X.UC_X86_REG_ECX), cpu.reg(X.UC_X86_REG_EDX)
+        data = self._read_ram(addr, length) if length <= CONSOLE_MAX else None
+        if data is None:
+            return self._result(error=EINVAL)
+        sent = self.devices.console_write(data)
+        if sent < 0:
+            return self._result(error=-sent)
+        self._result(sent)
+
+    def _block_io(self) -> None:
+        """One synchronous transfer: the request names the operation, the sectors and the buffer."""
+        cpu = self.hv.cpu
+        request, drive = self._read_ram(cpu.reg(X.UC_X86_REG_ECX), BLOCK_REQUEST.size), cpu.reg(X.UC_X86_REG_EDX)
+        if request is None or drive not in (0, 1):
+            return self._result(error=EINVAL)
+        op, lba, count, buf = BLOCK_REQUEST.unpack(request)
+        if op not in (pvdevices.BLOCK_READ, pvdevices.BLOCK_WRITE) or not 1 <= count <= pvdevices.BLOCK_MAX_SECTORS \
+                or not self._ram(buf, count * SECTOR):
+            return self._result(error=EINVAL)
+        if op == pvdevices.BLOCK_READ:
+            data = self.devices.block_read(drive, lba, count)
+            if isinstance(data, int):
+                return self._result(error=-data)
+            cpu.phys_write(buf, data)
+        else:
+            error = self.devices.block_write(drive, lba, self.hv.cpu.phys_read(buf, count * SECTOR))
+            if error:
+                return self._result(error=-error)
+        self._result(count)
+
+    def _block_info(self) -> None:
+        drive = self.hv.cpu.reg(X.UC_X86_REG_ECX)
+        if drive not in (0, 1):
+            return self._result(error=EINVAL)
+        self._result(self.devices.block_sectors(drive))
+
+    def _paging_assist(self) -> None:
+        flags = self.hv.cpu.reg(X.UC_X86_REG_ECX)
+        if flags & ~ASSIST_FLAGS:
+            return self._result(error=EINVAL)
+        self.hv.paging.eager_dirty = bool(flags & ASSIST_EAGER_DIRTY)
+        self._result(0)

@@ -56,6 +56,7 @@ class ShadowPaging:
         self.current: Space | None = None
         self.rules: tuple[int, int] | None = None         # CR0.PG|WP and CR4.PSE|PGE the paged shadows were filled by
         self.counts: Counter[str] = Counter()
+        self.eager_dirty = False        # the paging assist a para-virtual guest asks for (abi.py: paging_assist)
 
     # --- what the core asks --------------------------------------------------------------------------------
     def typed(self, phys: int) -> bool:
@@ -126,6 +127,9 @@ class ShadowPaging:
         except GuestFault as fault:
             event.error_code = fault.error_code
             return False
+        if self.eager_dirty and not write and flags & PTE_W and not flags & PTE_D:
+            frame, flags, origin = self._guest_walk(linear, True, user)      # allowed: the walk as a write sets D
+            self.counts["eager-dirty"] += 1
         if not self.vcpu.cr0 & CR0_WP and write and not user and not flags & PTE_W:
             bits = PTE_W                     # WP clear: the kernel writes a read-only page; user code still cannot
         else:

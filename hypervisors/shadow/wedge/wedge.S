@@ -33,6 +33,15 @@ shadow_hc_page:
     HYPERCALL in
     HYPERCALL out
     HYPERCALL read_cr
+    HYPERCALL set_cr3               /* from here on: for a kernel ported to the ABI by hand (mode paravirt) */
+    HYPERCALL invlpg
+    HYPERCALL invlpg_many
+    HYPERCALL idle                  /* the hypervisor takes the ret itself: the CPU halts at the caller */
+    HYPERCALL irq_pending
+    HYPERCALL console_write
+    HYPERCALL block_io
+    HYPERCALL block_info
+    HYPERCALL paging_assist
     .balign HC_STRIDE
     .globl shadow_hc_end
 shadow_hc_end:
