@@ -62,8 +62,8 @@ void pic_eoi(int irq)
         return;
     }
     if (irq >= 8)
-        outb(PIC2_CMD, OCW2_EOI);
-    outb(PIC1_CMD, OCW2_EOI);
+        arch_pic_eoi(PIC2_CMD);
+    arch_pic_eoi(PIC1_CMD);
 }
 
 /* IRQ 7 / 15 with the in-service bit clear is a spurious interrupt: no EOI to that chip. */

@@ -125,19 +125,6 @@ static inline void ltr(u16 sel) { __asm__ volatile("ltr %0" : : "r"(sel)); }
 
 void arch_load_segments(void);
 
-/* --- PIC end of interrupt: deferred in the shared page while no request waits at an unmasked input ------------ */
-static inline void pv_pic_eoi(int slave)
-{
-    if (PV_BYTE(DIRECT_EOI_EXIT)) {
-        u16 port = slave ? 0xA0 : 0x20;
-        __asm__ volatile("outb %0, %1" : : "a"((u8)0x20), "Nd"(port));
-    } else if (slave) {
-        __asm__ volatile("incb %0" : "+m"(PV_BYTE(DIRECT_EOI_SLAVE)) : : "memory", "cc");
-    } else {
-        __asm__ volatile("incb %0" : "+m"(PV_BYTE(DIRECT_EOI_MASTER)) : : "memory", "cc");
-    }
-}
-
 /* --- port I/O (the PIC's and PIT's set-up, console input): trapped and emulated -------------------------------- */
 static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
@@ -145,6 +132,17 @@ static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"
 static inline void insb(u16 port, void *buf, u32 count)
 {
     __asm__ volatile("rep insb" : "+D"(buf), "+c"(count) : "d"(port) : "memory");
+}
+
+/* --- PIC end of interrupt (pic.c): deferred in the shared page while no request waits at an unmasked input ---- */
+static inline void arch_pic_eoi(u16 cmd_port)
+{
+    if (PV_BYTE(DIRECT_EOI_EXIT))
+        outb(cmd_port, 0x20);
+    else if (cmd_port == 0xA0)
+        __asm__ volatile("incb %0" : "+m"(PV_BYTE(DIRECT_EOI_SLAVE)) : : "memory", "cc");
+    else
+        __asm__ volatile("incb %0" : "+m"(PV_BYTE(DIRECT_EOI_MASTER)) : : "memory", "cc");
 }
 
 /* --- para-virtual drivers ---------------------------------------------------------------------------------- */

@@ -69,6 +69,8 @@ static inline void invlpg(u32 vaddr)
 #define set_pde(pdep, v) (*(pdep) = (v))
 static inline void arch_enter_lazy_mmu(void) {}
 static inline void arch_leave_lazy_mmu(void) {}
+/* The 8259A's non-specific EOI to its command port (a port may defer it). */
+#define arch_pic_eoi(cmd_port) outb((cmd_port), 0x20)
 
 /* --- descriptor tables ------------------------------------------------------------------------------ */
 struct __attribute__((packed)) dtr {
