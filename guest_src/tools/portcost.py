@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 COMMON = ("kernel", "user", "Makefile")      # the guest's sources a port may have to touch, besides its folder
+SOURCES = (".c", ".h", ".S", ".s")           # what counts in a port folder (its notes, PORT.md, do not)
 
 
 @dataclass
@@ -62,7 +63,7 @@ def port_costs(guest: Path, port: Path) -> list[Cost]:
     """Each file of the port against kernel/arch/'s file of its name, else kernel/'s .c file it replaces."""
     kernel = guest / "kernel"
     costs = []
-    for f in sorted(p for p in port.rglob("*") if p.is_file()):
+    for f in sorted(p for p in port.rglob("*") if p.is_file() and p.suffix in SOURCES):
         rel = f.relative_to(port)
         for original in (kernel / "arch" / rel, kernel / rel if f.suffix == ".c" else None):
             if original is not None and original.is_file():
