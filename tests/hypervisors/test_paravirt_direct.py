@@ -245,3 +245,27 @@ def test_random_port_hypercalls_never_raise_in_the_host_nor_touch_hypervisor_mem
     for i in (i for i in range(len(before)) if before[i] != after[i]):
         accessed = not (before[i] ^ after[i]) & ~0x60     # a walk of the hypervisor's own tables: A/D bits
         assert accessed or shared <= i < shared + PAGE or bitmap <= i < bitmap + abi.TYPED_SIZE, hex(i)
+
+
+# ---- the port's cost ---------------------------------------------------------------------------------------------
+
+def test_portcost_counts_lines_against_what_each_file_replaces(tmp_path):
+    import importlib.util
+    import sys
+    guest = Path(__file__).resolve().parents[2] / "guest_src"
+    spec = importlib.util.spec_from_file_location("portcost", guest / "tools" / "portcost.py")
+    portcost = importlib.util.module_from_spec(spec)
+    sys.modules["portcost"] = portcost          # dataclasses look their module up there
+    spec.loader.exec_module(portcost)
+    assert portcost.line_diff(["a", "b", "c"], ["a", "B", "c", "d"]) == (1, 1, 0)
+    assert portcost.line_diff(["a", "b", "c"], ["c"]) == (0, 0, 2)
+    costs = {c.path: c for c in portcost.port_costs(guest, guest / "kernel" / "arch-direct")}
+    assert costs["kernel/arch-direct/trap.S"].against == "kernel/arch/trap.S"
+    assert costs["kernel/arch-direct/console.c"].against == "kernel/console.c"
+    assert costs["kernel/arch-direct/mmu.c"].against == "new"
+    assert costs["kernel/arch-direct/mmu.c"].added == costs["kernel/arch-direct/mmu.c"].lines
+    assert "kernel/arch-direct/PORT.md" not in costs
+    out = tmp_path / "cost.md"
+    assert portcost.main([str(guest / "kernel" / "arch-direct"), "--base", "a73d9b0", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "| common | `kernel/mm.c` |" in text and f"**inside the port folder** | {len(costs)} files" in text
