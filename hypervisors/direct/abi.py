@@ -110,6 +110,10 @@ HYPERCALLS = {h.number: h for h in (
     Hypercall(12, "mmu_update_tlb", ("requests", "count"),
               "mmu_update, then flush the TLB (one call for a batch of unmaps: Xen's mmu_update + mmuext_op "
               "TLB_FLUSH_LOCAL); eax and edx as mmu_update"),
+    Hypercall(13, "console_read", ("buf", "len"),
+              "up to `len` bytes COM1 has received into linear `buf` (at most CONSOLE_WRITE_MAX); the first call sets "
+              "COM1 up for input (IRQ 4 then announces received data); eax = bytes (0: none now), or EINVAL, EFAULT, "
+              "ENODEV"),
 )}
 HC = {h.name: h.number for h in HYPERCALLS.values()}
 EINVAL, EFAULT, EPERM = -22, -14, -1
@@ -523,6 +527,11 @@ class DirectParavirt:
         except (GuestFault, MachineStop):
             return None
 
+    def _device_time(self) -> None:
+        """Virtual time exact at the device access, as at a port access (the slice stops early where a device now
+        has an event due before its end, or raises an interrupt)."""
+        self.hv._sync_clock()
+
     def _console_write(self) -> None:
         """console_write(ebx = buf, ecx = len): the bytes out of COM1 as the UART sends them."""
         buf, length = self._args(2)
@@ -531,7 +540,29 @@ class DirectParavirt:
         data = self._guest_bytes(buf, length) if length else b""
         if data is None:
             return self._result(EFAULT)
+        self._device_time()
         self._result(self.devices.console_write(data))
+        self.hv._maybe_stop()
+
+    def _console_read(self) -> None:
+        """console_read(ebx = buf, ecx = len): the bytes COM1 has received.  The buffer is checked whole (writable)
+        before a byte is taken from the UART, so a bad buffer loses no input."""
+        buf, length = self._args(2)
+        if length > CONSOLE_WRITE_MAX:
+            return self._result(EINVAL)
+        if length:
+            try:
+                self.hv.cpu.write_linear(buf, self.hv.read_guest(buf, length))   # checked: mapped and writable
+            except (GuestFault, MachineStop):
+                return self._result(EFAULT)
+        self._device_time()
+        data = self.devices.console_read(length)
+        if isinstance(data, int):
+            return self._result(data)
+        if data:
+            self.hv.write_guest(buf, data)
+        self._result(len(data))
+        self.hv._maybe_stop()
 
     def _block_io(self) -> None:
         """block_io(ebx = op, ecx = lba, edx = count, esi = buf, edi = drive): synchronous sector transfers on the
@@ -541,6 +572,7 @@ class DirectParavirt:
         if op not in BLOCK_OPS or drive > 1:
             return self._result(EINVAL)
         dev = self.devices
+        self._device_time()
         if op == 2:
             sectors = dev.block_sectors(drive)
             return self._result(sectors if sectors else ENODEV)

@@ -10,6 +10,7 @@ API (one `PvDevices` per machine, built on its board):
 
     dev = PvDevices(board)
     dev.console_write(data: bytes) -> int           bytes sent (len(data)); ENODEV without a COM1
+    dev.console_read(limit: int) -> bytes | int     up to `limit` received bytes (b"": none now); ENODEV
     dev.block_sectors(drive: int) -> int            sectors of drive 0 (master) / 1 (slave); 0: no such drive
     dev.block_read(drive, lba, count) -> bytes | int     count * 512 bytes, or a negative error
     dev.block_write(drive, lba, data) -> int        0, or a negative error (data: whole sectors)
@@ -21,10 +22,15 @@ value raises in the host."""
 from __future__ import annotations
 
 from previrt.machine.devices.ata import SECTOR
+from previrt.machine.devices.uart16550 import IER_DLM, IER_ERBFI, IIR_FCR, LCR, LSR, LSR_DR, MCR, RBR_THR_DLL
 
 ENODEV, EINVAL, EIO = -19, -22, -5
 BLOCK_MAX_SECTORS = 256          # one request moves at most 128 KiB (an ATA command's limit, LBA28 count 0 = 256)
 BLOCK_READ, BLOCK_WRITE = 0, 1   # the operations a block hypercall names
+# COM1 set up for input as the native driver sets it up (register, value): 115200 baud 8N1, FIFOs with receive trigger
+# level 14, DTR RTS OUT2 (IRQ 4 routed to the PIC), the received-data interrupt on
+CONSOLE_INPUT_SETUP = ((IER_DLM, 0), (LCR, 0x80), (RBR_THR_DLL, 1), (IER_DLM, 0), (LCR, 0x03), (IIR_FCR, 0xC7),
+                       (MCR, 0x0B), (IER_DLM, IER_ERBFI))
 
 
 class PvDevices:
@@ -32,7 +38,8 @@ class PvDevices:
 
     def __init__(self, board):
         self.board = board
-        self.counts = {"console_bytes": 0, "sectors_read": 0, "sectors_written": 0}
+        self.counts = {"console_bytes": 0, "console_received": 0, "sectors_read": 0, "sectors_written": 0}
+        self.input_open = False
 
     # --- console ------------------------------------------------------------------------------------------------
     def console_write(self, data: bytes) -> int:
@@ -45,6 +52,25 @@ class PvDevices:
             uart._transmit(byte)
         self.counts["console_bytes"] += len(data)
         return len(data)
+
+    def console_read(self, limit: int) -> bytes | int:
+        """Up to `limit` bytes COM1 has received, taken as reads of LSR and RBR take them (its FIFO, its interrupt
+        and timeout state, the remote's flow control).  The first call sets COM1 up for input as the native driver
+        does (CONSOLE_INPUT_SETUP): from then on IRQ 4 announces received data."""
+        uart = self.board.devices.get("com1")
+        if uart is None:
+            return ENODEV
+        if not self.input_open:
+            for offset, value in CONSOLE_INPUT_SETUP:
+                uart.write(offset, 1, value)
+            uart.read(LSR, 1)
+            uart.read(RBR_THR_DLL, 1)
+            self.input_open = True
+        data = bytearray()
+        while len(data) < limit and uart.read(LSR, 1) & LSR_DR:
+            data.append(uart.read(RBR_THR_DLL, 1))
+        self.counts["console_received"] += len(data)
+        return bytes(data)
 
     # --- block --------------------------------------------------------------------------------------------------
     def _drive(self, drive: int):

@@ -125,14 +125,9 @@ static inline void ltr(u16 sel) { __asm__ volatile("ltr %0" : : "r"(sel)); }
 
 void arch_load_segments(void);
 
-/* --- port I/O (the PIC's and PIT's set-up, console input): trapped and emulated -------------------------------- */
+/* --- port I/O (the PIC's and PIT's set-up): trapped and emulated ------------------------------------------------- */
 static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-
-static inline void insb(u16 port, void *buf, u32 count)
-{
-    __asm__ volatile("rep insb" : "+D"(buf), "+c"(count) : "d"(port) : "memory");
-}
 
 /* --- PIC end of interrupt (pic.c): deferred in the shared page while no request waits at an unmasked input ---- */
 static inline void arch_pic_eoi(u16 cmd_port)
@@ -149,6 +144,11 @@ static inline void arch_pic_eoi(u16 cmd_port)
 static inline i32 pv_console_write(const void *buf, u32 len)
 {
     return hypercall2(HC_CONSOLE_WRITE, (u32)buf, len);
+}
+
+static inline i32 pv_console_read(void *buf, u32 len)
+{
+    return hypercall2(HC_CONSOLE_READ, (u32)buf, len);
 }
 
 static inline i32 pv_block_io(u32 op, u32 lba, u32 count, void *buf)

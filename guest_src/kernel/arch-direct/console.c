@@ -1,36 +1,16 @@
-/* Console driver of the kernel ported to `direct`: output is the console_write hypercall (synchronous: the bytes
- * leave COM1 as its transmitter sends them, with no queue, no THR-empty interrupt and no register access); input
- * stays on the emulated 16550A (receive interrupts, one `rep insb` per trigger level), set up at the first read, so
- * a kernel that never reads the console touches no UART register. */
+/* Console driver of the kernel ported to `direct`: hypercalls only.  Output is console_write (synchronous: the bytes
+ * leave COM1 as its transmitter sends them; no queue, no THR-empty interrupt).  Input is console_read: the first call
+ * has the hypervisor set COM1 up for input, after which IRQ 4 announces received data and the handler takes it in
+ * one call; no UART register is touched by the kernel. */
 #include "../kernel.h"
 
-#define COM1 0x3F8
-#define UART_RBR 0
-#define UART_DLL 0
-#define UART_IER 1
-#define UART_DLM 1
-#define UART_IIR 2
-#define UART_FCR 2
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
-#define UART_MSR 6
-
-#define IER_ERBFI 0x01
-#define IIR_NO_INT 0x01
-#define IIR_ID_MASK 0x0E
-#define IIR_RDA 0x04
-#define IIR_RLS 0x06
-#define IIR_TIMEOUT 0x0C
-#define LSR_DR 0x01
-#define FCR_ENABLE_CLEAR_TRIGGER14 0xC7
-#define RX_TRIGGER 14
 #define RX_SIZE 256
+#define RX_BURST 64
 
 static char rxbuf[RX_SIZE];
 static volatile u32 rx_head, rx_tail; /* single producer (the interrupt), single consumer: no lock */
-static volatile int rx_throttled;
-static int rx_ready; /* the UART is set up for input */
+static volatile int rx_throttled;      /* queue full: received bytes wait in the UART (its FIFO holds the sender) */
+static int rx_ready;
 
 static void rx_store(const char *bytes, u32 n)
 {
@@ -38,67 +18,36 @@ static void rx_store(const char *bytes, u32 n)
         rxbuf[rx_head++ & (RX_SIZE - 1)] = bytes[i];
 }
 
-static void rx_throttle(void)
-{
-    rx_throttled = 1;
-    outb(COM1 + UART_IER, 0);
-}
-
 static u32 rx_room(void) { return RX_SIZE - (rx_head - rx_tail); }
 
-static void com1_irq(void)
+/* Take what the UART holds, as long as the queue has room (interrupts off). */
+static void rx_drain(void)
 {
-    char burst[RX_TRIGGER];
+    char burst[RX_BURST];
     for (;;) {
-        u8 iir = inb(COM1 + UART_IIR);
-        if (iir & IIR_NO_INT)
+        u32 want = MIN(rx_room(), (u32)RX_BURST);
+        if (want == 0) {
+            rx_throttled = 1; /* the rest stays in the UART until the reader makes room */
             return;
-        switch (iir & IIR_ID_MASK) {
-        case IIR_RDA:
-            if (rx_room() < RX_TRIGGER) {
-                rx_throttle();
-                break;
-            }
-            insb(COM1 + UART_RBR, burst, RX_TRIGGER);
-            rx_store(burst, RX_TRIGGER);
-            wakeup_from_irq(rxbuf);
-            break;
-        case IIR_TIMEOUT:
-            while (inb(COM1 + UART_LSR) & LSR_DR) {
-                if (rx_room() == 0) {
-                    rx_throttle();
-                    break;
-                }
-                burst[0] = (char)inb(COM1 + UART_RBR);
-                rx_store(burst, 1);
-            }
-            wakeup_from_irq(rxbuf);
-            break;
-        case IIR_RLS:
-            inb(COM1 + UART_LSR);
-            break;
-        default:
-            inb(COM1 + UART_MSR);
-            break;
         }
+        i32 n = pv_console_read(burst, want);
+        if (n <= 0)
+            return;
+        rx_store(burst, (u32)n);
+        wakeup_from_irq(rxbuf);
+        if ((u32)n < want)
+            return;
     }
 }
+
+static void com1_irq(void) { rx_drain(); }
 
 void console_init(void) {}
 
 static void rx_init(void)
 {
-    outb(COM1 + UART_IER, 0);
-    outb(COM1 + UART_LCR, 0x80); /* DLAB */
-    outb(COM1 + UART_DLL, 1);    /* 115200 baud */
-    outb(COM1 + UART_DLM, 0);
-    outb(COM1 + UART_LCR, 0x03); /* 8N1 */
-    outb(COM1 + UART_FCR, FCR_ENABLE_CLEAR_TRIGGER14);
-    outb(COM1 + UART_MCR, 0x0B); /* DTR, RTS, OUT2 */
-    inb(COM1 + UART_LSR);
-    inb(COM1 + UART_RBR);
+    pv_console_read(NULL, 0); /* COM1 set up for input by the hypervisor */
     irq_register(IRQ_COM1, com1_irq);
-    outb(COM1 + UART_IER, IER_ERBFI);
     pic_unmask(IRQ_COM1);
     rx_ready = 1;
 }
@@ -140,7 +89,7 @@ int console_read(char *buf, u32 len)
     if (rx_throttled && rx_room() >= RX_SIZE / 2) {
         irq_disable();
         rx_throttled = 0;
-        outb(COM1 + UART_IER, IER_ERBFI);
+        rx_drain();
         irq_enable();
     }
     return (int)n;
