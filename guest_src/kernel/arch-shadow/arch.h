@@ -165,6 +165,9 @@ void arch_load_segments(void);
 static inline u8 inb(u16 port) { return (u8)hypercall(HC_IN, port, 1); }
 static inline void outb(u16 port, u8 v) { hypercall_eax(HC_OUT, v, port, 1); }
 
+/* The 8259A's non-specific EOI to its command port: one port call (kernel/arch/arch.h's hook). */
+#define arch_pic_eoi(cmd_port) outb((cmd_port), 0x20)
+
 /* A burst of received bytes from COM1: one string instruction, which traps and is emulated as one operation. */
 static inline void insb(u16 port, void *buf, u32 count)
 {
