@@ -528,8 +528,8 @@ class DirectParavirt:
             return None
 
     def _device_time(self) -> None:
-        """Virtual time exact at the device access, as at a port access (the slice stops early where a device now
-        has an event due before its end, or raises an interrupt)."""
+        """Virtual time exact at the device access, as at a port access (after it, `_maybe_stop` ends the slice where
+        the device now has an event due before the slice's end, or raises an interrupt)."""
         self.hv._sync_clock()
 
     def _console_write(self) -> None:
@@ -559,8 +559,10 @@ class DirectParavirt:
         data = self.devices.console_read(length)
         if isinstance(data, int):
             return self._result(data)
-        if data:
+        try:
             self.hv.write_guest(buf, data)
+        except (GuestFault, MachineStop):     # not after the check above; were it so, the bytes are lost
+            return self._result(EFAULT)
         self._result(len(data))
         self.hv._maybe_stop()
 
