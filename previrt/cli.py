@@ -56,6 +56,12 @@ def _cmd_hypervisors(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from previrt.bench import bench_command
+
+    return bench_command(args)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from previrt.demo import demo_command
 
@@ -148,10 +154,32 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--virt", choices=("full",), help="on a hypervisor: full = trap-and-emulate plus load-time binary "
                                                       "rewriting, for any image (a previrt image's sites are ignored)")
     r.add_argument("--trace-exits", action="store_true", help="on a hypervisor: one line per exit on stderr")
+    r.add_argument("--costs", metavar="FILE|none", help="on a hypervisor: the cost table whose cycles each exit, "
+                                                          "hypercall and injection adds to virtual time (JSON, keys "
+                                                          "of previrt/costs.py; none: no overhead, virtual time = "
+                                                          "instructions; default: the built-in table)")
     r.set_defaults(func=_cmd_run)
 
     hv = sub.add_parser("hypervisors", help="list the registered hypervisors (targets of run --target)")
     hv.set_defaults(func=_cmd_hypervisors)
+
+    b = sub.add_parser("bench", help="the comparison matrix: every mode (bare, full virtualization, patched, "
+                                     "para-virtual) x the guest's workloads, in estimated cycles",
+                       epilog="writes matrix.md, matrix.json and matrix.png in --out; exit status: 0 every cell ran "
+                              "with native-on-bare's output; 1 a cell failed (marked FAILED); 2 bad options")
+    b.add_argument("--workloads", metavar="A,B", help="workloads to run (default: all; guest_src/README.md)")
+    b.add_argument("--modes", metavar="A,B", help="modes to run (default: all): native-bare, previrt-bare, "
+                                                  "native-direct, native-shadow, previrt-direct, previrt-shadow, "
+                                                  "previrt-direct-full, previrt-shadow-full, paravirt-direct, "
+                                                  "paravirt-shadow (native-bare is always run: the reference)")
+    size = b.add_mutually_exclusive_group()
+    size.add_argument("--n", type=int, metavar="N", help="one workload size for all")
+    size.add_argument("--scale", type=float, metavar="F", help="each workload's benchmark size times F (default 1)")
+    b.add_argument("--jobs", type=int, metavar="N", help="runs at once, each a process (default: the core count)")
+    b.add_argument("--costs", metavar="FILE|none", help="the cost table (previrt run --costs; default: built in)")
+    b.add_argument("--out", metavar="DIR", help="where the reports go (default: benchmarks/)")
+    b.add_argument("--workdir", metavar="DIR", help="where to build and run (default: a temporary folder)")
+    b.set_defaults(func=_cmd_bench)
 
     d = sub.add_parser("demo", help="build the bundled example and the guest kernel (gcc and previrt cc), "
                                     "audit them, run a workload of both builds on the bare machine and of the "

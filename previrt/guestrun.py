@@ -31,6 +31,9 @@ from previrt.errors import PrevirtError, UsageError
 
 GUEST_ENV = "PREVIRT_GUEST_SRC"     # where the guest sources are, when not beside the package
 VARIANTS = ("native", "previrt")    # built by plain gcc / by `previrt cc` (padded sites, unpatched)
+# The hand-ported para-virtual kernels (`make PARAVIRT=<hypervisor>`, plain gcc): each runs only on its hypervisor.
+PARAVIRT_VARIANTS = {"paravirt-direct": "direct", "paravirt-shadow": "shadow"}
+ALL_VARIANTS = (*VARIANTS, *PARAVIRT_VARIANTS)
 BANNER = "previrt guest kernel:"    # the kernel's first line
 
 # The guest's statuses through the exit port, (v << 1) | 1 (guest_src/README.md).
@@ -111,9 +114,11 @@ def previrt_cc() -> str:
 
 def make_variables(variant: str) -> list[str]:
     """make's command-line variables for one variant; the guest's host tools run on this interpreter too."""
-    if variant not in VARIANTS:
+    if variant not in ALL_VARIANTS:
         raise ValueError(f"unknown variant {variant!r}")
     python = [f"PYTHON={shlex.quote(sys.executable)}"]
+    if variant in PARAVIRT_VARIANTS:
+        return python + [f"PARAVIRT={PARAVIRT_VARIANTS[variant]}"]
     return python + (["PREVIRT=1", f"CC={previrt_cc()}"] if variant == "previrt" else [])
 
 
@@ -146,13 +151,15 @@ def copy_guest(dest: Path, source: Path | None = None) -> Path:
     return Path(dest)
 
 
-def make_guest(root: Path, jobs: int = 2, log: TextIO | None = None) -> GuestBuild:
-    """`make` and `make PREVIRT=1` in the guest tree `root`. With `log`, each command and make's output go
-    there; without, a failure's output is in the error."""
-    for variant in VARIANTS:
+def make_guest(root: Path, jobs: int = 2, log: TextIO | None = None, variants: Sequence[str] = VARIANTS
+               ) -> GuestBuild:
+    """`make` and `make PREVIRT=1` (or the `variants` named: ALL_VARIANTS) in the guest tree `root`. With `log`,
+    each command and make's output go there; without, a failure's output is in the error."""
+    for variant in variants:
         argv = ["make", "-C", str(root), "--no-print-directory", "-s", f"-j{jobs}", *make_variables(variant)]
         if log is not None:
-            shown = "make -s" + (" PREVIRT=1" if variant == "previrt" else "")
+            shown = "make -s" + (" PREVIRT=1" if variant == "previrt" else "") + (
+                f" PARAVIRT={PARAVIRT_VARIANTS[variant]}" if variant in PARAVIRT_VARIANTS else "")
             print(f"\n$ {shown}   (in {root})", file=log, flush=True)
         done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if log is not None:
@@ -164,6 +171,19 @@ def make_guest(root: Path, jobs: int = 2, log: TextIO | None = None) -> GuestBui
         if log is not None:
             print(f"built {root / 'build' / variant / 'kernel.elf'}", file=log)
     return GuestBuild(Path(root))
+
+
+def make_variant(root: Path, variant: str, jobs: int = 2) -> str | None:
+    """Build one variant in the guest tree `root`; None when its image is there, else why it is not (make's status
+    and the end of its output): for callers that go on without it (previrt bench marks its cells failed)."""
+    try:
+        make_guest(root, jobs, variants=(variant,))
+    except GuestBuildError as e:
+        lines = str(e).splitlines()
+        errors = [ln.strip() for ln in lines[1:] if any(w in ln.lower() for w in ("error", "undefined", "***"))]
+        return f"{lines[0]} {errors[0] if errors else (lines[-1].strip() if len(lines) > 1 else '')}".strip()
+    image = GuestBuild(Path(root)).image(variant)
+    return None if image.is_file() else f"make reported success but there is no {image}"
 
 
 def build_guest(dest: Path, source: Path | None = None, jobs: int = 2, log: TextIO | None = None) -> GuestBuild:

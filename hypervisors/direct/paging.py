@@ -32,7 +32,9 @@ class DirectPaging:
         self.protected: set[int] = set()
         self.current: int | None = None                 # the active validated directory (paging on)
         self.typed_changed = None                       # called with (frame, typed) when a frame gains or loses a type
-        self.counts: Counter[str] = Counter()           # validations, protections, drops
+        self.counts: Counter[str] = Counter()           # validations, protections, drops; "entries validated":
+                                                        # every entry checked (activations, stores), for the cost
+                                                        # model (previrt/costs.py)
 
     # --- what the core asks ------------------------------------------------------------------------------
     def typed(self, phys: int) -> bool:
@@ -105,6 +107,7 @@ class DirectPaging:
     def _validate_table(self, pt: int) -> None:
         for i, e in enumerate(self._entries(pt)):
             self._check_pte(pt, i, e)
+        self.counts["entries validated"] += PAGE // 4
 
     def load_directory(self, cr3: int) -> None:
         """CR3 load: validate the directory and its tables unless cached, install the window, make it current."""
@@ -117,6 +120,7 @@ class DirectPaging:
             for pt in set(tables.values()) - set(self.pt_users):
                 self._validate_table(pt)
             self.counts["directory validated"] += 1
+            self.counts["entries validated"] += PAGE // 4
             self.pds[pd] = tables
             for pt in tables.values():
                 self._use(pt, pd)
@@ -185,6 +189,7 @@ class DirectPaging:
         changes = [(first // 4 + i, o, e) for i, (o, e) in enumerate(zip(struct.unpack(f"<{n}I", old_bytes),
                                                                            struct.unpack(f"<{n}I", new_bytes)))]
         self.cpu.flush_guest_tlb()
+        self.counts["entries validated"] += len(changes)
         if frame in self.pds:
             self._directory_store(frame, changes)
         if frame in self.pt_users:

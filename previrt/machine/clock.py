@@ -1,6 +1,9 @@
-"""Deterministic virtual time, counted in guest instructions, and the event queue devices schedule on.
+"""Deterministic virtual time, counted in cycles, and the event queue devices schedule on.
 
-The run loop executes exactly up to `next_deadline()` and then calls `advance()`; nothing reads the host clock."""
+A cycle is one guest instruction (the unit of the cost model, previrt/costs.py): on the bare PC virtual time is the
+instructions executed plus the time idle in hlt; on a hypervisor each charged event (an exit, a hypercall, an
+injection, ...) adds its cycles too (`Machine.charge`).  The run loop executes exactly up to `next_deadline()` and then
+calls `advance()`; nothing reads the host clock."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Callable
 
-DEFAULT_HZ = 100_000_000  # guest instructions per simulated second
+DEFAULT_HZ = 100_000_000  # cycles (guest instructions) per simulated second
 NO_LINE = -1              # an event's `line` when it raises no interrupt request line
 
 

@@ -77,6 +77,8 @@ class RunConfig:
     patched: object = None            # an image previrt patch wrote: its record (previrt.patch.PatchedNote)
     input_wait: float = DEFAULT_INPUT_WAIT   # simulated seconds; 0: never end a run for want of input
     timeout: float | None = None      # wall-clock seconds
+    costs: object = None              # on a hypervisor: the cost table charged into virtual time (previrt.costs;
+                                      # None: the default table); the bare PC charges nothing
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -140,6 +142,9 @@ class Machine:
             self._map_mmio(m)
         self.executed = 0
         self.idle = 0
+        self.charged = 0                # cycles of virtualization overhead charged into virtual time (a hypervisor's)
+        self._pending = 0               # ... of which not yet added to the clock
+        self._in_slice = False
         self.woken = False              # set while an interrupt is delivered to a CPU that was idle in hlt
         self.slices = 0
         self._slice_start = 0
@@ -201,7 +206,7 @@ class Machine:
     def _sync_clock(self) -> None:
         """Mid-slice, the engine's counter says how many instructions of this slice have begun (the in/out
         included): virtual time is exact at every port access."""
-        self.clock.now = self._slice_start + self.cpu.counter()
+        self.clock.now = self._slice_start + self.cpu.counter() + self._pending
 
     def _port_read(self, port: int, size: int) -> int:
         self._sync_clock()
@@ -238,6 +243,7 @@ class Machine:
                 self.woken = halted                     # the interrupt ends an idle hlt (a hypervisor counts no exit)
                 self.cpu.delivery.deliver_external(self.board.acknowledge())
                 halted = self.woken = False
+            self._settle_charges()
             deadline = self.clock.next_deadline()
             if deadline is not None and deadline <= self.clock.now:
                 self.clock.advance(self.clock.now)      # events due now (scheduled during the last slice)
@@ -271,12 +277,38 @@ class Machine:
         """Run one slice; advance the clock (firing due events); return whether the CPU halted."""
         self._slice_start, self._slice_end = self.clock.now, self.clock.now + budget
         self.slices += 1
+        self._in_slice = True
         try:
             ran = self.cpu.run(budget)
         finally:
             self.executed += self.cpu.last_ran
-        self.clock.advance(max(self._slice_start + ran, self.clock.now))
+            self._in_slice = False
+        pending, self._pending = self._pending, 0
+        self.clock.advance(max(self._slice_start + ran + pending, self.clock.now))
         return self._halted_after_slice()
+
+    # --- virtualization overhead in virtual time (a hypervisor's machine charges; the bare PC never does) ---------
+    def charge(self, cycles: int) -> None:
+        """Add `cycles` of overhead to virtual time.  Inside a slice they join the clock at the next port access or
+        at the slice's end; when they carry virtual time past the next event, the slice ends after the current
+        instruction, so the event fires at the next point the run loop can deliver it."""
+        if cycles <= 0:
+            return
+        self.charged += cycles
+        self._pending += cycles
+        if self._in_slice:
+            deadline = self.clock.next_deadline()
+            if deadline is not None and self._slice_start + self.cpu.counter() + self._pending >= deadline:
+                self.cpu.request_stop()
+
+    def charge_counts(self) -> None:
+        """Charge the overhead counts gained since the last look (a hypervisor's; the bare PC has none)."""
+
+    def _settle_charges(self) -> None:
+        """Between slices: overhead charged outside one (an injection from the run loop) moves the clock now."""
+        if self._pending:
+            pending, self._pending = self._pending, 0
+            self.clock.advance(self.clock.now + pending)
 
     # --- ends that come from outside the guest ------------------------------------------------------------
     def request_end(self, reason: str, report: str, signum: int | None = None) -> None:
@@ -390,6 +422,7 @@ def ending_on_signals(machine: Machine) -> Iterator[None]:
 
 
 def collect_stats(machine: Machine, wall: float, command_line: list[str] | None = None) -> RunStats:
+    machine.charge_counts()
     cpu, board, clock, config = machine.cpu, machine.board, machine.clock, machine.config
     return RunStats(
         image=config.image, target=config.target, end=machine.end_reason,
@@ -397,13 +430,27 @@ def collect_stats(machine: Machine, wall: float, command_line: list[str] | None 
         signal=signal.Signals(machine.signal).name if machine.end_reason == INTERRUPTED else None,
         command_line=command_line, mem_mib=config.mem_bytes // memory.MiB,
         disks={k: v for k, v in (("disk", config.disk), ("disk1", config.disk1)) if v},
-        instructions=machine.executed, idle_instructions=machine.idle, virtual_instructions=clock.now,
+        instructions=machine.executed, idle_instructions=machine.idle, virtual_instructions=clock.now + machine._pending,
         clock_hz=clock.hz, simulated_seconds=clock.seconds(), slices=machine.slices,
         interrupts=by_vector(cpu.interrupts), exceptions=by_vector(cpu.exceptions),
         software_interrupts=by_vector(cpu.software_interrupts), port_io=dict(sorted(board.io_counts.items())),
         unclaimed_ports={f"{port:#06x} {kind}": n for (port, kind), n in sorted(board.unclaimed.items())},
         wall_seconds=wall, instructions_per_second=machine.executed / wall if wall > 0 else 0.0,
         **machine.hypervisor_stats())
+
+
+def add_cycles(stats: RunStats, machine: Machine) -> RunStats:
+    """The cost model's estimate of the run (`cycles`) and the table it used (`costs`); on a hypervisor the overhead
+    estimated from the counts is the overhead charged into virtual time."""
+    from dataclasses import asdict
+
+    from previrt import costs
+
+    table = machine.config.costs or costs.DEFAULT
+    stats.cycles = costs.estimate(asdict(stats), table)
+    stats.cycles["charged"] = machine.charged
+    stats.costs = {"name": table.name, "file": table.file}
+    return stats
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -433,7 +480,14 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                      clock_hz=args.clock_hz or DEFAULT_HZ, max_instructions=args.max_instructions,
                      disk=args.disk, disk1=args.disk1, rtc=args.rtc, trace_io=args.trace_io,
                      serial_in=args.serial_in, input_wait=input_wait, timeout=args.timeout,
-                     virt=virt, trace_exits=trace_exits)
+                     virt=virt, trace_exits=trace_exits, costs=_costs(args))
+
+
+def _costs(args: argparse.Namespace):
+    """`--costs FILE|none|default`: the cost table a hypervisor charges into virtual time (previrt.costs)."""
+    from previrt.costs import costs_option
+
+    return costs_option(getattr(args, "costs", None))
 
 
 def check_mode(config: RunConfig) -> None:
@@ -611,7 +665,7 @@ def run_command(args: argparse.Namespace) -> int:
         with ending_on_signals(machine):
             run_machine(machine)
         wall = time.perf_counter() - start
-    stats = collect_stats(machine, wall, getattr(args, "command_line", None))
+    stats = add_cycles(collect_stats(machine, wall, getattr(args, "command_line", None)), machine)
     report(machine, stats, args.trace_io)
     if args.stats:
         write_json(stats, args.stats)

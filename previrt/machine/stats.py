@@ -28,7 +28,7 @@ class RunStats:
     disks: dict[str, str] = field(default_factory=dict)                # "disk" / "disk1" -> image path
     instructions: int = 0                  # guest instructions executed
     idle_instructions: int = 0             # virtual time skipped while halted (hlt with IF=1)
-    virtual_instructions: int = 0          # the clock: executed + idle
+    virtual_instructions: int = 0          # the clock: executed + idle (+ the overhead charged on a hypervisor)
     clock_hz: int = 0
     simulated_seconds: float = 0.0
     slices: int = 0                        # emu_start calls
@@ -54,6 +54,10 @@ class RunStats:
     page_table_updates: dict[str, int] = field(default_factory=dict)   # queued by the wedge: "queued" updates
                                                                        # applied in "flushes" batches
     device_in_place: dict[str, int] = field(default_factory=dict)      # port operations the wedge took, by kind
+    # the cost model (previrt/costs.py): estimated cycles ("total", "overhead" charged into virtual time on a
+    # hypervisor, "breakdown" by component, "events" per constant) and the table used ("name", "file")
+    cycles: dict = field(default_factory=dict)
+    costs: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"

@@ -14,6 +14,8 @@ from collections import Counter
 from unicorn import UC_HOOK_BLOCK
 from unicorn import x86_const as X
 
+from previrt import costs
+from previrt.costs import Meter
 from previrt.elf import read_image
 from previrt.isa import i386
 from previrt.machine import memory, multiboot
@@ -215,6 +217,7 @@ class HypervisorMachine(Machine):
         self.direct_traps: Counter[int] = Counter()
         self.injected_at_wakeup = 0                  # interrupts delivered to a guest idle in hlt (not exits)
         self.exits: Counter[str] = Counter()
+        self.meter = Meter(config.costs or costs.DEFAULT)   # the overhead charged into virtual time
         self.trace_exits = trace_exits            # a text stream, or None
         self.vcpu = VirtualCpu()
         self.rewriter = Rewriter()
@@ -401,9 +404,16 @@ class HypervisorMachine(Machine):
             self.paravirt.before_slice(self.board.intr())
         return super()._slice(budget)
 
+    def charge_counts(self) -> None:
+        """Charge what the counts other than exits gained since the last look (previrt.costs.Meter)."""
+        paravirt = self.paravirt
+        self.charge(self.meter.counts_cycles(self.injected_at_wakeup, self.paging.counts,
+                                             getattr(paravirt, "in_place", None) or {}))
+
     def _halted_after_slice(self) -> bool:
         if self.cooperative:
             self.paravirt.settle(boundary=True)
+        self.charge_counts()
         halted, self.vcpu.halted = self.vcpu.halted, False
         return halted
 
@@ -436,6 +446,8 @@ class HypervisorMachine(Machine):
         if self.paravirt is not None:
             self.paravirt.flush()
         self.exits[cause] += 1
+        self.charge(self.meter.exit_cycles(cause))
+        self.charge_counts()
         if self.trace_exits is not None:
             eip = self.cpu.reg(X.UC_X86_REG_EIP)
             print(f"exit eip={eip:08x} ring={self.vcpu.virtual_ring(self.cpu.cpl)} {cause:<18} {what}",

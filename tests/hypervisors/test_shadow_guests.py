@@ -11,9 +11,11 @@ import io
 
 import pytest
 
+from previrt import costs
 from previrt.guestrun import EXIT_OK, WORKLOADS, GuestBuild, build_guest, run_image, run_workload
 from previrt.machine.runner import RunConfig, make_machine, run_machine
-from tests.hypervisors.test_direct_guests import CPU_GUESTS, cpu_guest, device_guest  # noqa: F401 (fixtures)
+from tests.hypervisors.test_direct_guests import (CPU_GUESTS, NO_COSTS, cpu_guest,  # noqa: F401 (fixtures)
+                                                  device_guest)
 from tests.machine import deviceguests, guestkit
 from tests.machine.acceptance import GOLDEN, SUCCESS, build_acceptance, make_acceptance_disk
 
@@ -26,7 +28,7 @@ def guest(tmp_path_factory) -> GuestBuild:
 def shadow_equals_bare(guest, variant: str, name: str, work, options=()):
     n = WORKLOADS[name].test_size
     bare = run_workload(guest, variant, name, n, work, expect=EXIT_OK)
-    shadow = run_workload(guest, variant, name, n, work, target="shadow", options=options, expect=EXIT_OK)
+    shadow = run_workload(guest, variant, name, n, work, target="shadow", options=(*options, *NO_COSTS), expect=EXIT_OK)
     assert bare.ok and shadow.ok, (bare.describe(), shadow.describe())
     assert (shadow.output, shadow.instructions) == (bare.output, bare.instructions)
     return shadow.stats
@@ -56,10 +58,12 @@ def test_cpu_guest_on_shadow_equals_bare(cpu_guest, name):  # noqa: F811 (the fi
 
 
 def run_here(image, target: str) -> tuple[int, bytes, str, int]:
-    """`previrt run IMAGE --target TARGET --max-instructions 5000000` in this process (these guests are short: a
-    process each would cost more than the run): status, serial output, how the run ended, guest instructions."""
+    """`previrt run IMAGE --target TARGET --max-instructions 5000000 --costs none` in this process (these guests are
+    short: a process each would cost more than the run): status, serial output, how the run ended, guest
+    instructions.  No overhead is charged: the comparison is instruction by instruction (NO_COSTS)."""
     out = io.BytesIO()
-    machine = make_machine(RunConfig(image=str(image), target=target, max_instructions=5_000_000), out, None)
+    machine = make_machine(RunConfig(image=str(image), target=target, max_instructions=5_000_000, costs=costs.NONE),
+                           out, None)
     run_machine(machine)
     return machine.exit_status(), out.getvalue(), machine.end_reason, machine.executed
 
