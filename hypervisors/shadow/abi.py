@@ -34,7 +34,12 @@ VCPU_FIELDS = {                         # name: (offset, size)
     "vflags": (0x00, 4),                # the guest's EFLAGS.IF (bit 9) and IOPL (bits 12-13), in place
     "pending": (0x04, 1),               # 1: an interrupt waits for the guest to enable interrupts
     "cr2": (0x08, 4),                   # the virtual CR2, written by the hypervisor (the address of the last #PF)
+    "eoi_exit": (0x0C, 1),              # 1: a request waits at an unmasked PIC input: an EOI goes to the port now
+    "eoi_master": (0x0D, 1),            # non-specific EOIs the guest deferred, per PIC (applied before the PICs are
+    "eoi_slave": (0x0E, 1),             # next looked at: an exit, a port access, a slice boundary)
 }
+PIC_COMMAND = {"eoi_master": 0x20, "eoi_slave": 0xA0}
+NONSPECIFIC_EOI = 0x20
 IF, IOPL = 0x200, 0x3000
 CF = 0x1
 EINVAL = 22                             # positive, in eax, with CF set
@@ -192,12 +197,32 @@ class ShadowParavirt:
     def before_slice(self, interrupt_waiting: bool) -> None:
         """The pending bit the wedge reads: an interrupt waits while the guest has interrupts disabled."""
         self.page.pending = interrupt_waiting and not self.page.interrupt_flag
+        self.watch()
 
     def settle(self, boundary: bool = False) -> None:
-        """Nothing is deferred: every device operation was an exit of its own."""
+        """Apply the EOIs a ported kernel deferred in the vCPU page (`eoi_master`, `eoi_slave`; the patched image's
+        templates defer none), slave first as the kernel sends them, before anything looks at the PICs (an exit, a
+        port access, a slice boundary).  Every other device operation was an exit of its own."""
+        page, board = self.page, self.hv.board
+        applied = False
+        for field in ("eoi_slave", "eoi_master"):
+            count = page.get(field)
+            if count:
+                page.put(field, 0)
+                applied = True
+                self.in_place["pic_eoi"] = self.in_place.get("pic_eoi", 0) + count
+                for _ in range(count):
+                    board.port_write(PIC_COMMAND[field], 1, NONSPECIFIC_EOI)
+        if applied:
+            self.watch()
 
     def watch(self) -> None:
-        """No device mirrors to keep."""
+        """Whether an EOI must reach the PIC at once: only while a request waits at an unmasked input (an EOI may let
+        it through, to be delivered now); otherwise an EOI changes nothing the guest can see before the next exit or
+        slice boundary, where `settle` applies it.  Requests are raised only there, so this stays exact."""
+        pic = self.hv.board.pic
+        waiting = pic is not None and bool((pic.master.irr & ~pic.master.imr) or (pic.slave.irr & ~pic.slave.imr))
+        self.page.put("eoi_exit", int(waiting))
 
     def flush(self) -> int:
         return 0

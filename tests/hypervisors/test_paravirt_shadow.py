@@ -113,6 +113,8 @@ def test_workload_ported_kernel_on_shadow_equals_native_on_bare(guest, name, tmp
     assert not ATA_PORTS & set(ports)                                # the disk is block_io alone
     com1 = [p for p in ports if p in COM1_PORTS]
     assert len(com1) == COM1_SETUP if name != "input" else len(com1) > COM1_SETUP     # input: the receiver
+    if name == "sleep":                                            # timer ticks: their EOIs deferred, no exit
+        assert stats["device_in_place"]["pic_eoi"] >= n
     if name == "pagetouch":                                        # the paging assist: no dirty-bit faults
         assert stats["paging"]["eager-dirty"] >= 16 * n and stats["paging"].get("shadow-dirty", 0) <= 1
         assert calls["invlpg_many"] == n and stats["paging"]["flush:invlpg"] == 16 * n
@@ -223,3 +225,20 @@ def test_new_hypercalls_with_random_arguments(guest, disk, call, ecx, edx, reque
                range(hv.paravirt.page.frame, hv.paravirt.page.frame + PAGE)]
     changed = [base + i for i, (a, b) in enumerate(zip(before, hypervisor_memory(hv))) if a != b]
     assert all(any(i in r for r in allowed) for i in changed), [hex(i) for i in changed[:8]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(master=st.integers(0, 255), slave=st.integers(0, 255), exit_flag=st.integers(0, 255),
+       boundary=st.booleans())
+def test_deferred_eois_from_a_hostile_vcpu_page(guest, disk, master, slave, exit_flag, boundary):
+    """Whatever counts the guest leaves in the vCPU page: each is applied as that many non-specific EOIs to its PIC
+    (never an exception), the counts are cleared, and eoi_exit says again whether a request waits."""
+    hv = ported_machine(guest.image(VARIANT), disk)
+    page = hv.paravirt.page
+    page.put("eoi_master", master), page.put("eoi_slave", slave), page.put("eoi_exit", exit_flag)
+    hv.paravirt.settle(boundary=boundary)
+    assert page.get("eoi_master") == page.get("eoi_slave") == 0
+    assert hv.paravirt.in_place.get("pic_eoi", 0) == master + slave
+    pic = hv.board.pic
+    waiting = (pic.master.irr & ~pic.master.imr) or (pic.slave.irr & ~pic.slave.imr)
+    assert page.get("eoi_exit") == (int(bool(waiting)) if master or slave else exit_flag)

@@ -165,8 +165,18 @@ void arch_load_segments(void);
 static inline u8 inb(u16 port) { return (u8)hypercall(HC_IN, port, 1); }
 static inline void outb(u16 port, u8 v) { hypercall_eax(HC_OUT, v, port, 1); }
 
-/* The 8259A's non-specific EOI to its command port: one port call (kernel/arch/arch.h's hook). */
-#define arch_pic_eoi(cmd_port) outb((cmd_port), 0x20)
+/* The 8259A's non-specific EOI to its command port (kernel/arch/arch.h's hook): counted in the vCPU page, one
+ * instruction, and applied by the hypervisor before the PICs are next looked at; a port call only while a request
+ * waits at an unmasked input (`eoi_exit`), which the EOI may let through at once. */
+static inline void arch_pic_eoi(u16 cmd_port)
+{
+    if (*(volatile u8 *)VCPU_EOI_EXIT)
+        outb(cmd_port, 0x20);
+    else if (cmd_port == 0xA0)
+        __asm__ volatile("incb %0" : "+m"(*(volatile u8 *)VCPU_EOI_SLAVE) : : "memory", "cc");
+    else
+        __asm__ volatile("incb %0" : "+m"(*(volatile u8 *)VCPU_EOI_MASTER) : : "memory", "cc");
+}
 
 /* A burst of received bytes from COM1: one string instruction, which traps and is emulated as one operation. */
 static inline void insb(u16 port, void *buf, u32 count)

@@ -22,11 +22,15 @@
 #define HC_PAGING_ASSIST 15  /* ecx = flags */
 
 /* The vCPU cache page: the virtual IF (bit 9 of vflags; this kernel keeps IOPL 0), the pending flag the hypervisor
- * sets while an interrupt waits for IF, and CR2 as the hypervisor last delivered a #PF. */
+ * sets while an interrupt waits for IF, CR2 as the hypervisor last delivered a #PF, and the PIC EOIs the kernel
+ * defers (eoi_exit: the hypervisor wants them at the port now). */
 #define SHADOW_VCPU 0xFC02F000
 #define VCPU_VFLAGS (SHADOW_VCPU + 0x0)
 #define VCPU_PENDING (SHADOW_VCPU + 0x4)
 #define VCPU_CR2 (SHADOW_VCPU + 0x8)
+#define VCPU_EOI_EXIT (SHADOW_VCPU + 0xC)
+#define VCPU_EOI_MASTER (SHADOW_VCPU + 0xD)
+#define VCPU_EOI_SLAVE (SHADOW_VCPU + 0xE)
 
 #define INVLPG_BATCH 64           /* at most this many addresses in one invlpg_many */
 #define ASSIST_EAGER_DIRTY 0x1    /* paging_assist: no dirty tracking, writable pages shadowed writable at once */
