@@ -8,7 +8,8 @@ queue); port I/O is one synchronous call per operation.
 
 The hypercalls after `read_cr` serve a kernel ported to this ABI by hand (mode `paravirt`, guest_src/kernel/arch-shadow/):
 CR3 loads, invlpg (one or a list), idle, the delivery of a waiting interrupt, console output and block I/O (through
-previrt.vmm.pvdevices), and the paging assist.  Buffers they name are guest-physical and must lie in guest RAM."""
+previrt.vmm.pvdevices), and the paging assist.  Buffers they name are guest-physical and must lie in guest RAM.  Such a
+kernel also reads CR2 from the vCPU page and defers the PIC's EOIs there."""
 
 from __future__ import annotations
 

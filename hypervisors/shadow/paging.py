@@ -6,6 +6,9 @@ address space's entries — except that the shadows of the last few address spac
 each entry is kept only if the guest entries it was filled from are still bit for bit what they were (then a refill
 would give the same entry).  While the guest's paging is off it runs on a shadow of linear = guest-physical.
 
+A para-virtual guest that never reads dirty bits may ask for the eager-dirty assist (abi.py: paging_assist): a read
+fill of a page its tables make writable then sets D at once and shadows the page writable.
+
 A guest entry naming memory outside the PC's regions, or a page table there, stops the run (`HypervisorViolation`);
 an entry the guest puts in the window's directory slots is never used, and touching the window it maps stops the
 run too."""
