@@ -64,7 +64,13 @@ SHARED_FIELDS = {               # name: (offset, size)
     "dev_log": (0x300, 8 * DEV_LOG_SIZE),   # (port u16, kind u8, size u8, value u32): in, out, ins, outs
     "ata_data": (0x500, 512),   # the read data the drive has ready, from its current position
     "out_data": (0x700, OUT_DATA_SIZE),     # the bytes of the wedge's outs, in log order
+    # the console ring of a kernel ported to this ABI (mode paravirt): the guest appends and advances con_prod, the
+    # hypervisor sends [con_cons, con_prod) out of COM1 before anything looks at a device and advances con_cons
+    "con_prod": (0x3C, 4),      # free-running byte counts (the ring index is the count modulo CON_RING_SIZE)
+    "con_cons": (0x40, 4),
+    "con_ring": (0xC00, 0x400),
 }
+CON_RING_SIZE = 0x400
 DEV_OPS = {1: "in", 2: "out", 3: "ins", 4: "outs"}
 ATA_VALID, ATA_INTRQ, ATA_READ, ATA_WRITE = 0x01, 0x02, 0x04, 0x08
 UART_VALID, UART_TX = 0x01, 0x02
@@ -184,6 +190,8 @@ class DirectParavirt:
         self.mmu = {"queued": 0, "flushes": 0}     # updates applied from the queue, and the flushes that did it
         self.in_place: dict[str, int] = {}          # device operations the wedge took without an exit, by kind
         self.devices = PvDevices(hv.board)          # console and block hypercalls (a para-virtual kernel's drivers)
+        self.console_ring = hv.mode == "paravirt"   # the shared page's console ring is a hand-ported kernel's
+        self.console_ring_bytes = 0
 
     def install(self) -> None:
         """Map the shared page (supervisor, writable) and the wedge (supervisor, read-only) into the window, and
@@ -334,6 +342,8 @@ class DirectParavirt:
         (the slice's budget ran out there) leaves them for the next: the wedge may be half way through appending."""
         if boundary and self.in_wedge(self.hv.cpu.reg(X.UC_X86_REG_EIP)):
             return
+        if self.console_ring:
+            self._drain_console()
         page, board = self.page, self.hv.board
         changed = page.get("dev_count")
         if changed:
@@ -543,6 +553,21 @@ class DirectParavirt:
         self._device_time()
         self._result(self.devices.console_write(data))
         self.hv._maybe_stop()
+
+    def _drain_console(self) -> None:
+        """The console ring: the bytes between con_cons and con_prod out of COM1, in order (a producer count more
+        than a ring ahead of the consumer's is the guest's to answer for: the last CON_RING_SIZE bytes go out)."""
+        page = self.page
+        prod, cons = page.get("con_prod"), page.get("con_cons")
+        if prod == cons:
+            return
+        count = min((prod - cons) & 0xFFFFFFFF, CON_RING_SIZE)
+        start = (prod - count) & (CON_RING_SIZE - 1)
+        ring = bytes(self.hv.cpu.uc.mem_read(page.frame + SHARED_FIELDS["con_ring"][0], CON_RING_SIZE))
+        data = (ring[start:] + ring[:start])[:count]
+        page.put("con_cons", prod)
+        self.console_ring_bytes += count
+        self.devices.console_write(data)
 
     def _console_read(self) -> None:
         """console_read(ebx = buf, ecx = len): the bytes COM1 has received.  The buffer is checked whole (writable)

@@ -21,6 +21,10 @@
 #define DIRECT_EOI_EXIT 0x18            /* byte: 1 while a PIC has a request at an unmasked input */
 #define DIRECT_EOI_MASTER 0x19          /* bytes: non-specific EOIs deferred, per PIC */
 #define DIRECT_EOI_SLAVE 0x1A
+#define DIRECT_CON_PROD 0x3C            /* the console ring: bytes the guest appended (free-running) */
+#define DIRECT_CON_CONS 0x40            /* bytes the hypervisor sent out of COM1 (free-running) */
+#define DIRECT_CON_RING 0xC00           /* the ring, DIRECT_CON_RING_SIZE bytes */
+#define DIRECT_CON_RING_SIZE 0x400
 
 /* hypercalls */
 #define HC_IRET 3
