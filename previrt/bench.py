@@ -229,6 +229,15 @@ def _table(title: str, modes: list[str], workloads: list[str], value: Callable[[
     return lines + [""]
 
 
+def top_overhead(c: Cell) -> str:
+    breakdown = {k: v for k, v in c.stats.get("cycles", {}).get("breakdown", {}).items()
+                 if k in costs.OVERHEAD_COMPONENTS and v}
+    if not breakdown:
+        return "-"
+    name = max(breakdown, key=breakdown.get)
+    return f"{name} {100 * breakdown[name] / c.cycles:.0f} %"
+
+
 def render_md(cells: dict[tuple[str, str], Cell], workloads: list[str], modes: list[str], table: costs.CostTable,
               target_rows: list[dict], info: dict) -> str:
     def rel(c: Cell) -> str:
@@ -251,6 +260,25 @@ def render_md(cells: dict[tuple[str, str], Cell], workloads: list[str], modes: l
     out += _table("Hypercalls", modes, workloads, lambda c: str(c.count("hypercalls") or 0), cells)
     out += _table("Guest instructions", modes, workloads, lambda c: str(c.count("instructions")), cells)
     out += _table("Estimated cycles", modes, workloads, lambda c: str(c.cycles), cells)
+    out += _table("Largest overhead component", modes, workloads, top_overhead, cells,
+                  "The component of the cost model that adds the most cycles (its share of the cell's cycles); "
+                  "`matrix.json` has every cell's whole breakdown.")
+    for hv in HYPERVISORS:
+        patched, para = f"previrt-{hv}", f"paravirt-{hv}"
+        if patched not in modes or para not in modes:
+            continue
+        out += [f"## Pre-virtualization against the hand port on {hv}", "",
+                f"Cycles of the previrt image patched at load for {hv} (`{patched}`) against the kernel ported by hand "
+                f"to {hv}'s ABI (`{para}`); target: at most {PATCHED_OVER_PARAVIRT:.2f}.", "",
+                "| workload | n | previrt-patched cycles | paravirt cycles | previrt-patched / paravirt | target |",
+                "|---|---|---|---|---|---|"]
+        for w in workloads:
+            a, b = cells[(w, patched)], cells[(w, para)]
+            v = ratio(a.cycles, b.cycles)
+            verdict = "**not met**" if v is None or v > PATCHED_OVER_PARAVIRT else "met"
+            out.append(f"| {w} | {a.n} | {a.cycles if a.ok else '**FAILED**'} | {b.cycles if b.ok else '**FAILED**'} "
+                       f"| {fmt(v)} | {verdict} |")
+        out.append("")
     out += ["## Targets", ""]
     if not target_rows:
         out += ["No target applies to the modes run.", ""]
