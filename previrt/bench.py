@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -251,6 +252,7 @@ def render_md(cells: dict[tuple[str, str], Cell], workloads: list[str], modes: l
            "decode and emulation, interrupt injection, page-table validation, shadow fills and flushes, device-model "
            "work); every raw count is in `matrix.json`. A cell whose run failed (bad status, a crash, a missing "
            "image, output other than native on bare's) is **FAILED**, never a number.", "",
+           f"Command: `{info.get('command', 'previrt bench')}`.", "",
            "Modes: " + "; ".join(f"`{m}` {MODES[m].what}" for m in modes) + ".", ""]
     failed = [c for c in cells.values() if not c.ok]
     if failed:
@@ -402,6 +404,8 @@ def bench_command(args: argparse.Namespace) -> int:
         cells = run_matrix(work, workloads, modes, n_of, jobs, run_options)
     target_rows = targets(cells, workloads)
     info = host_info()
+    info["command"] = shlex.join(getattr(args, "command_line", None) or ["previrt", "bench"])
+    info["sizes"] = n_of
     write_atomic(out / "matrix.md", lambda p: p.write_text(render_md(cells, workloads, modes, table, target_rows,
                                                                       info)))
     write_atomic(out / "matrix.json", lambda p: p.write_text(render_json(cells, workloads, modes, table,
