@@ -21,6 +21,9 @@
 #define DIRECT_EOI_EXIT 0x18            /* byte: 1 while a PIC has a request at an unmasked input */
 #define DIRECT_EOI_MASTER 0x19          /* bytes: non-specific EOIs deferred, per PIC */
 #define DIRECT_EOI_SLAVE 0x1A
+#define DIRECT_MMU_COUNT 0x1C           /* entries in the hypervisor's deferred page-table queue */
+#define DIRECT_MMU_QUEUE 0x100          /* (physical address of an entry, value) pairs, applied at every exit */
+#define DIRECT_MMU_QUEUE_SIZE 64
 #define DIRECT_CON_PROD 0x3C            /* the console ring: bytes the guest appended (free-running) */
 #define DIRECT_CON_CONS 0x40            /* bytes the hypervisor sent out of COM1 (free-running) */
 #define DIRECT_CON_RING 0xC00           /* the ring, DIRECT_CON_RING_SIZE bytes */
@@ -29,6 +32,7 @@
 /* hypercalls */
 #define HC_IRET 3
 #define HC_MMU_UPDATE 4
+#define HC_MMU_FLUSH 5
 #define HC_SET_CR3 6
 #define HC_INVLPG 7
 #define HC_IDLE 8

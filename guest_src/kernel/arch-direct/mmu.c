@@ -34,12 +34,37 @@ static void mmu_update(const struct mmu_request *req, u32 count, u32 nr)
               req[done].val, r);
 }
 
-/* Send the queue (and a deferred TLB flush) in one hypercall. */
+/* Hand the queue to the hypervisor's deferred queue in the shared page, which it applies, validated and in order, at
+ * its next exit (before anything else: a CR3 load, a fault, an interrupt, any hypercall); trap.S asks for it with
+ * mmu_flush before user code runs.  Interrupts off: an interrupt injected half way would apply half a batch.
+ * 0 when it does not fit. */
+static int publish(void)
+{
+    volatile u32 *shared = (volatile u32 *)(DIRECT_SHARED + DIRECT_MMU_QUEUE);
+    u32 flags = irq_save();
+    u32 used = PV_WORD(DIRECT_MMU_COUNT);
+    if (used + pv_mmu_count > DIRECT_MMU_QUEUE_SIZE) {
+        irq_restore(flags);
+        return 0;
+    }
+    for (u32 i = 0; i < pv_mmu_count; i++) {
+        shared[2 * (used + i)] = queue[i].ptr;
+        shared[2 * (used + i) + 1] = queue[i].val;
+    }
+    __asm__ volatile("" : : : "memory");
+    PV_WORD(DIRECT_MMU_COUNT) = used + pv_mmu_count; /* one store publishes the batch */
+    irq_restore(flags);
+    return 1;
+}
+
+/* The queue to the hypervisor: deferred to its next exit when no TLB flush waits and it fits, else (with a deferred
+ * TLB flush fused in) by one mmu_update hypercall. */
 void pv_mmu_flush(void)
 {
     if (!pv_mmu_count && !tlb_stale)
         return;
-    mmu_update(queue, pv_mmu_count, tlb_stale ? HC_MMU_UPDATE_TLB : HC_MMU_UPDATE);
+    if (tlb_stale || !publish())
+        mmu_update(queue, pv_mmu_count, tlb_stale ? HC_MMU_UPDATE_TLB : HC_MMU_UPDATE);
     pv_mmu_count = 0;
     tlb_stale = 0;
 }

@@ -127,12 +127,17 @@ arch_syscall_entry:
     ud2
 .endm
 
-/* Before user code runs: page-table updates still queued are sent (a C call: eax, ecx, edx are the frame's). */
+/* Before a trap returns (to user code above all): page-table updates still queued are sent (a C call: eax, ecx, edx
+ * are the frame's), and the hypervisor's deferred queue applied (mmu_flush), so the walk sees them. */
 .macro MMU_FLUSH_BEFORE_USER
     cmpl $0, pv_mmu_count
     je 1f
     call pv_mmu_flush
-1:
+1:  cmpl $0, DIRECT_SHARED + DIRECT_MMU_COUNT
+    je 2f
+    movl $HC_MMU_FLUSH, %eax
+    int $DIRECT_HYPERCALL_VECTOR
+2:
 .endm
 
 trap_fast:
