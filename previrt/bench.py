@@ -257,6 +257,9 @@ def render_md(cells: dict[tuple[str, str], Cell], workloads: list[str], modes: l
     failed = [c for c in cells.values() if not c.ok]
     if failed:
         out += ["Failed cells:", ""] + [f"* {c.workload} / {c.mode}: {c.failed.splitlines()[0]}" for c in failed] + [""]
+    unpriced = sorted({k for c in cells.values() if c.ok for k in c.stats.get("cycles", {}).get("unpriced", [])})
+    if unpriced:
+        out += [f"Counts the cost model does not price (not in its cycles): {', '.join(unpriced)}.", ""]
     out += _table("Cycles relative to native on bare", modes, workloads, rel, cells)
     out += _table("Hypervisor exits", modes, workloads, lambda c: str(c.count("exits") or 0), cells)
     out += _table("Hypercalls", modes, workloads, lambda c: str(c.count("hypercalls") or 0), cells)

@@ -141,6 +141,12 @@ def test_a_charged_run_advances_virtual_time_by_its_estimate(guest, tmp_path, ta
     assert overhead == s["cycles"]["overhead"] == s["cycles"]["charged"] > 0
     assert s["virtual_instructions"] == s["instructions"] + s["idle_instructions"] + overhead
     assert s["costs"] == {"name": "default", "file": None}
+    assert s["cycles"]["unpriced"] == []          # every count of the memory virtualization is priced or a part
+
+
+def test_a_paging_count_the_model_does_not_know_is_reported_unpriced():
+    est = costs.estimate({"instructions": 10, "paging": {"flush:invlpg": 1, "teleported": 4, "evicted": 2}})
+    assert est["unpriced"] == ["teleported"] and est["overhead"] == costs.DEFAULT.cycles("shadow_flush")
 
 
 def test_run_refuses_a_bad_cost_table(guest, tmp_path):
