@@ -151,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="end the run (status 22) when the guest has waited SECONDS of simulated time for serial input "
                         "after the --serial-in file ended, with no serial or disk activity (default 10; 0: never)")
     r.add_argument("--trace-io", action="store_true", help="list accesses to unclaimed ports")
+    r.add_argument("--mp", choices=("on", "off"), default="on",
+                   help="the firmware's MultiProcessor tables (default on; off: a uniprocessor PC with 8259As only)")
+    r.add_argument("--screen", metavar="FILE|-", help="write the final 80x25 text screen to FILE (- : standard output, "
+                                                      "at exit)")
+    r.add_argument("--keys", metavar="FILE", help="keyboard input: FILE's bytes as scancodes of set 1 (IRQ 1)")
     r.add_argument("--virt", choices=("full",), help="on a hypervisor: full = trap-and-emulate plus load-time binary "
                                                       "rewriting, for any image (a previrt image's sites are ignored)")
     r.add_argument("--trace-exits", action="store_true", help="on a hypervisor: one line per exit on stderr")

@@ -1,6 +1,9 @@
-"""The bare PC's board: the table of standard devices, their port windows and IRQs, and port dispatch.
+"""The bare PC's board: the table of standard devices, their port windows and IRQs, port dispatch, the MMIO devices
+(local APIC, I/O APIC) and the CPU's view of the interrupt controllers.
 
-A new device is a class in `devices/` plus one row in `BOARD`; `build_board` wires every row onto the port bus."""
+A new device is a class in `devices/` plus one row in `BOARD` (port bus) or `MMIO_BOARD`; `build_board` wires every
+row.  An ISA interrupt line goes to the 8259A pair and to the I/O APIC (ISA IRQ 0 on its input 2); the CPU takes an
+interrupt from the local APIC first, then from the 8259A pair through LINT0 (ExtINT), as QEMU's PC does."""
 
 from __future__ import annotations
 
@@ -11,9 +14,14 @@ from typing import BinaryIO, Callable
 
 from previrt.machine.bus import Bus, Device
 from previrt.machine.clock import Clock
+from previrt.machine.devices import bios
 from previrt.machine.devices.ata import AtaChannel, AtaDrive
+from previrt.machine.devices.cga import CgaConsole
 from previrt.machine.devices.cmos import Cmos
 from previrt.machine.devices.debugexit import DebugExit, PostCode
+from previrt.machine.devices.i8042 import I8042
+from previrt.machine.devices.ioapic import IoApic, gsi_of_isa_irq
+from previrt.machine.devices.lapic import LAPIC_TIMER_LINE, LocalApic
 from previrt.machine.devices.pic8259 import PicPair
 from previrt.machine.devices.pit8254 import Pit
 from previrt.machine.devices.uart16550 import Uart16550
@@ -33,6 +41,7 @@ class BoardConfig:
     disk1: str | None = None             # primary slave image path
     rtc: str = "fixed"                   # "fixed" (reproducible, default) or "host"
     trace_io: bool = False
+    keys: bytes = b""                    # scancodes (set 1) for the keyboard (--keys)
 
 
 Factory = Callable[["Board", "IrqLine | None"], Device]
@@ -92,6 +101,19 @@ def _ata_control(board: Board, _irq: IrqLine | None) -> Device:
     return board.devices["ata"].control
 
 
+def _keyboard(board: Board, irq: IrqLine | None) -> Device:
+    board.keyboard = I8042(board.clock, irq, board.config.keys)
+    return board.keyboard.data
+
+
+def _keyboard_status(board: Board, _irq: IrqLine | None) -> Device:
+    return board.keyboard.status
+
+
+def _cga(board: Board, _irq: IrqLine | None) -> Device:
+    return CgaConsole()
+
+
 def _debug_exit(board: Board, _irq: IrqLine | None) -> Device:
     return DebugExit(board.set_exit_status)
 
@@ -105,13 +127,39 @@ BOARD: tuple[Slot, ...] = (
     Slot("pic-master", _pic_master, 0x20, 2),
     Slot("pic-slave", _pic_slave, 0xA0, 2),
     Slot("pit", _pit, 0x40, 4, irq=0),
+    Slot("kbd", _keyboard, 0x60, 1, irq=1),
     Slot("port61", _port61, 0x61, 1),
+    Slot("kbd-ctl", _keyboard_status, 0x64, 1),
     Slot("cmos", _cmos, 0x70, 2, irq=8),
     Slot("post", _post_code, 0x80, 1),
     Slot("debug-exit", _debug_exit, 0xF4, 4),
     Slot("ata", _ata, 0x1F0, 8, irq=14),
+    Slot("vga", _cga, 0x3C0, 0x20),
     Slot("ata-ctl", _ata_control, 0x3F6, 1),
     Slot("com1", _uart, 0x3F8, 8, irq=4),
+)
+
+class OpenBus:
+    """A window of the ISA memory space with no memory behind it: reads give `value` in every byte, writes are
+    dropped.  The VGA window outside text mode's (0xA0000-0xB7FFF: a VGA in mode 3 decodes only 0xB8000-0xBFFFF and
+    QEMU reads 0xFF there) and the option-ROM area (0xC0000-0xDFFFF: this PC has no option ROM)."""
+
+    def __init__(self, value: int):
+        self.value = value
+
+    def read(self, offset: int, size: int) -> int:
+        return int.from_bytes(bytes([self.value]) * size, "little")
+
+    def write(self, offset: int, size: int, value: int) -> None:
+        pass
+
+
+# The MMIO rows: name, base, length, the device (an attribute of the board, built with it).
+MMIO_BOARD: tuple[tuple[str, int, int, str], ...] = (
+    ("vga-window", 0xA0000, 0x18000, "vga_window"),
+    ("option-roms", 0xC0000, 0x20000, "option_roms"),
+    ("ioapic", bios.IOAPIC_BASE, 0x1000, "ioapic"),
+    ("lapic", bios.LAPIC_BASE, 0x1000, "lapic"),
 )
 
 # What the PC's firmware leaves behind when it hands over to a Multiboot loader, as measured on QEMU 7.2 with
@@ -135,6 +183,12 @@ class Board:
         self.ports = Bus("port")
         self.mmio = Bus("mmio")
         self.pic: PicPair | None = None
+        self.lapic = LocalApic(clock)
+        self.ioapic = IoApic(self.lapic)
+        self.lapic.on_eoi = self.ioapic.eoi
+        self.vga_window = OpenBus(0xFF)
+        self.option_roms = OpenBus(0x00)
+        self.keyboard: I8042 | None = None
         self.devices: dict[str, Device] = {}
         self.exit_status: int | None = None
         self.io_counts: dict[str, int] = {}
@@ -142,11 +196,16 @@ class Board:
 
     def install(self, slot: Slot) -> None:
         """Build one row's device and attach it; the bus rejects a window overlapping another."""
-        irq = IrqLine(self.pic.set_irq, slot.irq) if slot.irq is not None and self.pic else None
+        irq = IrqLine(self.set_irq, slot.irq) if slot.irq is not None and self.pic else None
         device = slot.factory(self, irq)
         self.ports.attach(slot.base, slot.length, device, slot.name)
         self.devices[slot.name] = device
         self.io_counts.setdefault(slot.name, 0)
+
+    def set_irq(self, line: int, level: bool) -> None:
+        """An ISA interrupt line: to the 8259A pair and to the I/O APIC."""
+        self.pic.set_irq(line, level)
+        self.ioapic.set_irq(gsi_of_isa_irq(line), level)
 
     def set_exit_status(self, value: int) -> None:
         self.exit_status = value
@@ -195,15 +254,28 @@ class Board:
     # -- the CPU's view of the interrupt controller --------------------------------------------------
 
     def intr(self) -> bool:
-        return self.pic.intr()
+        """The CPU's INTR: a local APIC interrupt above the processor priority, or the 8259A pair's request through
+        LINT0 in ExtINT mode."""
+        return self.lapic.pending() or (self.pic.intr() and self.lapic.passes_extint())
 
     def acknowledge(self) -> int:
+        """The interrupt-acknowledge cycle: the local APIC's vector if it has one, else the 8259A pair's."""
+        if self.lapic.pending():
+            return self.lapic.acknowledge()
         return self.pic.acknowledge()
 
     def can_wake(self) -> bool:
-        """Whether some pending timer or device event could still raise an interrupt request the PIC passes on
-        (the masks cannot change while the CPU is halted: only guest code writes them)."""
-        return any(line is None or self.pic.can_raise(line) for line in self.clock.pending_lines())
+        """Whether some pending timer or device event could still raise an interrupt request the interrupt
+        controllers pass on (the masks cannot change while the CPU is halted: only guest code writes them)."""
+        return any(self._can_raise(line) for line in self.clock.pending_lines())
+
+    def _can_raise(self, line: int | None) -> bool:
+        if line is None:
+            return True
+        if line == LAPIC_TIMER_LINE:
+            return self.lapic.timer_can_raise()
+        return ((self.pic.can_raise(line) and self.lapic.passes_extint())
+                or (line >= 0 and self.ioapic.can_raise(gsi_of_isa_irq(line)) and self.lapic.enabled))
 
     def close(self) -> None:
         for device in self.devices.values():
@@ -220,6 +292,9 @@ def _takes_wide(device: Device, offset: int) -> bool:
 
 def build_board(clock: Clock, config: BoardConfig, table: tuple[Slot, ...] = BOARD) -> Board:
     board = Board(clock, config)
+    board.lapic.firmware_setup()
+    for name, base, length, attribute in MMIO_BOARD:
+        board.mmio.attach(base, length, getattr(board, attribute), name)
     for slot in table:
         board.install(slot)
     for port, value in FIRMWARE_PORT_WRITES:

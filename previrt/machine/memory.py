@@ -14,7 +14,10 @@ KiB = 1024
 MiB = 1024 * KiB
 PAGE = 4 * KiB
 
-CONVENTIONAL_END = 640 * KiB        # RAM 0 .. 640 KiB ("mem_lower")
+CONVENTIONAL_END = 640 * KiB        # RAM 0 .. 640 KiB
+EBDA_BASE = CONVENTIONAL_END - 1 * KiB   # the firmware's extended BIOS data area: the last KiB of conventional RAM,
+                                    # reserved in the Multiboot map ("mem_lower" 639 KiB, as on QEMU's PC with
+                                    # SeaBIOS); mapped with the rest (unicorn maps whole pages)
 EXTENDED_BASE = 1 * MiB             # RAM from 1 MiB up to --mem ("mem_upper")
 MIN_MEM = 2 * MiB
 MAX_MEM = 3 * 1024 * MiB            # stay below the 32-bit PCI hole a PC would have
@@ -37,8 +40,10 @@ class Region:
         return self.base + self.size
 
 
-# Below 1 MiB, as a PC has it.  0xA0000-0xB7FFF and 0xC0000-0xDFFFF (VGA graphics, option ROMs) are absent.
-# The BIOS area is read-only to the guest (the boot GDT lives there, see BOOT_GDT_BASE).
+# Below 1 MiB, as a PC has it.  The BIOS area is read-only to the guest (the boot GDT and the MP tables live there,
+# see BOOT_GDT_BASE and devices/bios.py).  0xA0000-0xB7FFF (the VGA window outside text mode's) and 0xC0000-0xDFFFF
+# (option ROMs) are not memory but device windows on the MMIO bus (board.MMIO_BOARD): they read as on QEMU's PC
+# and ignore writes.
 LOW_REGIONS = (
     Region("conventional RAM", 0x00000, CONVENTIONAL_END, UC_PROT_ALL, MULTIBOOT_MEMORY_AVAILABLE),
     Region("text buffer", 0xB8000, 0x8000, UC_PROT_ALL, None),

@@ -14,6 +14,7 @@ from elftools.elf.elffile import ELFFile
 
 from previrt.errors import UsageError
 from previrt.machine import memory
+from previrt.machine.devices import bios
 
 MULTIBOOT_SEARCH = 8192
 MULTIBOOT_HEADER_MAGIC = 0x1BADB002
@@ -174,6 +175,9 @@ def check_plan(plan: LoadPlan, regions: tuple[memory.Region, ...], where: str) -
         if c.addr < memory.BOOT_INFO_END and memory.BOOT_INFO_BASE < c.addr + c.memsz:
             raise UsageError(f"segment at {c.addr:#x}+{c.memsz:#x} overlaps the Multiboot info area "
                              f"{memory.BOOT_INFO_BASE:#x}-{memory.BOOT_INFO_END:#x}", where=where)
+        if c.addr < memory.CONVENTIONAL_END and memory.EBDA_BASE < c.addr + c.memsz:
+            raise UsageError(f"segment at {c.addr:#x}+{c.memsz:#x} overlaps the firmware's extended BIOS data area "
+                             f"{memory.EBDA_BASE:#x}-{memory.CONVENTIONAL_END:#x}", where=where)
     if not any(c.addr <= plan.entry < c.addr + c.memsz for c in plan.chunks):
         raise UsageError(f"entry point {plan.entry:#x} is not inside any loaded segment", where=where)
 
@@ -195,13 +199,24 @@ def write_plan(plan: LoadPlan, mem_write) -> None:
 
 
 def memory_map(regions: tuple[memory.Region, ...]) -> bytes:
-    """multiboot_mmap_entry records: size (20), base_addr, length, type."""
-    listed = [r for r in regions if r.mmap_type is not None]
-    return b"".join(struct.pack("<IQQI", 20, r.base, r.size, r.mmap_type) for r in listed)
+    """multiboot_mmap_entry records: size (20), base_addr, length, type.  The EBDA at the top of conventional RAM is
+    reported reserved (the firmware's data)."""
+    entries = []
+    for r in regions:
+        if r.mmap_type is None:
+            continue
+        if r.base < memory.EBDA_BASE < r.end:
+            entries += [(r.base, memory.EBDA_BASE - r.base, r.mmap_type),
+                        (memory.EBDA_BASE, r.end - memory.EBDA_BASE, memory.MULTIBOOT_MEMORY_RESERVED)]
+        else:
+            entries.append((r.base, r.size, r.mmap_type))
+    return b"".join(struct.pack("<IQQI", 20, *e) for e in entries)
 
 
-def build_info(regions: tuple[memory.Region, ...], cmdline: str) -> dict[int, bytes]:
-    """The Multiboot info struct and the data it points to, as {physical address: bytes}."""
+def build_info(regions: tuple[memory.Region, ...], cmdline: str, mp: bool = True) -> dict[int, bytes]:
+    """What the guest finds in memory at hand-off, as {physical address: bytes}: what the firmware left (the BIOS data
+    areas, the MultiProcessor tables unless `mp` is false, a cleared text screen: devices/bios.py), then the
+    Multiboot info struct and the data it points to."""
     cmd = cmdline.encode() + b"\0"
     if len(cmd) > CMDLINE_MAX:
         raise UsageError(f"--cmdline is {len(cmd) - 1} bytes; at most {CMDLINE_MAX - 1} fit")
@@ -210,11 +225,11 @@ def build_info(regions: tuple[memory.Region, ...], cmdline: str) -> dict[int, by
     upper = next(r for r in regions if r.base == memory.EXTENDED_BASE)
     values = {"flags": (MULTIBOOT_INFO_MEMORY | MULTIBOOT_INFO_CMDLINE | MULTIBOOT_INFO_MODS
                         | MULTIBOOT_INFO_MEM_MAP | MULTIBOOT_INFO_BOOT_LOADER_NAME),
-              "mem_lower": lower.size // 1024, "mem_upper": upper.size // 1024,
+              "mem_lower": min(lower.end, memory.EBDA_BASE) // 1024, "mem_upper": upper.size // 1024,
               "boot_device": 0xFFFFFFFF, "cmdline": CMDLINE_ADDR, "mods_count": 0, "mods_addr": 0,
               "mmap_length": len(mmap), "mmap_addr": MMAP_ADDR, "boot_loader_name": LOADER_NAME_ADDR}
     info = bytearray(INFO_SIZE)
     for name, value in values.items():
         struct.pack_into("<I", info, INFO_FIELDS[name], value)
-    return {memory.BOOT_INFO_BASE: bytes(info), MMAP_ADDR: mmap,
+    return {**bios.firmware_memory(mp), memory.BOOT_INFO_BASE: bytes(info), MMAP_ADDR: mmap,
             LOADER_NAME_ADDR: BOOT_LOADER_NAME + b"\0", CMDLINE_ADDR: cmd}

@@ -77,6 +77,9 @@ class RunConfig:
     patched: object = None            # an image previrt patch wrote: its record (previrt.patch.PatchedNote)
     input_wait: float = DEFAULT_INPUT_WAIT   # simulated seconds; 0: never end a run for want of input
     timeout: float | None = None      # wall-clock seconds
+    mp: bool = True                   # the firmware's MultiProcessor tables (--mp off: none)
+    screen: str | None = None         # --screen: where the final text screen goes ("-": standard output)
+    keys: bytes = b""                 # --keys: scancodes (set 1) for the keyboard
     costs: object = None              # on a hypervisor: the cost table charged into virtual time (previrt.costs;
                                       # None: the default table); the bare PC charges nothing
 
@@ -116,7 +119,7 @@ def load(cpu: Cpu, config: RunConfig, regions) -> None:
     multiboot.check_plan(plan, regions, config.image)
     memory.map_regions(cpu.uc, regions)
     multiboot.write_plan(plan, cpu.uc.mem_write)
-    for addr, data in multiboot.build_info(regions, config.cmdline).items():
+    for addr, data in multiboot.build_info(regions, config.cmdline, config.mp).items():
         cpu.uc.mem_write(addr, data)
     set_multiboot_state(cpu, plan.entry)
 
@@ -134,7 +137,7 @@ class Machine:
         self.clock = Clock(config.clock_hz)
         self.board: Board = build_board(self.clock, BoardConfig(
             mem_bytes=config.mem_bytes, serial_out=serial_out, serial_in=serial_in, disk=config.disk,
-            disk1=config.disk1, rtc=config.rtc, trace_io=config.trace_io))
+            disk1=config.disk1, rtc=config.rtc, trace_io=config.trace_io, keys=config.keys))
         self.cpu = self._make_cpu()
         self._load(regions)
         self.cpu.watch_interrupt_enables(self._interrupt_enable_sites(), self.board.intr)
@@ -473,6 +476,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         raise UsageError("--cmdline is not valid UTF-8 text") from None
     virt = getattr(args, "virt", None)
     trace_exits = getattr(args, "trace_exits", False)
+    keys = read_keys(args.keys) if getattr(args, "keys", None) else b""
     if args.target == BARE and (virt or trace_exits):
         raise UsageError(f"{'--virt' if virt else '--trace-exits'} needs a hypervisor --target "
                          f"({', '.join(target_names()[1:]) or 'none registered'}); the bare PC runs the image as it is")
@@ -480,6 +484,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                      clock_hz=args.clock_hz or DEFAULT_HZ, max_instructions=args.max_instructions,
                      disk=args.disk, disk1=args.disk1, rtc=args.rtc, trace_io=args.trace_io,
                      serial_in=args.serial_in, input_wait=input_wait, timeout=args.timeout,
+                     mp=getattr(args, "mp", "on") != "off", screen=getattr(args, "screen", None), keys=keys,
                      virt=virt, trace_exits=trace_exits, costs=_costs(args))
 
 
@@ -488,6 +493,32 @@ def _costs(args: argparse.Namespace):
     from previrt.costs import costs_option
 
     return costs_option(getattr(args, "costs", None))
+
+
+def read_keys(path: str) -> bytes:
+    """The --keys file: scancodes of set 1, one byte each."""
+    if os.path.isdir(path):
+        raise UsageError("--keys: is a folder", where=path)
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise UsageError(f"--keys: cannot read: {e.strerror}", where=path) from None
+
+
+def write_screen(machine: Machine, destination: str) -> None:
+    """--screen: the final 80x25 text screen (CRTC start address applied) to a file, or standard output for -."""
+    from previrt.machine.devices.cga import text_screen
+
+    vga = machine.board.devices.get("vga")
+    text = text_screen(machine.cpu.phys_read, vga.start if vga is not None else 0)
+    if destination == "-":
+        sys.stdout.flush()
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    with open(destination, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def check_mode(config: RunConfig) -> None:
@@ -620,7 +651,11 @@ def check_inputs(config: RunConfig, args: argparse.Namespace) -> None:
     check_distinct_files([
         ("IMAGE", config.image, False), ("--disk", config.disk, True), ("--disk1", config.disk1, True),
         ("--serial-in", None if args.serial_in == "-" else args.serial_in, False),
-        ("--serial", None if args.serial == "stdio" else args.serial, True), ("--stats", args.stats, True)])
+        ("--serial", None if args.serial == "stdio" else args.serial, True), ("--stats", args.stats, True),
+        ("--keys", getattr(args, "keys", None), False),
+        ("--screen", None if getattr(args, "screen", None) in (None, "-") else args.screen, True)])
+    if getattr(args, "screen", None) not in (None, "-"):
+        check_destination(args.screen, "--screen")
     if args.serial_in not in (None, "-") and os.path.isdir(args.serial_in):
         raise UsageError("--serial-in: is a folder", where=args.serial_in)
     if args.serial != "stdio":
@@ -666,6 +701,8 @@ def run_command(args: argparse.Namespace) -> int:
             run_machine(machine)
         wall = time.perf_counter() - start
     stats = add_cycles(collect_stats(machine, wall, getattr(args, "command_line", None)), machine)
+    if config.screen:
+        write_screen(machine, config.screen)
     report(machine, stats, args.trace_io)
     if args.stats:
         write_json(stats, args.stats)

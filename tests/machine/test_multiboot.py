@@ -121,11 +121,12 @@ def test_info_struct_layout():
     info = blobs[memory.BOOT_INFO_BASE]
     flags, lower, upper = struct.unpack_from("<III", info, 0)
     assert flags & 0x24D == 0x24D                                   # mem, cmdline, mods, mmap, loader name
-    assert (lower, upper) == (640, 15 * 1024)
+    assert (lower, upper) == (639, 15 * 1024)                      # the EBDA takes the last KiB, as on QEMU
     assert blobs[struct.unpack_from("<I", info, 16)[0]] == b"root=/dev/hda\0"
     mmap_len, mmap_addr = struct.unpack_from("<II", info, 44)
     entries = [struct.unpack_from("<IQQI", blobs[mmap_addr], i) for i in range(0, mmap_len, 24)]
-    assert entries == [(20, 0, 0xA0000, 1), (20, 0xE0000, 0x20000, 2), (20, 0x100000, 15 * MiB, 1)]
+    assert entries == [(20, 0, 0x9FC00, 1), (20, 0x9FC00, 0x400, 2), (20, 0xE0000, 0x20000, 2),
+                       (20, 0x100000, 15 * MiB, 1)]
     with pytest.raises(UsageError, match="--cmdline"):
         multiboot.build_info(regions, "x" * 5000)
 
@@ -135,10 +136,10 @@ def test_guest_reads_back_the_info_struct(tmp_path):
     done = run_image(img, "--cmdline", "console=ttyS0 quiet", "--mem", "32")
     assert done.returncode == exit_status(0), done.stderr
     out = done.stdout.decode()
-    assert re.search(r"magic=2badb002 flags=0000024d lower=00000280 upper=00007c00", out)
+    assert re.search(r"magic=2badb002 flags=0000024d lower=0000027f upper=00007c00", out)
     assert "cmdline=[console=ttyS0 quiet]" in out and "loader=[previrt]" in out
     assert "mmap base=0000000000100000 len=0000000001f00000 type=00000001" in out
-    assert out.count("mmap base=") == 3
+    assert out.count("mmap base=") == 4
 
 
 def test_entry_state(tmp_path):

@@ -190,7 +190,7 @@ def _machine_with_mmio(tmp_path, monkeypatch, body: str):
 
     def board_with_mmio(clock, config):
         board = real(clock, config)
-        board.mmio.attach(0xFEC00000, 0x1000, dev, "scratch")
+        board.mmio.attach(0xFED00000, 0x1000, dev, "scratch")
         return board
     monkeypatch.setattr(runner, "build_board", board_with_mmio)
     img = build_asm(tmp_path, '#include "guestkit.h"\n.text\n.globl _start\n_start:\n' + body)
@@ -201,7 +201,7 @@ def _machine_with_mmio(tmp_path, monkeypatch, body: str):
 
 def test_mmio_windows_of_the_board_reach_their_device(tmp_path, monkeypatch):
     from previrt.machine import runner
-    m, dev, out = _machine_with_mmio(tmp_path, monkeypatch, ' movl $0xABCD, 0xFEC00010\n movl 0xFEC00020, %eax\n'
+    m, dev, out = _machine_with_mmio(tmp_path, monkeypatch, ' movl $0xABCD, 0xFED00010\n movl 0xFED00020, %eax\n'
                                      ' cmpl $0x120, %eax\n jne 1f\n exit 0\n1: exit 1\n')
     runner.run_machine(m)
     assert m.end_reason == "exit-port" and m.exit_status() == exit_status(0)
@@ -209,7 +209,7 @@ def test_mmio_windows_of_the_board_reach_their_device(tmp_path, monkeypatch):
 
 
 def test_exception_in_an_mmio_callback_is_reraised_by_the_run_loop(tmp_path, monkeypatch):
-    m, dev, out = _machine_with_mmio(tmp_path, monkeypatch, ' movl $1, 0xFEC00040\n exit 0\n')
+    m, dev, out = _machine_with_mmio(tmp_path, monkeypatch, ' movl $1, 0xFED00040\n exit 0\n')
     with pytest.raises(RuntimeError, match="device fault at 0x40"):
         m.run()
 
