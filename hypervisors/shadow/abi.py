@@ -6,10 +6,10 @@ comes from (`int $0x83` there), not by a number in eax; arguments in ecx and edx
 code in eax; the wedge caches only IF and IOPL (no control-register mirrors, no device mirrors, no page-table
 queue); port I/O is one synchronous call per operation.
 
-The hypercalls after `read_cr` serve a kernel ported to this ABI by hand (mode `paravirt`, guest_src/kernel/arch-shadow/):
-CR3 loads, invlpg (one or a list), idle, the delivery of a waiting interrupt, console output and block I/O (through
-previrt.vmm.pvdevices), and the paging assist.  Buffers they name are guest-physical and must lie in guest RAM.  Such a
-kernel also reads CR2 from the vCPU page and defers the PIC's EOIs there."""
+The hypercalls after `read_cr` serve a kernel ported to this ABI by hand (mode `paravirt`,
+guest_src/kernel/arch-shadow/): CR3 loads, invlpg (one or a list), idle, the delivery of a waiting interrupt, console
+output and block I/O (through previrt.vmm.pvdevices), and the paging assist.  Buffers they name are guest-physical and
+must lie in guest RAM.  Such a kernel also reads CR2 from the vCPU page and defers the PIC's EOIs there."""
 
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ class ShadowParavirt:
         self.hv = hv
         self.wedge = build_wedge(hv.window.config)
         self.hypercalls: dict[str, int] = {}
-        self.in_place: dict[str, int] = {}      # no device operation is taken without an exit
+        self.in_place: dict[str, int] = {}      # operations taken without an exit: a ported kernel's deferred EOIs
         self.mmu: dict[str, int] = {}           # no page-table update passes through the ABI: shadow paging reads
         self.devices = pvdevices.PvDevices(hv.board)
         self.ram = tuple(memory.ram_regions(memory.layout(hv.config.mem_bytes)))   # where a hypercall's buffer may be
