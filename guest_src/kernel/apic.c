@@ -59,7 +59,7 @@
 #define PIT_HZ 1193182u
 #define PIT_CH0_LOHI_MODE0 0x30
 #define PIT_LATCH_CH0 0x00
-#define CALIBRATE_PIT_COUNT 11932u /* 10 ms */
+#define CALIBRATE_PIT_COUNT 1193u /* 1 ms */
 
 /* Where the kernel maps the APICs: the 4 MiB slots right below the VMM window (uncached). */
 #define MMIO_VA_TOP VMM_WINDOW
@@ -244,7 +244,7 @@ static void mp_parse(const struct mp_float *f)
     ioapic = map_mmio(ioapic_pa);
 }
 
-/* How many local APIC timer counts (divide by 16) pass in 10 ms of the PIT. */
+/* How many local APIC timer counts (divide by 16) pass in 1 ms of the PIT. */
 static u32 lapic_timer_calibrate(void)
 {
     lapic_write(LAPIC_TIMER_DIV, TIMER_DIV_16);
@@ -269,8 +269,8 @@ static u32 lapic_timer_calibrate(void)
 
 static void lapic_timer_start(u32 hz)
 {
-    u32 per_10ms = lapic_timer_calibrate();
-    u32 initial = per_10ms * 100u / hz;
+    u32 per_ms = lapic_timer_calibrate();
+    u32 initial = per_ms * 1000u / hz;
     lapic_write(LAPIC_TIMER_DIV, TIMER_DIV_16);
     lapic_write(LAPIC_LVT_TIMER, LVT_PERIODIC | 32);
     lapic_write(LAPIC_TIMER_INIT, initial ? initial : 1);
