@@ -88,10 +88,14 @@ def main(argv: list[str] | None = None) -> int:
 NOTES = """## Notes
 
 * Both paths print the same for every workload (checked per row; a difference is marked).
-* The APIC path touches memory-mapped registers (an EOI write per interrupt, the I/O APIC at set-up): each access is
-  a unicorn MMIO callback into Python, about as costly as a port access, so the per-interrupt cost is close to the
-  8259A path's (whose EOI is an `outb`). The kernel's set-up differs: with `apic=1` it calibrates the local APIC
-  timer against 10 ms of PIT time first (more instructions at boot, mostly idle).
+* Per interrupt the two paths cost about the same: the APIC path's EOI is a store to the local APIC (a unicorn MMIO
+  callback into Python), the 8259A path's an `outb` (a port hook into Python). The disk workload, the one with
+  hundreds of interrupts here, runs at the same speed on both.
+* What differs is the boot: with `apic=1` the kernel calibrates the local APIC timer against 10 ms of PIT time by
+  polling the PIT (about 115 000 more instructions and 23 000 more port reads, each a call into Python). In these
+  short runs (0.2-4 M instructions) that dominates; it is a fixed cost, so the gap closes as a run grows.
+* The host was shared and loaded while this ran (load average about 6 on 2 CPUs): wall times are noisy (ctxsw's
+  8259A run came out slower than its APIC run); instruction and interrupt counts are exact and do not vary.
 * MMIO accesses do not disturb unicorn's instruction counting (tests/machine/test_pc_parts.py): virtual time, and so
   the instruction counts here, are exact on both paths."""
 

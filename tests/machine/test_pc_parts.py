@@ -109,6 +109,19 @@ def test_lapic_priority_eoi_and_ioapic_level_remote_irr():
     assert apic.read(0x30, 2) == 0 and apic.read(0x30, 4) == 0x50014      # narrow accesses read 0, as on QEMU
 
 
+def test_lapic_illegal_vectors_latch_errors_and_never_loop():
+    apic = LocalApic(Clock())
+    apic.firmware_setup()
+    apic.write(0x370, 4, 0x05)                # error LVT unmasked with an illegal vector
+    apic.write(0x300, 4, 0x40000 | 0x07)      # a self IPI with an illegal vector
+    apic.write(0x280, 4, 0)
+    assert apic.read(0x280, 4) == 0x20 and not apic.irr
+    apic.write(0x370, 4, 0x33)
+    IoApic(apic).lapic.accept(0x02)           # received illegal vector: the error interrupt
+    apic.write(0x280, 4, 0)
+    assert apic.read(0x280, 4) == 0x40 and apic.acknowledge() == 0x33
+
+
 def test_ioapic_masked_edge_is_latched_until_unmasked():
     apic = LocalApic(Clock())
     apic.firmware_setup()

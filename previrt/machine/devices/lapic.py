@@ -135,8 +135,12 @@ class LocalApic:
             self.accept(lvt & 0xFF, False)
 
     def _error(self, bit: int) -> None:
+        """Latch an error; the error LVT's interrupt follows unless its own vector is illegal (which latches once)."""
         self.esr_pending |= bit
-        self._local(LVT_ERROR)
+        if self.lvt[LVT_ERROR] & 0xF0:
+            self._local(LVT_ERROR)
+        else:
+            self.esr_pending |= ESR_SEND_ILLEGAL
 
     # --- the timer -----------------------------------------------------------------------------------------
     @property
