@@ -389,9 +389,10 @@ def bench_command(args: argparse.Namespace) -> int:
     if REFERENCE not in modes:
         modes.insert(0, REFERENCE)          # every ratio needs it
     n_of = sizes(workloads, args.n, args.scale)
-    jobs = args.jobs or os.cpu_count() or 1
-    if jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, not {jobs}")
+    cores = os.cpu_count() or 1
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, not {args.jobs}")
+    jobs = min(args.jobs or cores, cores)        # parallel runs up to the core count
     table = costs.costs_option(args.costs)
     run_options = ("--costs", args.costs) if args.costs else ()
     if args.costs and table.file:
