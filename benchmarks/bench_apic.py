@@ -91,7 +91,7 @@ NOTES = """## Notes
 * Per interrupt the two paths cost about the same: the APIC path's EOI is a store to the local APIC (a unicorn MMIO
   callback into Python), the 8259A path's an `outb` (a port hook into Python). The disk workload, the one with
   hundreds of interrupts here, runs at the same speed on both.
-* What differs is the boot: with `apic=1` the kernel calibrates the local APIC timer against 10 ms of PIT time by
+* What differs is the boot: with `apic=1` the kernel calibrates the local APIC timer against 1 ms of PIT time by
   polling the PIT (about 115 000 more instructions and 23 000 more port reads, each a call into Python). In these
   short runs (0.2-4 M instructions) that dominates; it is a fixed cost, so the gap closes as a run grows.
 * The host was shared and loaded while this ran (load average about 6 on 2 CPUs): wall times are noisy (ctxsw's
