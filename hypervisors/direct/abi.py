@@ -32,6 +32,7 @@ TYPED_SIZE = 0x10000
 DEV_LOG_SIZE = 64                       # device operations the wedge takes before the guest's instruction must exit
 OUT_DATA_SIZE = 0x400
 MMU_QUEUE_SIZE = 64                     # page-table updates the wedge queues before it must flush
+INVLPG_MARK = 0xFFFFFFFF                # a queue entry (INVLPG_MARK, linear): flush that TLB entry, in queue order
 
 # The shared page: what the guest and the wedge read and write without an exit.
 SHARED_FIELDS = {               # name: (offset, size)
@@ -146,6 +147,7 @@ def wedge_defines(window: WindowConfig) -> dict[str, int]:
     defines["TYPED_BITMAP"] = window.base + TYPED_OFFSET
     defines["TYPED_FRAMES"] = 8 * TYPED_SIZE            # frames the bitmap describes (2 GiB; above: never typed)
     defines["MMU_QUEUE_SIZE"] = MMU_QUEUE_SIZE
+    defines["INVLPG_MARK"] = INVLPG_MARK
     defines.update(DEV_LOG_SIZE=DEV_LOG_SIZE, OUT_DATA_SIZE=OUT_DATA_SIZE, WINDOW_BASE=window.base,
                    WINDOW_SIZE=window.size)
     return defines
@@ -187,7 +189,8 @@ class DirectParavirt:
         self.hv = hv
         self.wedge = build_wedge(hv.window.config)
         self.hypercalls: dict[str, int] = {}
-        self.mmu = {"queued": 0, "flushes": 0}     # updates applied from the queue, and the flushes that did it
+        self.mmu = {"queued": 0, "flushes": 0, "invlpg": 0}   # updates applied from the queue, the flushes that did
+                                                               # it, and the TLB flushes queued behind updates
         self.in_place: dict[str, int] = {}          # device operations the wedge took without an exit, by kind
         self.devices = PvDevices(hv.board)          # console and block hypercalls (a para-virtual kernel's drivers)
         self.console_ring = hv.mode == "paravirt"   # the shared page's console ring is a hand-ported kernel's
@@ -254,11 +257,15 @@ class DirectParavirt:
         offset = SHARED_FIELDS["mmu_queue"][0]
         pairs = struct.unpack(f"<{2 * count}I", self.hv.cpu.uc.mem_read(self.page.frame + offset, 8 * count))
         for i in range(count):
+            if pairs[2 * i] == INVLPG_MARK:       # the wedge's deferred invlpg (any linear address is valid)
+                self.hv.invlpg(pairs[2 * i + 1])
+                self.mmu["invlpg"] += 1
+                continue
             refused = self._update(pairs[2 * i], pairs[2 * i + 1])
             if refused:
                 raise HypervisorViolation(f"queued page-table update {i} of {count}: {refused[1]}",
                                           self.hv.cpu.state_report())
-        self.mmu["queued"] += count
+        self.mmu["queued"] += count - sum(1 for i in range(count) if pairs[2 * i] == INVLPG_MARK)
         self.mmu["flushes"] += 1
         return count
 

@@ -191,19 +191,23 @@ class Machine:
     def _map_mmio(self, m) -> None:
         """An MMIO window of the board: device callbacks run inside unicorn, so they go through the CPU's hook guard
         (an exception is recorded and re-raised by the run loop) and see exact virtual time, like port I/O."""
-        dev = m.device
-
         def read(offset: int, size: int) -> int:
-            self._sync_clock()
-            value = dev.read(offset, size)
-            self._maybe_stop()
-            return value
+            return self._mmio_read(m, offset, size)
 
         def write(offset: int, size: int, value: int) -> None:
-            self._sync_clock()
-            dev.write(offset, size, value)
-            self._maybe_stop()
+            self._mmio_write(m, offset, size, value)
         self.cpu.uc.mmio_map(m.base, m.length, self.cpu.guard(read, 0), None, self.cpu.guard(write), None)
+
+    def _mmio_read(self, m, offset: int, size: int) -> int:
+        self._sync_clock()
+        value = m.device.read(offset, size)
+        self._maybe_stop()
+        return value
+
+    def _mmio_write(self, m, offset: int, size: int, value: int) -> None:
+        self._sync_clock()
+        m.device.write(offset, size, value)
+        self._maybe_stop()
 
     # --- port I/O from the CPU's hooks ------------------------------------------------------------------
     def _sync_clock(self) -> None:

@@ -68,6 +68,7 @@ class GuestCpu(Cpu):
         self.guest_base = hv.hypervisor.guest_base      # host-physical address of guest-physical 0
         self.guest_ranges: list[tuple[int, int]] = []   # guest-physical [start, end) of the PC's memory, sorted
         self.walk_registers = None                      # the memory virtualization's, when it has its own
+        self.mmio_ranges: list[tuple[int, int]] = []    # [start, end) of the board's MMIO devices: at the identity
         super().__init__(io_read, io_write)
 
     def translate(self, linear: int, write: bool, user: bool) -> int:
@@ -104,6 +105,9 @@ class GuestCpu(Cpu):
         anything else stops the run: nothing outside them is mapped for the guest."""
         if not self.guest_base:
             return addr
+        for start, end in self.mmio_ranges:             # device registers (APICs): the same address in the host
+            if start <= addr and addr + max(size, 1) <= end:
+                return addr
         ranges = self.guest_ranges
         i = bisect.bisect_right(ranges, (addr, 1 << 33)) - 1
         end = addr + max(size, 1)
@@ -416,6 +420,31 @@ class HypervisorMachine(Machine):
         self.charge_counts()
         halted, self.vcpu.halted = self.vcpu.halted, False
         return halted
+
+    def _map_mmio(self, m) -> None:
+        """The board's MMIO devices (the local and I/O APIC) at the same host address as the guest-physical one, for
+        any guest_base (guest RAM elsewhere in the host cannot reach 4 GiB): no guest mapping reaches a host device,
+        and every access is a trapped exit into the device model (mmio:<device>)."""
+        self.cpu.mmio_ranges.append((m.base, m.base + m.length))
+        super()._map_mmio(m)
+
+    def _mmio_exit(self, m, offset: int, what: str) -> None:
+        self.exit(f"mmio:{m.name}", f"{what} {m.base + offset:#010x}")
+        if self.cooperative:
+            self.paravirt.settle()
+
+    def _mmio_read(self, m, offset: int, size: int) -> int:
+        self._mmio_exit(m, offset, "read")
+        value = super()._mmio_read(m, offset, size)
+        if self.cooperative:
+            self.paravirt.watch()
+        return value
+
+    def _mmio_write(self, m, offset: int, size: int, value: int) -> None:
+        self._mmio_exit(m, offset, f"write {value:#x} to")
+        super()._mmio_write(m, offset, size, value)
+        if self.cooperative:
+            self.paravirt.watch()
 
     def _port_read(self, port: int, size: int) -> int:
         if not self.cooperative:

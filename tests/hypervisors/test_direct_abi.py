@@ -128,7 +128,20 @@ def test_the_queue_is_applied_in_order_at_the_next_exit(image):
     assert word(hv, PT + 20) == 0 and word(hv, PD + 8) == PT | 7
     assert hv.paravirt.page.get("mmu_count") == 0
     assert hv.paravirt.page.get("pte_load_path") == hv.paravirt.fast_load
-    assert hv.paravirt.mmu == {"queued": 3, "flushes": 1}
+    assert hv.paravirt.mmu == {"queued": 3, "flushes": 1, "invlpg": 0}
+
+
+def test_a_queued_invlpg_flushes_in_queue_order(image):
+    """(INVLPG_MARK, linear) — the wedge's invlpg behind an unmapping store — is a TLB flush of that address when the
+    queue is applied, after the stores before it; it is no update and no violation, whatever the address."""
+    hv = machine(image)
+    with_paging(hv)
+    flushed = []
+    hv.invlpg = lambda linear: flushed.append((linear, word(hv, PT + 20)))
+    queue(hv, [(PT + 20, 0), (abi.INVLPG_MARK, 0x5000), (abi.INVLPG_MARK, 0xFFFFFFFF)])
+    hv.exit("gp:test")
+    assert flushed == [(0x5000, 0), (0xFFFFFFFF, 0)]        # after the store it follows
+    assert hv.paravirt.mmu == {"queued": 1, "flushes": 1, "invlpg": 2}
 
 
 @pytest.mark.parametrize("pairs, count", [

@@ -42,6 +42,23 @@ def decoded(data: bytes, address: int) -> str:
     return f"{insn.mnemonic} {insn.op_str}".strip()
 
 
+def decoded_all(data: bytes, address: int) -> list[str]:
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
+    return [f"{i.mnemonic} {i.op_str}".strip() for i in md.disasm(data, address)]
+
+
+def cr3_and_invlpg_replacement(site, entry: str, invlpg: str) -> str:
+    """What a CR3 load's or an invlpg's site becomes (both hypervisors): the register pushed and an absolute call
+    through the wedge's entry word; the page's address in eax for the wedge's invlpg."""
+    original = decoded(site.original, site.address)
+    text = decoded_all(site.replacement, site.address)
+    if site.kind == "mov_to_cr":
+        assert original.startswith("mov cr3, "), original
+        return text == [f"push {original.split()[-1]}", f"call dword ptr [{entry:#x}]"]
+    operand = original.split(None, 1)[1].replace("byte ptr ", "")
+    return text == ["push eax", f"lea eax, {operand}", f"call {invlpg:#x}", "pop eax"]
+
+
 def test_templates_on_every_site_of_the_guest_kernel(kernel):
     sym = DIRECT.symbols()
     plan = patch.plan(str(kernel), DIRECT.templates, sym)
@@ -67,6 +84,8 @@ def test_templates_on_every_site_of_the_guest_kernel(kernel):
                           "rep outsw dx, word ptr [esi]": "wedge_rep_outsw",
                           "rep outsb dx, byte ptr [esi]": "wedge_rep_outsb"}[original]
                 assert text == f"call {sym[called]:#x}", site
+            elif site.kind in ("mov_to_cr", "invlpg"):
+                assert cr3_and_invlpg_replacement(site, sym["wedge_load_cr3_entry"], sym["wedge_invlpg"]), site
             else:
                 assert site.kind == "mov_from_cr"
                 cr = re.search(r"cr(\d)", decoded(site.original, site.address)).group(1)
@@ -74,7 +93,7 @@ def test_templates_on_every_site_of_the_guest_kernel(kernel):
             seen.add(site.kind)
         elif site.directive == "trap":
             assert site.final[0] == 0xCC and site.address in plan.traps
-    assert seen == set(wanted) | {"mov_from_cr", "out", "in", "ins", "outs"}
+    assert seen == set(wanted) | {"mov_from_cr", "mov_to_cr", "invlpg", "out", "in", "ins", "outs"}
 
 
 def test_waiting_interrupt_is_taken_where_interrupts_are_enabled_again(tmp_path):

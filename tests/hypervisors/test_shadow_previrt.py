@@ -27,7 +27,8 @@ from previrt.vmm.machine import HypervisorMachine
 from previrt.vmm.window import PAGE
 from tests.hypervisors.test_direct_abi import image  # noqa: F401 (the fixture: spin.S built with previrt cc)
 from tests.hypervisors.test_direct_guests import guest  # noqa: F401 (the fixture)
-from tests.hypervisors.test_direct_previrt import CPU_GUESTS, PROBE_INCLUDES, PROBES, decoded, patched_case
+from tests.hypervisors.test_direct_previrt import (CPU_GUESTS, PROBE_INCLUDES, PROBES, cr3_and_invlpg_replacement,
+                                                   decoded, patched_case)
 from tests.machine.guestkit import build_image, previrt_cc, run_image
 
 SHADOW = registry.load("shadow")
@@ -43,8 +44,14 @@ def test_templates_on_every_site_of_the_guest_kernel(guest):  # noqa: F811 (the 
     seen = set()
     for site in plan.sites:
         assert len(site.final) == site.size
-        if site.kind in ("pte_store", "pte_load", "mov_from_cr", "mov_to_cr", "invlpg", "ins", "outs"):
+        if site.kind in ("pte_store", "pte_load", "mov_from_cr", "ins", "outs"):
             assert site.directive == "keep" and site.final[:site.insn_len] == site.original[:site.insn_len], site
+        elif site.kind in ("mov_to_cr", "invlpg"):
+            if site.directive == "keep":             # CR0 and CR4 writes (boot) trap as they are
+                assert site.kind == "mov_to_cr" and "cr3" not in decoded(site.original, site.address), site
+            else:
+                assert cr3_and_invlpg_replacement(site, sym["shadow_load_cr3_entry"], sym["shadow_invlpg"]), site
+                seen.add(site.kind)
         elif site.directive == "replace":
             text = decoded(site.replacement, site.address)
             if site.kind in wanted:
@@ -55,7 +62,7 @@ def test_templates_on_every_site_of_the_guest_kernel(guest):  # noqa: F811 (the 
                          "out dx, al": "outb_dx", "out dx, ax": "outw_dx", "out dx, eax": "outl_dx"}[original]
                 assert text == f"call {sym['shadow_' + entry]:#x}", site
             seen.add(site.kind)
-    assert set(wanted) | {"in", "out"} <= seen
+    assert set(wanted) | {"in", "out", "mov_to_cr", "invlpg"} <= seen
 
 
 @pytest.mark.parametrize("name", sorted(WORKLOADS))

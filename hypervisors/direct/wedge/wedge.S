@@ -298,6 +298,94 @@ wedge_pte_load_queued:
     popfl
     jmp wedge_pte_load_plain
 
+/* mov %reg, %cr3: `pushl %reg; call *wedge_load_cr3_entry` (an absolute call: boot code loads CR3 before paging is
+ * on, at addresses other than its link addresses).  The set_cr3 hypercall instead of a trap to decode and emulate;
+ * a directory the hypercall refuses is loaded by the guest's own instruction after all (it traps, and is refused as
+ * the bare instruction's emulation refuses it).  Every register and flag is kept; the argument is consumed. */
+    .globl wedge_load_cr3
+wedge_load_cr3:
+    pushfl
+    pushl %eax
+    pushl %ebx
+    movl 16(%esp), %ebx
+    movl $HC_SET_CR3, %eax
+    int $HYPERCALL_VECTOR
+    testl %eax, %eax
+    jz 1f
+    movl %ebx, %cr3
+1:  popl %ebx
+    popl %eax
+    popfl
+    ret $4
+
+    .section .rodata
+    .balign 4
+    .globl wedge_load_cr3_entry
+wedge_load_cr3_entry:
+    .long wedge_load_cr3
+    .text
+
+/* invlpg m: `pushl %eax; leal m, %eax; call wedge_invlpg; popl %eax`.  When the newest store to the entry that maps
+ * the page is still in the queue and unmaps it (P clear), the flush is queued after it (INVLPG_MARK, linear): it
+ * happens when the store does — at the next exit, the return to ring 3 or a full queue, as a para-virtual kernel's
+ * lazy-MMU mode defers it; until then the old page stays reachable through that address (where bare would fault).
+ * Otherwise (a new mapping must be visible at once) now, by the invlpg hypercall, which applies the queue first. */
+    .globl wedge_invlpg
+wedge_invlpg:
+    pushfl
+    pushl %ecx
+    pushl %ebx
+    movl SHARED_MMU_COUNT, %ecx
+    testl %ecx, %ecx
+    jz 7f
+    cmpl $MMU_QUEUE_SIZE, %ecx
+    jae 7f
+    testl $0x80000000, SHARED_CR0
+    jz 7f
+    movl %eax, %ebx
+    shrl $22, %ebx
+    movl LINEAR_PD(,%ebx,4), %ebx   /* the directory entry: present, a page table (not a 4 MiB page) */
+    testb $1, %bl
+    jz 7f
+    testb $0x80, %bl
+    jnz 7f
+    andl $0xFFFFF000, %ebx
+    pushl %eax
+    shrl $12, %eax
+    andl $0x3FF, %eax
+    leal (%ebx,%eax,4), %ebx        /* ebx = the table entry's physical address */
+    popl %eax
+6:  testl %ecx, %ecx
+    jz 7f
+    decl %ecx
+    cmpl %ebx, SHARED_MMU_QUEUE(,%ecx,8)
+    jne 6b
+    testb $1, SHARED_MMU_QUEUE+4(,%ecx,8)  /* the newest store maps a page: the flush must show it now */
+    jnz 7f
+    movl SHARED_MMU_COUNT, %ecx
+    movl $INVLPG_MARK, SHARED_MMU_QUEUE(,%ecx,8)
+    movl %eax, SHARED_MMU_QUEUE+4(,%ecx,8)
+    incl %ecx
+    movl %ecx, SHARED_MMU_COUNT
+    cmpl $MMU_QUEUE_SIZE, %ecx
+    jb 5f
+    pushl %eax
+    movl $HC_MMU_FLUSH, %eax
+    int $HYPERCALL_VECTOR
+    popl %eax
+5:  popl %ebx
+    popl %ecx
+    popfl
+    ret
+7:  movl %eax, %ebx
+    movl $HC_INVLPG, %eax
+    int $HYPERCALL_VECTOR
+    movl %ebx, %eax
+    popl %ebx
+    popl %ecx
+    popfl
+    ret
+
 /* Device fast paths (devices.c decides; these stubs keep every register and flag the instruction would keep).
  * Where devices.c says "not here", the guest's instruction itself runs (at wedge_*_device: one exit, the device's
  * answer); a call from anywhere else is not expected. */

@@ -46,6 +46,45 @@ shadow_hc_page:
     .globl shadow_hc_end
 shadow_hc_end:
 
+/* mov %reg, %cr3: `pushl %reg; call *shadow_load_cr3_entry` (an absolute call: boot code loads CR3 before paging is
+ * on, at addresses other than its link addresses).  The set_cr3 hypercall instead of a trap to decode and emulate; a
+ * value the call refuses is loaded by the guest's own instruction after all (it traps and is emulated as it is).
+ * Every register and flag is kept; the argument is consumed. */
+    .globl shadow_load_cr3
+shadow_load_cr3:
+    pushfl
+    pushl %eax
+    pushl %ecx
+    movl 16(%esp), %ecx
+    call shadow_hc_set_cr3
+    jnc 1f
+    movl %ecx, %cr3
+1:  popl %ecx
+    popl %eax
+    popfl
+    ret $4
+
+    .section .rodata
+    .balign 4
+    .globl shadow_load_cr3_entry
+shadow_load_cr3_entry:
+    .long shadow_load_cr3
+    .text
+
+/* invlpg m: `pushl %eax; leal m, %eax; call shadow_invlpg; popl %eax`: the invlpg hypercall (no instruction to
+ * decode).  Every register and flag is kept. */
+    .globl shadow_invlpg
+shadow_invlpg:
+    pushfl
+    pushl %eax
+    pushl %ecx
+    movl %eax, %ecx
+    call shadow_hc_invlpg
+    popl %ecx
+    popl %eax
+    popfl
+    ret
+
 /* sti: `call shadow_sti` */
     .globl shadow_sti
 shadow_sti:
