@@ -251,7 +251,7 @@ class HypervisorMachine(Machine):
         cpu.walk_registers = getattr(self.paging, "walk_registers", None)
         self._paging_fault = getattr(self.paging, "page_fault", None)
         multiboot.write_plan(plan, self.load_write)
-        for addr, data in multiboot.build_info(regions, self.config.cmdline).items():
+        for addr, data in multiboot.build_info(regions, self.config.cmdline, self.config.mp).items():
             self.load_write(addr, data)
         if self.mode == "previrt":
             self._patch()

@@ -46,3 +46,13 @@ def test_apic_path_on_qemu(guest, name, tmp_path):  # noqa: F811 (the fixture)
                    w.serial_input(n), EXIT_OK)
     assert got.ok, got.describe()
     assert (got.status, got.output) == (reference.status, reference.output)
+
+
+@pytest.mark.parametrize("target", ["bare", "direct", "shadow"])
+def test_without_mp_tables_apic_mode_is_a_panic_naming_the_search(guest, target, tmp_path):  # noqa: F811
+    """--mp off: a uniprocessor PC with 8259As only, on every machine; the kernel asked for apic=1 says so and stops."""
+    w = workload("null")
+    got = run_image(guest.image("native"), tmp_path, w.cmdline(10) + " apic=1", guest.fresh_disk(tmp_path, target),
+                    target, ("--mp", "off"), None, 7, f"nomp-{target}")     # 7: a kernel panic
+    assert got.ok, got.describe()
+    assert "apic=1: no MP floating pointer structure (EBDA, base memory's last KiB, BIOS ROM)" in got.output
