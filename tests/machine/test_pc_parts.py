@@ -5,6 +5,8 @@ against QEMU, `--mp off`, `--screen`, `--keys`, and MMIO's exactness in virtual 
 
 from __future__ import annotations
 
+import json
+
 import shutil
 import struct
 from pathlib import Path
@@ -199,12 +201,29 @@ def test_mp_off_hides_the_tables(conformance, tmp_path):
 
 
 @pytest.mark.parametrize("target", ["direct", "shadow"])
-def test_conformance_guest_on_a_hypervisor_ends_cleanly(conformance, tmp_path, target):
-    """Until the hypervisors emulate the APICs, a run that needs them ends with the machine's report, never a host
-    exception."""
-    done = run_conformance(conformance, tmp_path, "--target", target)
-    assert b"Traceback" not in done.stderr
-    assert done.returncode == guestkit.exit_status(0) or done.returncode in (10, 26), done.stderr.decode()[-2000:]
+def test_conformance_guest_on_a_hypervisor(conformance, tmp_path, target):
+    """The same output and screen under both hypervisors (full virtualization): the APICs are emulated devices there,
+    every access a trapped exit into the same models; the text buffer is guest memory."""
+    screen, stats = tmp_path / "screen.txt", tmp_path / "stats.json"
+    done = run_conformance(conformance, tmp_path, "--target", target, "--screen", str(screen), "--stats", str(stats))
+    assert done.returncode == guestkit.exit_status(0), done.stderr.decode()[-2000:]
+    assert done.stdout == GOLDEN.read_bytes()
+    assert screen.read_text() == GOLDEN_SCREEN.read_text()
+    report = json.loads(stats.read_text())
+    assert report["mode"] == "full"
+    assert report["exits"]["mmio:lapic"] > 0 and report["exits"]["mmio:ioapic"] > 0
+
+
+@pytest.mark.xfail(strict=True, reason="known defect of the build pass: a padded sti site's one-instruction interrupt "
+                   "shadow covers its padding, not the hlt after it, so `sti; hlt` is no longer atomic; an interrupt "
+                   "taken in between leaves the hlt waiting for the next one, and this guest waits for one-time "
+                   "interrupts (the guest kernel's idle loop only waits for its next tick)")
+def test_conformance_guest_built_with_previrt_cc_on_bare(tmp_path):
+    image = guestkit.build_image(tmp_path, [PC_DIR / "conformance.c"], name="conformance-previrt", crt0=True,
+                                 cc=guestkit.previrt_cc())
+    done = run_conformance(image, tmp_path)
+    assert done.returncode == guestkit.exit_status(0)
+    assert done.stdout == GOLDEN.read_bytes()
 
 
 # --- keys and MMIO exactness ------------------------------------------------------------------------------------
