@@ -69,7 +69,8 @@ DEFAULT_CONSTANTS: dict[str, Constant] = {
         "checking one cached shadow entry against the guest's tables when a cached address space is loaded again "
         "(shadow paging); assumption: 10 cycles (two loads and a compare)")),
     "device_model": Constant(500, (
-        "the hypervisor's device model for one emulated port access (a trapped in/out, an in/out hypercall, one "
+        "the hypervisor's device model for one emulated port or MMIO access (a trapped in/out, an mmio: exit, an "
+        "in/out hypercall, one "
         "entry of the wedge's in-place device log replayed): the software device's dispatch and state update that "
         "a real device does in hardware. Barham et al. 2003 (device access through the hypervisor); assumption: "
         "500 cycles")),

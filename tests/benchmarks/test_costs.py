@@ -56,6 +56,12 @@ def test_estimate_on_hand_counted_stats(table):
     assert est["events"]["world_switch"] == 17 and est["events"]["device_model"] == 10
 
 
+def test_an_mmio_exit_is_a_decoded_device_access():
+    assert costs.exit_events("mmio:lapic") == ("world_switch", "decode_emulate", "device_model")
+    assert costs.exit_events("hypercall:set_cr3") == ("hypercall",)
+    assert costs.exit_events("pf:queued") == ("world_switch",)
+
+
 def test_the_bare_pc_costs_its_instructions(table):
     est = costs.estimate({"instructions": 12345, "exits": {}, "paging": {}}, table)
     assert est["total"] == 12345 and est["overhead"] == 0
