@@ -155,5 +155,7 @@ def test_hypercalls_with_random_arguments(image, regs, entry, anywhere, vif):
     allowed = [range(base, base + len(hv.window.pt_frames) * PAGE),        # the window's own page tables
                range(*hv.paging.pool),                                     # the shadow tables
                range(hv.paravirt.page.frame, hv.paravirt.page.frame + PAGE)]
-    changed = [base + i for i, (a, b) in enumerate(zip(before, hypervisor_memory(hv))) if a != b]
+    after = hypervisor_memory(hv)
+    changed = [base + p + i for p in range(0, len(before), PAGE) if before[p:p + PAGE] != after[p:p + PAGE]
+               for i, (a, b) in enumerate(zip(before[p:p + PAGE], after[p:p + PAGE])) if a != b]   # page by page
     assert all(any(i in r for r in allowed) for i in changed), [hex(i) for i in changed[:8]]
