@@ -213,14 +213,16 @@ def report(cells: dict, exit_cells: dict, repeat: int) -> tuple[str, bool]:
         "(`device_in_place` in the statistics), so what remains is the ATA command that starts each request, the "
         "idle `hlt` while the guest waits, and the interrupts that arrive while it runs. ctxsw's remaining exits are "
         "the CR3 load of each address-space switch (2 per iteration against 10 in full virtualization), which direct "
-        "paging must see — one exit, as a para-virtual kernel's new-base-pointer hypercall is — so its ratio tends "
-        "to 5 from below as n grows (the boot's exits stay). fork and pagetouch: their page-table stores through "
-        "`pte_t` are queued by the wedge and applied at the next exit (`queued / batches`), but every batch is closed "
-        "by an exit the workload takes anyway. Each pagetouch iteration takes the page fault (bounced into the "
-        "guest), the return to user mode that must see the new mapping (`mmu_flush`) and the unmap's `invlpg`: "
-        "three exits, as a para-virtual kernel pays (the fault, an mmu_update, an mmu_update with the invlpg). In "
-        "fork what remains is the CR3 loads and the kernel's plain stores into page tables it frees (`page_free` "
-        "links the page into its free list: not a `pte_t` store, so it traps, once per freed table or directory).",
+        "paging must see — the patched site makes the `set_cr3` hypercall, as a para-virtual kernel does — so its "
+        "ratio tends to 5 from below as n grows (the boot's exits stay). fork and pagetouch: their page-table stores "
+        "through `pte_t` are queued by the wedge and applied at the next exit (`queued / batches`), and every batch "
+        "is closed by an exit the workload takes anyway. Each pagetouch page takes the page fault (bounced into the "
+        "guest) and the return to user mode that must see the new mapping (`mmu_flush`); the unmap's `invlpg` is "
+        "queued behind its store and costs no exit (it used to trap: three exits a page, now two, as a para-virtual "
+        "kernel pays: the fault and an mmu_update). The queue the unmaps leave is searched by every `pte_t` load "
+        "until it is applied, hence pagetouch's wedge instructions. In fork what remains is the CR3 loads and the "
+        "kernel's plain stores into page tables it frees (`page_free` links the page into its free list: not a "
+        "`pte_t` store, so it traps, once per freed table or directory).",
         "",
         "## The cost of one exit",
         "",

@@ -152,9 +152,10 @@ def report(cells: dict) -> tuple[str, bool]:
         "The two ABIs differ on purpose (hypervisors/direct/ABI.md, hypervisors/shadow/ABI.md): direct's wedge keeps "
         "the interrupt flag, the control registers and device mirrors in a shared page, queues page-table updates and "
         "takes system calls as direct traps; shadow's caches only the interrupt flag, leaves control-register reads "
-        "and system calls to exits, makes port I/O one synchronous call per access, and needs no page-table calls at "
-        "all (its shadow tables follow the guest's by faults). So patching helps direct far more: what remains on "
-        "shadow are its system calls, port accesses, control-register reads and fills.",
+        "and system calls to exits, makes port I/O one synchronous call per access, and needs no page-table updates at "
+        "all (its shadow tables follow the guest's by faults; a patched CR3 load or invlpg is one hypercall, no "
+        "instruction to decode). So patching helps direct far more: what remains on shadow are its system calls, "
+        "port accesses, control-register reads, CR3 loads and invlpg (hypercalls) and fills.",
         "",
     ])
     return text, ok
