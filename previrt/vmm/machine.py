@@ -422,9 +422,9 @@ class HypervisorMachine(Machine):
         return halted
 
     def _map_mmio(self, m) -> None:
-        """The board's MMIO devices (the local and I/O APIC) at the same host address as the guest-physical one, for
-        any guest_base (guest RAM elsewhere in the host cannot reach 4 GiB): no guest mapping reaches a host device,
-        and every access is a trapped exit into the device model (mmio:<device>)."""
+        """The board's MMIO devices (the APICs, the open-bus VGA and ROM windows) at the host address equal to their
+        guest-physical one, for any guest_base (guest RAM elsewhere in the host cannot reach 4 GiB): no guest mapping
+        reaches a host device, and every access is a trapped exit into the device model (mmio:<device>)."""
         self.cpu.mmio_ranges.append((m.base, m.base + m.length))
         super()._map_mmio(m)
 
