@@ -6,10 +6,12 @@ from outside the guest (a signal, the wall-clock --timeout, serial input that ca
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import stat
 import sys
+import tempfile
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -521,8 +523,19 @@ def write_screen(machine: Machine, destination: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    with open(destination, "w", encoding="utf-8") as f:
-        f.write(text)
+    folder = os.path.dirname(os.path.abspath(destination))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(destination)}.", suffix=".tmp")
+    try:                                        # whole or not at all: a temporary file, renamed over the destination
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)           # as open() would have made it
+        os.replace(tmp, destination)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def check_mode(config: RunConfig) -> None:
