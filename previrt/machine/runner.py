@@ -6,12 +6,10 @@ from outside the guest (a signal, the wall-clock --timeout, serial input that ca
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import stat
 import sys
-import tempfile
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ from previrt.machine import memory, multiboot
 from previrt.machine.board import Board, BoardConfig, build_board
 from previrt.machine.clock import DEFAULT_HZ, Clock
 from previrt.machine.cpu import Cpu, InterruptEnableSites, MachineStop, segment_descriptor, interrupt_enable_sites
-from previrt.machine.stats import RunStats, by_vector, check_destination, write_json
+from previrt.machine.stats import RunStats, by_vector, check_destination, write_json, write_whole
 from previrt.elf import ELFMAG
 from previrt.sites import SECTION
 
@@ -523,19 +521,10 @@ def write_screen(machine: Machine, destination: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    folder = os.path.dirname(os.path.abspath(destination))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(destination)}.", suffix=".tmp")
-    try:                                        # whole or not at all: a temporary file, renamed over the destination
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)           # as open() would have made it
-        os.replace(tmp, destination)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    try:
+        write_whole(text, destination)
+    except OSError as e:
+        raise UsageError(f"--screen: cannot write: {e.strerror}", where=destination) from None
 
 
 def check_mode(config: RunConfig) -> None:

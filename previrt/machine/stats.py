@@ -93,12 +93,14 @@ def write_json(stats: RunStats, path: str | Path) -> None:
     written directly, never replaced."""
     path = Path(path)
     try:
-        _write_json(stats.to_json(), path)
+        write_whole(stats.to_json(), path)
     except OSError as e:
         raise UsageError(f"cannot write statistics: {e.strerror}", where=str(path)) from None
 
 
-def _write_json(text: str, path: Path) -> None:
+def write_whole(text: str, path) -> None:
+    """A file a run writes (--stats, --screen): whole or not at all (a new file beside it, renamed over it, mode 0666
+    less the umask); through a symbolic link the link stays; a device or pipe (/dev/null) is written in place."""
     target = Path(os.path.realpath(path))   # through a symbolic link: the link stays
     if target.exists() and not stat.S_ISREG(target.stat().st_mode):
         with open(target, "w") as f:
