@@ -170,6 +170,22 @@ wedge_pic_slave:
  * writable mapping, the wedge makes the guest's own store (wedge_pte_store_plain), with only the return address on
  * the stack: a fault there is the site's fault (the hypervisor unwinds the call). */
 
+/* Append the pair (entry, value) to the page-table queue, ecx holding its count (below MMU_QUEUE_SIZE); a queue that
+ * is then full is applied at once (mmu_flush).  ecx is left changed; every other register is kept. */
+.macro mmu_append entry, value
+    movl \entry, SHARED_MMU_QUEUE(,%ecx,8)
+    movl \value, SHARED_MMU_QUEUE+4(,%ecx,8)
+    incl %ecx
+    movl %ecx, SHARED_MMU_COUNT
+    cmpl $MMU_QUEUE_SIZE, %ecx
+    jb 9999f
+    pushl %eax
+    movl $HC_MMU_FLUSH, %eax
+    int $HYPERCALL_VECTOR
+    popl %eax
+9999:
+.endm
+
 /* pte_store: `call wedge_pte_store`, eax = the entry's linear address, edx = the value. */
     .globl wedge_pte_store
 wedge_pte_store:
@@ -220,18 +236,9 @@ wedge_pte_store:
     movl SHARED_MMU_COUNT, %ecx
     cmpl $MMU_QUEUE_SIZE, %ecx
     jae 8f
-    movl %ebx, SHARED_MMU_QUEUE(,%ecx,8)
-    movl %edx, SHARED_MMU_QUEUE+4(,%ecx,8)
-    incl %ecx
-    movl %ecx, SHARED_MMU_COUNT
     movl $wedge_pte_load_queued, SHARED_PTE_LOAD_PATH
-    cmpl $MMU_QUEUE_SIZE, %ecx
-    jb 5f
-    pushl %eax
-    movl $HC_MMU_FLUSH, %eax
-    int $HYPERCALL_VECTOR
-    popl %eax
-5:  popl %ebx
+    mmu_append %ebx, %edx
+    popl %ebx
     popl %ecx
     popfl
     ret
@@ -363,17 +370,8 @@ wedge_invlpg:
     testb $1, SHARED_MMU_QUEUE+4(,%ecx,8)  /* the newest store maps a page: the flush must show it now */
     jnz 7f
     movl SHARED_MMU_COUNT, %ecx
-    movl $INVLPG_MARK, SHARED_MMU_QUEUE(,%ecx,8)
-    movl %eax, SHARED_MMU_QUEUE+4(,%ecx,8)
-    incl %ecx
-    movl %ecx, SHARED_MMU_COUNT
-    cmpl $MMU_QUEUE_SIZE, %ecx
-    jb 5f
-    pushl %eax
-    movl $HC_MMU_FLUSH, %eax
-    int $HYPERCALL_VECTOR
-    popl %eax
-5:  popl %ebx
+    mmu_append $INVLPG_MARK, %eax
+    popl %ebx
     popl %ecx
     popfl
     ret
