@@ -26,6 +26,7 @@ from previrt.vmm import registry
 from previrt.vmm.machine import HypervisorMachine
 from previrt.vmm.pvdevices import BLOCK_MAX_SECTORS
 from previrt.vmm.window import PAGE
+from tests.hypervisors.test_direct_abi import PD, PT, with_paging   # a directory and its one table, made active
 
 DIRECT = registry.load("direct")
 VARIANT = "paravirt-direct"
@@ -33,7 +34,7 @@ PORT_HYPERCALLS = ("set_cr3", "invlpg", "idle", "irq_pending", "console_write", 
                    "mmu_update_tlb")
 PORT_IO = ("gp:in", "gp:out", "gp:ins", "gp:outs")
 CONSOLE_DISK_PORTS = set(range(0x1F0, 0x1F8)) | {0x3F6} | set(range(0x3F8, 0x400))
-BUF, PD, PT = 0x00300000, 0x00200000, 0x00201000       # guest-physical = linear at hand-over (paging off)
+BUF = 0x00300000                                         # guest-physical = linear at hand-over (paging off)
 
 
 @pytest.fixture(scope="module")
@@ -155,16 +156,6 @@ def call(hv, name: str, *args: int) -> int:
     hv.paravirt.hypercall()
     value = hv.cpu.reg(X.UC_X86_REG_EAX)
     return value - (1 << 32) if value >> 31 else value
-
-
-def with_paging(hv) -> None:
-    """A directory whose one page table maps the first 4 MiB, made active (typed, write-protected)."""
-    uc = hv.cpu.uc
-    uc.mem_write(PD, struct.pack("<I", PT | 3) + bytes(PAGE - 4))
-    uc.mem_write(PT, b"".join(struct.pack("<I", (i << 12) | 3) for i in range(1024)))
-    hv.vcpu.cr3 = PD
-    hv.vcpu.cr0 |= 0x80000001
-    hv.paging.activate()
 
 
 def test_console_write_sends_the_bytes_out_of_com1(build, disk):
