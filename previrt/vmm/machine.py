@@ -101,13 +101,11 @@ class GuestCpu(Cpu):
     # --- guest-physical memory: at host address guest_base + p ------------------------------------------------
     def host(self, addr: int, size: int = 1) -> int:
         """The host-physical address of guest-physical `addr` (size bytes).  At the identity every address passes
-        (what is not memory faults as on the bare PC); otherwise only the PC's memory regions are guest memory, and
-        anything else stops the run: nothing outside them is mapped for the guest."""
+        (what is not memory faults as on the bare PC); otherwise the PC's memory regions are guest memory at
+        guest_base, its MMIO devices at their own address, and anything else stops the run: nothing outside them is
+        mapped for the guest."""
         if not self.guest_base:
             return addr
-        for start, end in self.mmio_ranges:             # device registers (APICs): the same address in the host
-            if start <= addr and addr + max(size, 1) <= end:
-                return addr
         ranges = self.guest_ranges
         i = bisect.bisect_right(ranges, (addr, 1 << 33)) - 1
         end = addr + max(size, 1)
@@ -115,11 +113,13 @@ class GuestCpu(Cpu):
         while inside and end > ranges[i][1]:          # on into the next region only where the two touch
             inside = i + 1 < len(ranges) and ranges[i + 1][0] == ranges[i][1]
             i += 1
-        if not inside:
-            raise HypervisorViolation(f"guest-physical {addr:#010x} ({size} bytes) is outside the PC's memory: "
-                                      f"{self.hv.hypervisor.name} maps only guest RAM, the text buffer and the BIOS "
-                                      "area", self.state_report())
-        return addr + self.guest_base
+        if inside:
+            return addr + self.guest_base
+        if any(start <= addr and end <= stop for start, stop in self.mmio_ranges):
+            return addr                                 # device registers and windows: the same address in the host
+        raise HypervisorViolation(f"guest-physical {addr:#010x} ({size} bytes) is outside the PC's memory: "
+                                  f"{self.hv.hypervisor.name} maps only guest RAM, the text buffer, the BIOS area and "
+                                  "the PC's device windows", self.state_report())
 
     def phys_read(self, addr: int, size: int) -> bytes:
         return super().phys_read(self.host(addr, size) if self.guest_base else addr, size)
